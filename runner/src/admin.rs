@@ -1,0 +1,341 @@
+//! The admin HTTP API: `/healthz`, `/readyz`, `/metrics`, and `/admin/*` (token-protected
+//! when `RUNNER_ADMIN_TOKEN` is set). Handlers are thin: they read shared state and the
+//! volume, and answer errors as `{error, message}` JSON.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use shared::edge_storage::{StorageError, TableCode, TableId, Volume};
+use shared::wire::{
+    Counters, ErrorBody, NatsStatus, ReaderStatus, Readiness, SagaStatus, StatusResponse,
+    TenantStatus, VolumeStatus,
+};
+use subtle::ConstantTimeEq;
+
+use crate::metrics::Metrics;
+use crate::state::{ReaderId, SharedState};
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct AdminState {
+    pub shared: Arc<SharedState>,
+    pub metrics: Arc<Metrics>,
+    pub vol: Arc<Volume>,
+    pub js: OnceLock<jetstream::Context>,
+    pub shard: String,
+    pub stream: String,
+    pub nats_url: String,
+    pub sagas: Vec<String>,
+    pub token: Option<String>,
+}
+
+/// An error answer: status code plus `{error, message}`.
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_string(),
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", e.to_string())
+    }
+}
+
+pub fn router(state: Arc<AdminState>) -> Router {
+    let admin = Router::new()
+        .route("/admin/status", get(status))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(admin)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no such endpoint: {} {} (see docs/admin-api.md)",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+async fn require_token(State(st): State<Arc<AdminState>>, req: Request, next: Next) -> Response {
+    if let Some(token) = &st.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+            let mut r = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this runner requires 'Authorization: Bearer <RUNNER_ADMIN_TOKEN>' on /admin/* (runnerctl: --token or RUNNERCTL_TOKEN)",
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
+    }
+    next.run(req).await
+}
+
+async fn healthz(State(st): State<Arc<AdminState>>) -> Response {
+    let alive = st.shared.engine_alive.load(Ordering::Relaxed)
+        || st.shared.state() == shared::wire::RunnerState::Starting;
+    let body = Readiness {
+        ready: alive,
+        reasons: if alive {
+            vec![]
+        } else {
+            vec!["the engine thread is not running".into()]
+        },
+    };
+    let code = if alive {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body)).into_response()
+}
+
+async fn readyz(State(st): State<Arc<AdminState>>) -> Response {
+    let reasons = st.shared.problems();
+    let ready = reasons.is_empty();
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(Readiness { ready, reasons })).into_response()
+}
+
+async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
+    let vol = st.vol.clone();
+    if let Ok(Ok((outbox, timers))) = tokio::task::spawn_blocking(move || {
+        vol.read(|r| {
+            Ok::<_, StorageError>((r.entries(TableId::Outbox)?, r.entries(TableId::Schedules)?))
+        })
+    })
+    .await
+    {
+        st.metrics.outbox_depth.set(outbox as i64);
+        st.metrics.timers_pending.set(timers as i64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.metrics.encode(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    /// Look up each tenant+saga's last stream sequence (default true).
+    lag: Option<bool>,
+}
+
+struct VolSnapshot {
+    /// tenant -> saga -> (checkpoint, outbox, timers)
+    tenants: BTreeMap<String, BTreeMap<String, (u64, u64, u64)>>,
+    outbox: u64,
+    timers: u64,
+    file_bytes: u64,
+    used_bytes: u64,
+}
+
+async fn status(
+    State(st): State<Arc<AdminState>>,
+    Query(q): Query<StatusQuery>,
+) -> Result<axum::Json<StatusResponse>, ApiError> {
+    let view = st.shared.engine.lock().expect("lock").clone();
+    let tenants: Vec<String> = view.tenants.keys().cloned().collect();
+    let sagas = st.sagas.clone();
+    let vol = st.vol.clone();
+    let snap = tokio::task::spawn_blocking(move || {
+        vol.read(|r| {
+            let mut out = BTreeMap::new();
+            for t in &tenants {
+                let mut per = BTreeMap::new();
+                for s in &sagas {
+                    let cp = r.checkpoint(t, s)?.map(|c| c.seq).unwrap_or(0);
+                    per.insert(
+                        s.clone(),
+                        (
+                            cp,
+                            r.count(t, s, TableCode::Outbox)?,
+                            r.count(t, s, TableCode::Schedules)?,
+                        ),
+                    );
+                }
+                out.insert(t.clone(), per);
+            }
+            let space = vol.space()?;
+            Ok::<_, StorageError>(VolSnapshot {
+                tenants: out,
+                outbox: r.entries(TableId::Outbox)?,
+                timers: r.entries(TableId::Schedules)?,
+                file_bytes: space.file_bytes,
+                used_bytes: space.used_bytes,
+            })
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
+
+    let (stream_last, last_by_subject) = match st.js.get() {
+        Some(js) => stream_positions(js, &st.stream, &snap, q.lag.unwrap_or(true)).await,
+        None => (None, BTreeMap::new()),
+    };
+    let mut totals = Counters::default();
+    let mut out_tenants = Vec::new();
+    for (t, per) in &snap.tenants {
+        let tv = view.tenants.get(t);
+        let mut sagas = Vec::new();
+        let (mut ob, mut tm) = (0, 0);
+        for (s, (cp, o, timers)) in per {
+            ob += o;
+            tm += timers;
+            let counters = st.metrics.counters(t, s);
+            totals.add(&counters);
+            // Present: NATS answered (None: no event on the subject). Absent: unknown.
+            let known = last_by_subject.get(&(t.clone(), s.clone())).copied();
+            sagas.push(SagaStatus {
+                saga: s.clone(),
+                checkpoint: *cp,
+                stream_last_seq: known.flatten(),
+                lag: known.map(|l| l.unwrap_or(0).saturating_sub(*cp)),
+                counters,
+            });
+        }
+        out_tenants.push(TenantStatus {
+            tenant: t.clone(),
+            mode: tv.map(|v| v.mode).unwrap_or("unknown").to_string(),
+            consumer: tv.and_then(|v| st.shared.consumer(v.reader)),
+            sagas,
+            outbox_depth: ob,
+            timers_pending: tm,
+        });
+    }
+    Ok(axum::Json(StatusResponse {
+        shard_id: st.shard.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        state: st.shared.state(),
+        started_at_ms: st.shared.started_at_ms,
+        nats: NatsStatus {
+            url: st.nats_url.clone(),
+            connected: st.shared.nats_connected.load(Ordering::Relaxed),
+        },
+        stream: st.stream.clone(),
+        stream_last_seq: stream_last,
+        reader: ReaderStatus {
+            consumer: st.shared.consumer(ReaderId::Main),
+            position: view.main_pos,
+        },
+        tenants: out_tenants,
+        totals,
+        invalid_subjects: st.metrics.invalid_subjects.get(),
+        outbox_depth: snap.outbox,
+        timers_pending: snap.timers,
+        volume: VolumeStatus {
+            path: st.vol.dir().display().to_string(),
+            file_bytes: snap.file_bytes,
+            used_bytes: snap.used_bytes,
+        },
+        problems: st.shared.problems(),
+    }))
+}
+
+type LastBySubject = BTreeMap<(String, String), Option<u64>>;
+
+/// The stream's last sequence and, when asked, the last sequence of each tenant+saga
+/// subject; what NATS does not answer within 3 s stays unknown.
+async fn stream_positions(
+    js: &jetstream::Context,
+    stream: &str,
+    snap: &VolSnapshot,
+    per_subject: bool,
+) -> (Option<u64>, LastBySubject) {
+    let work = async {
+        let Ok(s) = js.get_stream_no_info(stream).await else {
+            return (None, BTreeMap::new());
+        };
+        let last = s.get_info().await.ok().map(|i| i.state.last_sequence);
+        if !per_subject {
+            return (last, BTreeMap::new());
+        }
+        let keys: Vec<(String, String)> = snap
+            .tenants
+            .iter()
+            .flat_map(|(t, per)| per.keys().map(move |s| (t.clone(), s.clone())))
+            .collect();
+        let s = &s;
+        let found: LastBySubject = futures_util::stream::iter(keys)
+            .map(|(t, sg)| async move {
+                let subject = format!("evt.{t}.{sg}");
+                let seq = match s.get_last_raw_message_by_subject(&subject).await {
+                    Ok(m) => Some(Some(m.sequence)),
+                    Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => {
+                        Some(None)
+                    }
+                    Err(_) => None,
+                };
+                ((t, sg), seq)
+            })
+            .buffer_unordered(32)
+            .filter_map(|(k, v)| async move { v.map(|v| (k, v)) })
+            .collect()
+            .await;
+        (last, found)
+    };
+    tokio::time::timeout(Duration::from_secs(3), work)
+        .await
+        .unwrap_or((None, BTreeMap::new()))
+}

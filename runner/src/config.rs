@@ -1,0 +1,330 @@
+//! The runner's settings: every one is an env var with an identically named flag, merged by
+//! clap (flag > env > default) and then validated once, with errors that say what to fix.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use shared::ids::{ShardId, TenantId, parse_tenant_list};
+
+use crate::saga::SagaRegistry;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Serve tenants t1 and t2 from a local volume, with the example sagas
+  runner --data-dir /var/lib/runner/shard-a --shard-id shard-a \\
+         --sagas docs/examples/sagas.toml --tenant-allowlist t1,t2
+
+  # The same with env vars, as in a container
+  RUNNER_DATA_DIR=/data RUNNER_SHARD_ID=shard-a RUNNER_SAGAS=/etc/runner/sagas.toml \\
+  RUNNER_TENANT_ALLOWLIST=t1,t2 RUNNER_NATS_URL=nats://nats:4222 runner
+
+Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration,
+3 the volume is held by another runner or unusable.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Saga runner: reads tenant-qualified events from NATS JetStream, applies them to sagas
+/// exactly once, and keeps saga state, dedupe markers, checkpoints, outbox and timers in a
+/// local MDBX volume.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "runner", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "RUNNER_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// NATS credentials file (JWT + nkey seed).
+    #[arg(long, env = "RUNNER_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "RUNNER_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "RUNNER_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// NATS token.
+    #[arg(long, env = "RUNNER_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// NATS nkey seed file.
+    #[arg(long, env = "RUNNER_NATS_NKEY")]
+    pub nats_nkey: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the NATS server's TLS certificate; enables TLS.
+    #[arg(long, env = "RUNNER_NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+
+    /// Directory of this shard's MDBX volume (created if missing; must be empty or a volume).
+    #[arg(long, env = "RUNNER_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The saga file (TOML), e.g. docs/examples/sagas.toml.
+    #[arg(long, env = "RUNNER_SAGAS")]
+    pub sagas: PathBuf,
+    /// This runner's shard id ([A-Za-z0-9_-], 1-64). Default: the host name.
+    #[arg(long, env = "RUNNER_SHARD_ID")]
+    pub shard_id: Option<String>,
+    /// Comma-separated tenant ids this runner serves.
+    #[arg(long, env = "RUNNER_TENANT_ALLOWLIST")]
+    pub tenant_allowlist: Option<String>,
+
+    /// JetStream stream holding events on evt.<tenant>.<saga> (created if missing).
+    #[arg(long, env = "RUNNER_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
+    pub stream: String,
+    /// JetStream stream capturing emitted commands, cmd.> (created if missing).
+    #[arg(long, env = "RUNNER_COMMANDS_STREAM", default_value = shared::names::DEFAULT_COMMAND_STREAM)]
+    pub commands_stream: String,
+    /// JetStream stream capturing dead-lettered events, dlq.> (created if missing).
+    #[arg(long, env = "RUNNER_DLQ_STREAM", default_value = shared::names::DEFAULT_DLQ_STREAM)]
+    pub dlq_stream: String,
+
+    /// Address of the admin HTTP API. Loopback by default; a non-loopback address needs
+    /// RUNNER_ADMIN_TOKEN. Port 0 picks a free port (see runner.lock for the URL).
+    #[arg(long, env = "RUNNER_ADMIN_ADDR", default_value = "127.0.0.1:7070")]
+    pub admin_addr: SocketAddr,
+    /// Bearer token every /admin/* request must carry.
+    #[arg(long, env = "RUNNER_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Log format; RUST_LOG sets the level (default info).
+    #[arg(long, env = "RUNNER_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+
+    /// Most events applied in one MDBX transaction.
+    #[arg(long, env = "RUNNER_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch_size: u32,
+    /// Largest event payload applied; larger ones are dead-lettered.
+    #[arg(long, env = "RUNNER_MAX_EVENT_BYTES", default_value_t = 256 * 1024)]
+    pub max_event_bytes: usize,
+    /// How long a stop may spend flushing the outbox.
+    #[arg(long, env = "RUNNER_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Upper bound of the volume's data file, in MiB.
+    #[arg(long, env = "RUNNER_VOLUME_MAX_MB", default_value_t = 262_144)]
+    pub volume_max_mb: u64,
+}
+
+/// Validated settings.
+#[derive(Clone)]
+pub struct Config {
+    pub args: Args,
+    pub shard_id: ShardId,
+    pub tenants: Vec<TenantId>,
+    pub sagas: SagaRegistry,
+}
+
+/// A configuration the runner cannot start with.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn default_shard_id() -> Result<ShardId, ConfigError> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let first = name.trim().split('.').next().unwrap_or("").to_string();
+    ShardId::new(first.clone()).map_err(|e| {
+        ConfigError(format!(
+            "RUNNER_SHARD_ID is not set and the host name '{first}' is not a valid shard id ({e}); set RUNNER_SHARD_ID"
+        ))
+    })
+}
+
+impl Config {
+    /// Validates `args`: ids, the saga file, the admin address and token, the data dir.
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        let shard_id = match &args.shard_id {
+            Some(s) => {
+                ShardId::new(s.clone()).map_err(|e| ConfigError(format!("RUNNER_SHARD_ID: {e}")))?
+            }
+            None => default_shard_id()?,
+        };
+        let tenants = match &args.tenant_allowlist {
+            Some(list) => parse_tenant_list(list)
+                .map_err(|e| ConfigError(format!("RUNNER_TENANT_ALLOWLIST: {e}")))?,
+            None => Vec::new(),
+        };
+        if tenants.is_empty() {
+            return Err(ConfigError(
+                "no tenants to serve: set RUNNER_TENANT_ALLOWLIST (comma-separated tenant ids)"
+                    .into(),
+            ));
+        }
+        for (what, name) in [
+            ("RUNNER_STREAM", &args.stream),
+            ("RUNNER_COMMANDS_STREAM", &args.commands_stream),
+            ("RUNNER_DLQ_STREAM", &args.dlq_stream),
+        ] {
+            if name.is_empty()
+                || name.len() > 255
+                || name
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || ".*>/\\".contains(c))
+            {
+                return Err(ConfigError(format!(
+                    "{what}='{name}' is not a valid stream name (no spaces, '.', '*', '>', '/' or '\\')"
+                )));
+            }
+        }
+        let sagas = SagaRegistry::from_file(&args.sagas).map_err(|e| ConfigError(e.to_string()))?;
+        if args
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(ConfigError("RUNNER_ADMIN_TOKEN is set but empty".into()));
+        }
+        if !args.admin_addr.ip().is_loopback() && args.admin_token.is_none() {
+            return Err(ConfigError(format!(
+                "RUNNER_ADMIN_ADDR={} is not a loopback address and RUNNER_ADMIN_TOKEN is not set: refusing to expose the admin API without a token; set a token or bind to 127.0.0.1",
+                args.admin_addr
+            )));
+        }
+        if args.nats_user.is_some() != args.nats_password.is_some() {
+            return Err(ConfigError(
+                "RUNNER_NATS_USER and RUNNER_NATS_PASSWORD go together: set both or neither".into(),
+            ));
+        }
+        if args.max_event_bytes == 0 {
+            return Err(ConfigError(
+                "RUNNER_MAX_EVENT_BYTES must be at least 1".into(),
+            ));
+        }
+        for (what, p) in [
+            ("RUNNER_NATS_CREDS", &args.nats_creds),
+            ("RUNNER_NATS_NKEY", &args.nats_nkey),
+            ("RUNNER_NATS_TLS_CA", &args.nats_tls_ca),
+        ] {
+            if let Some(p) = p {
+                std::fs::metadata(p)
+                    .map_err(|e| ConfigError(format!("{what}={}: {e}", p.display())))?;
+            }
+        }
+        check_data_dir(&args.data_dir)?;
+        Ok(Config {
+            args,
+            shard_id,
+            tenants,
+            sagas,
+        })
+    }
+}
+
+fn check_data_dir(dir: &std::path::Path) -> Result<(), ConfigError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        ConfigError(format!(
+            "RUNNER_DATA_DIR={}: cannot create it: {e}",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(".runner-write-probe");
+    std::fs::write(&probe, b"probe")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            ConfigError(format!(
+                "RUNNER_DATA_DIR={} is not writable: {e}",
+                dir.display()
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Result<Config, ConfigError> {
+        let tmp = tempfile::tempdir().unwrap();
+        let sagas = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/sagas.toml");
+        let mut v = vec![
+            "runner",
+            "--data-dir",
+            tmp.path().to_str().unwrap(),
+            "--sagas",
+            sagas,
+            "--shard-id",
+            "a",
+        ];
+        v.extend_from_slice(extra);
+        Config::from_args(Args::try_parse_from(v).unwrap())
+    }
+
+    #[test]
+    fn a_good_configuration_validates() {
+        let c = args(&["--tenant-allowlist", "t1, t2"]).unwrap();
+        assert_eq!(c.tenants.len(), 2);
+        assert!(c.sagas.get("order").is_some());
+    }
+
+    #[test]
+    fn bad_settings_get_specific_errors() {
+        let e = args(&["--tenant-allowlist", "t1,t@2"]).err().unwrap().0;
+        assert!(
+            e.contains("RUNNER_TENANT_ALLOWLIST") && e.contains("'t@2'"),
+            "{e}"
+        );
+        let e = args(&[]).err().unwrap().0;
+        assert!(e.contains("no tenants"), "{e}");
+        let e = args(&["--tenant-allowlist", "t1", "--admin-addr", "0.0.0.0:7070"])
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("RUNNER_ADMIN_TOKEN is not set"), "{e}");
+        assert!(
+            args(&[
+                "--tenant-allowlist",
+                "t1",
+                "--admin-addr",
+                "0.0.0.0:7070",
+                "--admin-token",
+                "s3cret"
+            ])
+            .is_ok()
+        );
+        let e = args(&["--tenant-allowlist", "t1", "--nats-user", "u"])
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("go together"), "{e}");
+    }
+
+    #[test]
+    fn missing_saga_file_and_unwritable_dir_are_explained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v = [
+            "runner",
+            "--data-dir",
+            tmp.path().to_str().unwrap(),
+            "--sagas",
+            "/nonexistent/s.toml",
+            "--shard-id",
+            "a",
+            "--tenant-allowlist",
+            "t1",
+        ];
+        let e = Config::from_args(Args::try_parse_from(v).unwrap())
+            .err()
+            .unwrap()
+            .0;
+        assert!(
+            e.contains("/nonexistent/s.toml") && e.contains("cannot read"),
+            "{e}"
+        );
+        let sagas = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/sagas.toml");
+        let v = [
+            "runner",
+            "--data-dir",
+            "/proc/nope",
+            "--sagas",
+            sagas,
+            "--shard-id",
+            "a",
+            "--tenant-allowlist",
+            "t1",
+        ];
+        let e = Config::from_args(Args::try_parse_from(v).unwrap())
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("RUNNER_DATA_DIR=/proc/nope"), "{e}");
+    }
+}

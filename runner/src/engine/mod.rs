@@ -1,0 +1,627 @@
+//! The engine: the one thread that writes the volume. It applies batches from the readers
+//! (one MDBX transaction per batch), keeps each tenant's mode (live on the shard's main
+//! reader, or catching up on a reader of its own), fires due timers, and tells the outbox
+//! relay when there is something to publish.
+//!
+//! Catching up, and the hand-over to the main reader: while tenant T catches up, the main
+//! reader's events of T are queued in memory (bounded) instead of applied. T's own reader
+//! applies T's events from T's cursor on. T goes live, applying the queue first, as soon as
+//! its reader has delivered an event at or past the head of the queue, or (queue empty) has
+//! nothing pending: from then on every event of T up to the main reader's position is
+//! applied. Events seen twice in the overlap are skipped by the checkpoint. If the queue
+//! overflows it is dropped (T's reader delivers those events anyway) and T waits for its
+//! reader to pass the dropped ones.
+
+pub mod apply;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use shared::edge_storage::{CursorMode, StorageError, TenantCursor, Volume, Writer, meta};
+use shared::ids::{TenantId, is_valid_id};
+use tokio::sync::{Notify, mpsc};
+use tracing::{debug, error, info, warn};
+
+pub use apply::Msg;
+use apply::{ApplyEnv, BatchCtx};
+
+use crate::envelope::Rejection;
+use crate::metrics::{Metrics, OutcomeLabels, SagaLabels};
+use crate::saga::SagaRegistry;
+use crate::state::{ReaderId, SharedState, TenantView};
+
+/// Most events queued for a tenant while it catches up.
+const QUEUE_MAX_EVENTS: usize = 10_000;
+/// Most payload bytes queued for a tenant while it catches up.
+const QUEUE_MAX_BYTES: usize = 16 << 20;
+/// Most timers fired in one transaction.
+const TIMERS_PER_TXN: usize = 1000;
+
+/// Work for the engine thread.
+pub enum EngineMsg {
+    /// Events read by a reader, in stream order. `caught_up`: after the last of them the
+    /// reader's consumer had nothing pending.
+    Batch {
+        reader: ReaderId,
+        msgs: Vec<Msg>,
+        caught_up: bool,
+    },
+    /// Time to look for due timers.
+    Tick,
+    /// Finish the current batch and stop.
+    Stop,
+}
+
+/// Orders for the reader tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReaderCmd {
+    Start {
+        reader: ReaderId,
+        /// Subject filter (`evt.<tenant>.>`), none for the main reader.
+        filter: Option<String>,
+        /// First stream sequence to deliver.
+        start_seq: u64,
+    },
+    Stop(ReaderId),
+}
+
+enum Slot {
+    Live,
+    CatchingUp(CatchUp),
+}
+
+struct CatchUp {
+    lane: u64,
+    /// Every event of the tenant up to here has been applied by its own reader.
+    last: u64,
+    /// The main reader's events of the tenant, not yet applied, in stream order.
+    queue: VecDeque<(String, Msg)>,
+    queue_bytes: usize,
+    /// Highest sequence dropped from an overflowing queue.
+    dropped_max: u64,
+}
+
+/// Settings of the engine.
+pub struct EngineConfig {
+    pub stream: String,
+    pub shard: String,
+    pub max_event_bytes: usize,
+}
+
+pub struct Engine {
+    vol: Arc<Volume>,
+    sagas: SagaRegistry,
+    cfg: EngineConfig,
+    main_pos: u64,
+    tenants: HashMap<TenantId, Slot>,
+    lanes: HashMap<u64, TenantId>,
+    next_lane: u64,
+    earliest_timer: Option<u64>,
+    metrics: Arc<Metrics>,
+    shared: Arc<SharedState>,
+    readers: mpsc::UnboundedSender<ReaderCmd>,
+    outbox_notify: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Engine {
+    /// Sets up the tenants' modes from their cursors and asks for the readers they need.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        vol: Arc<Volume>,
+        sagas: SagaRegistry,
+        cfg: EngineConfig,
+        owned: &[TenantId],
+        metrics: Arc<Metrics>,
+        shared: Arc<SharedState>,
+        readers: mpsc::UnboundedSender<ReaderCmd>,
+        outbox_notify: Arc<Notify>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Engine, StorageError> {
+        let (main_pos, cursors) = vol.read(|r| {
+            Ok::<_, StorageError>((
+                r.meta_u64(meta::READER_POSITION)?.unwrap_or(0),
+                r.cursors()?,
+            ))
+        })?;
+        let cursors: HashMap<String, TenantCursor> = cursors.into_iter().collect();
+        let mut e = Engine {
+            vol,
+            sagas,
+            cfg,
+            main_pos,
+            tenants: HashMap::new(),
+            lanes: HashMap::new(),
+            next_lane: 1,
+            earliest_timer: Some(0),
+            metrics,
+            shared,
+            readers,
+            outbox_notify,
+            stop,
+        };
+        let now = shared::now_ms();
+        // Where each owned tenant stands: live, or caught up to a sequence.
+        let mut plan: Vec<(TenantId, Option<u64>)> = Vec::new();
+        for t in owned {
+            let from = match cursors.get(t.as_str()) {
+                Some(c) if c.mode == CursorMode::Live => None,
+                Some(c) if c.seq >= main_pos => None,
+                Some(c) => Some(c.seq),
+                None if main_pos == 0 => None,
+                None => Some(0),
+            };
+            plan.push((t.clone(), from));
+        }
+        e.vol.write(|w| {
+            for (t, c) in &cursors {
+                if !owned.iter().any(|o| o.as_str() == t) && c.mode != CursorMode::Released {
+                    let seq = if c.mode == CursorMode::Live {
+                        main_pos
+                    } else {
+                        c.seq
+                    };
+                    info!(tenant = %t, seq, "tenant no longer served here: released");
+                    w.set_cursor(
+                        t,
+                        &TenantCursor {
+                            mode: CursorMode::Released,
+                            seq,
+                            updated_at_ms: now,
+                        },
+                    )?;
+                }
+            }
+            for (t, from) in &plan {
+                let cursor = match from {
+                    None => TenantCursor {
+                        mode: CursorMode::Live,
+                        seq: 0,
+                        updated_at_ms: now,
+                    },
+                    Some(seq) => TenantCursor {
+                        mode: CursorMode::CatchingUp,
+                        seq: *seq,
+                        updated_at_ms: now,
+                    },
+                };
+                w.set_cursor(t.as_str(), &cursor)?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+        e.metrics.reader_position.set(main_pos as i64);
+        let _ = e.readers.send(ReaderCmd::Start {
+            reader: ReaderId::Main,
+            filter: None,
+            start_seq: main_pos + 1,
+        });
+        for (t, from) in plan {
+            match from {
+                None => {
+                    e.tenants.insert(t, Slot::Live);
+                }
+                Some(seq) => e.start_catch_up(t, seq),
+            }
+        }
+        e.publish_view();
+        info!(
+            reader_position = main_pos,
+            live = e
+                .tenants
+                .values()
+                .filter(|s| matches!(s, Slot::Live))
+                .count(),
+            catching_up = e.lanes.len(),
+            "engine ready"
+        );
+        Ok(e)
+    }
+
+    fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
+        let lane = self.next_lane;
+        self.next_lane += 1;
+        info!(tenant = %tenant, from_seq = from_seq + 1, "tenant catching up on its own reader");
+        let _ = self.readers.send(ReaderCmd::Start {
+            reader: ReaderId::Lane(lane),
+            filter: Some(shared::names::tenant_event_filter(&tenant)),
+            start_seq: from_seq + 1,
+        });
+        self.lanes.insert(lane, tenant.clone());
+        self.tenants.insert(
+            tenant,
+            Slot::CatchingUp(CatchUp {
+                lane,
+                last: from_seq,
+                queue: VecDeque::new(),
+                queue_bytes: 0,
+                dropped_max: 0,
+            }),
+        );
+    }
+
+    /// Runs until told to stop. Returns when the current batch is committed.
+    pub fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>) {
+        self.shared.engine_alive.store(true, Ordering::Relaxed);
+        while let Some(msg) = rx.blocking_recv() {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            match msg {
+                EngineMsg::Batch {
+                    reader: ReaderId::Main,
+                    msgs,
+                    ..
+                } => self.main_batch(msgs),
+                EngineMsg::Batch {
+                    reader: ReaderId::Lane(lane),
+                    msgs,
+                    caught_up,
+                } => self.lane_batch(lane, msgs, caught_up),
+                EngineMsg::Tick => self.tick(),
+                EngineMsg::Stop => break,
+            }
+        }
+        self.shared.engine_alive.store(false, Ordering::Relaxed);
+        info!(reader_position = self.main_pos, "engine stopped");
+    }
+
+    fn env(&self) -> ApplyEnv<'_> {
+        ApplyEnv {
+            sagas: &self.sagas,
+            stream: &self.cfg.stream,
+            shard: &self.cfg.shard,
+            max_event_bytes: self.cfg.max_event_bytes,
+            now_ms: shared::now_ms(),
+        }
+    }
+
+    /// Runs `f` in a write transaction, retrying (and reporting the problem) until it
+    /// commits. Returns `None` only when the runner is stopping.
+    fn commit<R>(
+        &self,
+        mut f: impl FnMut(&mut Writer<'_>, &ApplyEnv<'_>) -> Result<R, StorageError>,
+    ) -> Option<R> {
+        let mut backoff = Duration::from_millis(100);
+        let mut last_log: Option<Instant> = None;
+        loop {
+            let env = self.env();
+            match self.vol.write(|w| f(w, &env)) {
+                Ok(r) => {
+                    if last_log.is_some() {
+                        info!("volume writes succeed again");
+                        self.shared.set_storage_problem(None);
+                    }
+                    return Some(r);
+                }
+                Err(e) => {
+                    self.metrics.storage_errors.inc();
+                    if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
+                        error!(error = %e, "cannot commit a batch to the volume; taking no new work until it succeeds (nothing is lost: the batch is retried)");
+                        last_log = Some(Instant::now());
+                    }
+                    self.shared
+                        .set_storage_problem(Some(format!("volume: {e}")));
+                    if self.stop.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    fn main_batch(&mut self, msgs: Vec<Msg>) {
+        enum Route<'m> {
+            Apply(&'m str, &'m str, &'m Msg),
+            Invalid(&'m Msg, String),
+        }
+        let start = Instant::now();
+        let mut routes = Vec::with_capacity(msgs.len());
+        let mut queued: Vec<(TenantId, String, Msg)> = Vec::new();
+        let mut new_pos = self.main_pos;
+        for m in &msgs {
+            if m.seq <= self.main_pos {
+                continue;
+            }
+            new_pos = m.seq;
+            let mut parts = m.subject.splitn(4, '.');
+            let (Some("evt"), Some(t), Some(s), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                routes.push(Route::Invalid(
+                    m,
+                    format!(
+                        "subject '{}' is not of the form evt.<tenant>.<saga>",
+                        m.subject
+                    ),
+                ));
+                continue;
+            };
+            match self.tenants.get_key_value(t) {
+                Some((_, Slot::Live)) if is_valid_id(s) => routes.push(Route::Apply(t, s, m)),
+                Some((tid, Slot::CatchingUp(_))) if is_valid_id(s) => {
+                    queued.push((tid.clone(), s.to_string(), m.clone()))
+                }
+                Some(_) => routes.push(Route::Invalid(
+                    m,
+                    format!("subject '{}': saga name is not a valid id", m.subject),
+                )),
+                None if is_valid_id(t) => {}
+                None => routes.push(Route::Invalid(
+                    m,
+                    format!("subject '{}': tenant id is not a valid id", m.subject),
+                )),
+            }
+        }
+        if new_pos == self.main_pos {
+            return;
+        }
+        let ctx = self.commit(|w, env| {
+            let mut ctx = BatchCtx::default();
+            for r in &routes {
+                match r {
+                    Route::Apply(t, s, m) => apply::apply_event(w, &mut ctx, env, t, s, m)?,
+                    Route::Invalid(m, reason) => apply::dead_letter(
+                        w,
+                        &mut ctx,
+                        env,
+                        None,
+                        m,
+                        &Rejection::new("invalid_subject", reason.clone()),
+                    )?,
+                }
+            }
+            ctx.flush_checkpoints(w, env.now_ms)?;
+            w.set_meta_u64(meta::READER_POSITION, new_pos)?;
+            Ok(ctx)
+        });
+        let Some(ctx) = ctx else { return };
+        self.main_pos = new_pos;
+        self.metrics.reader_position.set(new_pos as i64);
+        self.after_commit(ctx, start);
+        self.enqueue(queued);
+    }
+
+    /// Queues the main reader's events of catching-up tenants, and hands over those whose
+    /// own reader has reached the queue.
+    fn enqueue(&mut self, queued: Vec<(TenantId, String, Msg)>) {
+        if queued.is_empty() {
+            return;
+        }
+        let mut touched: Vec<TenantId> = Vec::new();
+        for (tenant, saga, m) in queued {
+            let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) else {
+                continue;
+            };
+            if cu.queue.len() >= QUEUE_MAX_EVENTS
+                || cu.queue_bytes + m.payload.len() > QUEUE_MAX_BYTES
+            {
+                debug!(tenant = %tenant, "catch-up queue full: dropping it, the tenant's own reader will deliver these events");
+                cu.dropped_max = m.seq;
+                cu.queue.clear();
+                cu.queue_bytes = 0;
+                continue;
+            }
+            cu.queue_bytes += m.payload.len();
+            cu.queue.push_back((saga, m));
+            if !touched.contains(&tenant) {
+                touched.push(tenant);
+            }
+        }
+        for t in touched {
+            let ready = matches!(self.tenants.get(&t), Some(Slot::CatchingUp(cu)) if cu.queue.front().is_some_and(|(_, m)| m.seq <= cu.last));
+            if ready {
+                self.go_live(t);
+            }
+        }
+    }
+
+    fn lane_batch(&mut self, lane: u64, msgs: Vec<Msg>, caught_up: bool) {
+        let Some(tenant) = self.lanes.get(&lane).cloned() else {
+            return;
+        };
+        let start = Instant::now();
+        if let Some(last) = msgs.last().map(|m| m.seq) {
+            let ctx = self.commit(|w, env| {
+                let mut ctx = BatchCtx::default();
+                for m in &msgs {
+                    let mut parts = m.subject.splitn(4, '.');
+                    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                        (Some("evt"), Some(t), Some(s), None)
+                            if t == tenant.as_str() && is_valid_id(s) =>
+                        {
+                            apply::apply_event(w, &mut ctx, env, t, s, m)?
+                        }
+                        (Some("evt"), Some(t), Some(_), None) if t == tenant.as_str() => {
+                            apply::dead_letter(
+                                w,
+                                &mut ctx,
+                                env,
+                                None,
+                                m,
+                                &Rejection::new(
+                                    "invalid_subject",
+                                    format!("subject '{}': saga name is not a valid id", m.subject),
+                                ),
+                            )?
+                        }
+                        _ => {}
+                    }
+                }
+                ctx.flush_checkpoints(w, env.now_ms)?;
+                w.set_cursor(
+                    tenant.as_str(),
+                    &TenantCursor {
+                        mode: CursorMode::CatchingUp,
+                        seq: last,
+                        updated_at_ms: env.now_ms,
+                    },
+                )?;
+                Ok(ctx)
+            });
+            let Some(ctx) = ctx else { return };
+            if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
+                cu.last = cu.last.max(last);
+            }
+            self.after_commit(ctx, start);
+        }
+        let ready = match self.tenants.get(&tenant) {
+            Some(Slot::CatchingUp(cu)) => match cu.queue.front() {
+                Some((_, m)) => m.seq <= cu.last,
+                None => caught_up && cu.last >= cu.dropped_max,
+            },
+            _ => false,
+        };
+        if ready {
+            self.go_live(tenant);
+        }
+    }
+
+    /// Hands a caught-up tenant to the main reader: applies its queue and marks it live.
+    fn go_live(&mut self, tenant: TenantId) {
+        let Some(Slot::CatchingUp(cu)) = self.tenants.remove(&tenant) else {
+            return;
+        };
+        let start = Instant::now();
+        let ctx = self.commit(|w, env| {
+            let mut ctx = BatchCtx::default();
+            for (s, m) in &cu.queue {
+                apply::apply_event(w, &mut ctx, env, tenant.as_str(), s, m)?;
+            }
+            ctx.flush_checkpoints(w, env.now_ms)?;
+            w.set_cursor(
+                tenant.as_str(),
+                &TenantCursor {
+                    mode: CursorMode::Live,
+                    seq: 0,
+                    updated_at_ms: env.now_ms,
+                },
+            )?;
+            Ok(ctx)
+        });
+        let Some(ctx) = ctx else {
+            self.tenants.insert(tenant, Slot::CatchingUp(cu));
+            return;
+        };
+        info!(tenant = %tenant, through = cu.last.max(self.main_pos), queued = cu.queue.len(), "tenant caught up: now served by the main reader");
+        self.lanes.remove(&cu.lane);
+        let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
+        self.tenants.insert(tenant, Slot::Live);
+        // Its timers were held while it caught up.
+        self.earliest_timer = Some(0);
+        self.after_commit(ctx, start);
+        self.publish_view();
+    }
+
+    fn tick(&mut self) {
+        let now = shared::now_ms();
+        if self.earliest_timer.is_none_or(|e| e > now) {
+            return;
+        }
+        let live: Vec<TenantId> = self
+            .tenants
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Live))
+            .map(|(t, _)| t.clone())
+            .collect();
+        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
+        let start = Instant::now();
+        let ctx = self.commit(|w, env| {
+            let mut ctx = BatchCtx::default();
+            let mut fired = 0usize;
+            let mut next: Option<u64> = None;
+            'scan: for t in &live {
+                for s in &sagas {
+                    if fired >= TIMERS_PER_TXN {
+                        next = Some(now);
+                        break 'scan;
+                    }
+                    for (due, rec) in w.due_timers(t.as_str(), s, now, TIMERS_PER_TXN - fired)? {
+                        apply::fire_timer(w, &mut ctx, env, t.as_str(), s, &due, &rec)?;
+                        fired += 1;
+                    }
+                    if let Some((due, _)) = w.next_timer(t.as_str(), s)? {
+                        next = Some(next.map_or(due, |n| n.min(due)));
+                    }
+                }
+            }
+            ctx.next_timer = next;
+            Ok(ctx)
+        });
+        let Some(mut ctx) = ctx else { return };
+        self.earliest_timer = ctx.next_timer.take();
+        if !ctx.timers_fired.is_empty() {
+            self.after_commit(ctx, start);
+        }
+    }
+
+    fn after_commit(&mut self, ctx: BatchCtx, start: Instant) {
+        let m = &self.metrics;
+        m.batches.inc();
+        m.batch_seconds.observe(start.elapsed().as_secs_f64());
+        for ((tenant, saga, outcome), n) in ctx.counts {
+            m.events
+                .get_or_create(&OutcomeLabels {
+                    tenant,
+                    saga,
+                    outcome,
+                })
+                .inc_by(n);
+        }
+        for ((tenant, saga), n) in ctx.timers_fired {
+            m.timers_fired
+                .get_or_create(&SagaLabels { tenant, saga })
+                .inc_by(n);
+        }
+        for ((tenant, saga), seq) in ctx.checkpoints {
+            m.checkpoint
+                .get_or_create(&SagaLabels { tenant, saga })
+                .set(seq as i64);
+        }
+        if ctx.invalid_subjects > 0 {
+            m.invalid_subjects.inc_by(ctx.invalid_subjects);
+            warn!(
+                count = ctx.invalid_subjects,
+                "events with invalid subjects dead-lettered to dlq.invalid-subject"
+            );
+        }
+        let now = shared::now_ms();
+        for t in ctx.applied_times {
+            m.apply_latency
+                .observe(now.saturating_sub(t) as f64 / 1000.0);
+        }
+        if ctx.outbox_added > 0 {
+            self.outbox_notify.notify_one();
+        }
+        if let Some(due) = ctx.earliest_armed {
+            self.earliest_timer = Some(self.earliest_timer.map_or(due, |e| e.min(due)));
+        }
+        self.shared.engine.lock().expect("lock").main_pos = self.main_pos;
+    }
+
+    /// Tells the admin API which tenants are served and how.
+    fn publish_view(&self) {
+        let mut view = self.shared.engine.lock().expect("lock");
+        view.main_pos = self.main_pos;
+        view.tenants = self
+            .tenants
+            .iter()
+            .map(|(t, s)| {
+                let v = match s {
+                    Slot::Live => TenantView {
+                        mode: "live",
+                        reader: ReaderId::Main,
+                    },
+                    Slot::CatchingUp(cu) => TenantView {
+                        mode: "catching_up",
+                        reader: ReaderId::Lane(cu.lane),
+                    },
+                };
+                (t.to_string(), v)
+            })
+            .collect();
+    }
+}

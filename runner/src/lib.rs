@@ -1,0 +1,17 @@
+//! The saga runner as a library: `runner::run` is the daemon; embedders add sagas in code
+//! through [`saga::Saga`] and [`saga::SagaRegistry`].
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod engine;
+pub mod envelope;
+pub mod metrics;
+pub mod nats;
+pub mod outbox;
+pub mod reader;
+pub mod saga;
+pub mod state;
+
+pub use app::{RunError, run};
+pub use config::{Args, Config};

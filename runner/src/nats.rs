@@ -1,0 +1,185 @@
+//! Connecting to NATS (retrying with backoff, logging each attempt) and making sure the
+//! event, command and dead-letter streams exist.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, Event};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Args;
+use crate::metrics::Metrics;
+use crate::state::SharedState;
+
+async fn options(
+    args: &Args,
+    name: String,
+    shared: Arc<SharedState>,
+    metrics: Arc<Metrics>,
+    reconnects: watch::Sender<u64>,
+) -> Result<ConnectOptions, String> {
+    let mut opts = match &args.nats_creds {
+        Some(p) => ConnectOptions::with_credentials_file(p.clone())
+            .await
+            .map_err(|e| format!("RUNNER_NATS_CREDS={}: {e}", p.display()))?,
+        None => ConnectOptions::new(),
+    };
+    if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
+        opts = opts.user_and_password(u.clone(), p.clone());
+    }
+    if let Some(t) = &args.nats_token {
+        opts = opts.token(t.clone());
+    }
+    if let Some(p) = &args.nats_nkey {
+        let seed = std::fs::read_to_string(p)
+            .map_err(|e| format!("RUNNER_NATS_NKEY={}: {e}", p.display()))?;
+        opts = opts.nkey(seed.trim().to_string());
+    }
+    if let Some(ca) = &args.nats_tls_ca {
+        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    Ok(opts
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .reconnect_delay_callback(|attempt| Duration::from_millis((100u64 << attempt.min(6) as u64).min(5_000)))
+        .event_callback(move |ev| {
+            let shared = shared.clone();
+            let metrics = metrics.clone();
+            let reconnects = reconnects.clone();
+            async move {
+                match ev {
+                    Event::Connected => {
+                        shared.nats_connected.store(true, Ordering::Relaxed);
+                        shared.set_nats_problem(None);
+                        metrics.nats_connected.set(1);
+                        reconnects.send_modify(|n| *n += 1);
+                        info!("connected to NATS");
+                    }
+                    Event::Disconnected => {
+                        shared.nats_connected.store(false, Ordering::Relaxed);
+                        shared.set_nats_problem(Some("lost the NATS connection; reconnecting".into()));
+                        metrics.nats_connected.set(0);
+                        warn!("lost the NATS connection; reconnecting (events are not lost: reading resumes from the volume's positions)");
+                    }
+                    Event::LameDuckMode => warn!("NATS server entered lame duck mode"),
+                    Event::SlowConsumer(_) => warn!("NATS reports this client as a slow consumer"),
+                    other => warn!(event = %other, "NATS connection event"),
+                }
+            }
+        }))
+}
+
+/// Connects, retrying with backoff until it works or `cancel` fires.
+pub async fn connect(
+    args: &Args,
+    shard: &str,
+    shared: Arc<SharedState>,
+    metrics: Arc<Metrics>,
+    reconnects: watch::Sender<u64>,
+    cancel: &CancellationToken,
+) -> Result<Option<async_nats::Client>, String> {
+    let mut backoff = Duration::from_millis(250);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let opts = options(
+            args,
+            format!("runner {shard}"),
+            shared.clone(),
+            metrics.clone(),
+            reconnects.clone(),
+        )
+        .await?;
+        let result = tokio::select! {
+            _ = cancel.cancelled() => return Ok(None),
+            r = opts.connect(args.nats_url.as_str()) => r,
+        };
+        match result {
+            Ok(c) => {
+                shared.nats_connected.store(true, Ordering::Relaxed);
+                shared.set_nats_problem(None);
+                metrics.nats_connected.set(1);
+                return Ok(Some(c));
+            }
+            Err(e) => {
+                let msg = format!(
+                    "cannot connect to NATS at {} (attempt {attempt}): {e}; retrying in {:.1}s",
+                    args.nats_url,
+                    backoff.as_secs_f64()
+                );
+                warn!("{msg}");
+                shared.set_nats_problem(Some(msg));
+                tokio::select! {
+                    _ = cancel.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// The streams the runner needs, with their documented defaults.
+pub fn stream_configs(args: &Args) -> [stream::Config; 3] {
+    let base = |name: &str, subject: &str| stream::Config {
+        name: name.to_string(),
+        subjects: vec![subject.to_string()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        duplicate_window: Duration::from_secs(120),
+        allow_direct: true,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    [
+        base(&args.stream, shared::names::EVENT_SUBJECTS),
+        base(&args.commands_stream, shared::names::COMMAND_SUBJECTS),
+        base(&args.dlq_stream, shared::names::DLQ_SUBJECTS),
+    ]
+}
+
+/// Creates the streams that are missing, retrying until it works or `cancel` fires.
+pub async fn ensure_streams(
+    js: &jetstream::Context,
+    args: &Args,
+    shared: &SharedState,
+    cancel: &CancellationToken,
+) -> bool {
+    let mut backoff = Duration::from_millis(250);
+    'retry: loop {
+        for cfg in stream_configs(args) {
+            let name = cfg.name.clone();
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return false,
+                r = js.get_or_create_stream(cfg) => r,
+            };
+            match result {
+                Ok(mut s) => {
+                    if let Ok(info) = s.info().await {
+                        info!(stream = %name, subjects = ?info.config.subjects, messages = info.state.messages, "stream ready");
+                    }
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "cannot create or find stream {name}: {e} (is JetStream enabled on the server? nats-server -js); retrying"
+                    );
+                    warn!("{msg}");
+                    shared.set_nats_problem(Some(msg));
+                    tokio::select! {
+                        _ = cancel.cancelled() => return false,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue 'retry;
+                }
+            }
+        }
+        shared.set_nats_problem(None);
+        return true;
+    }
+}

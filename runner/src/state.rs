@@ -1,0 +1,111 @@
+//! What the runner's tasks tell the admin API about themselves: lifecycle state, NATS
+//! connection, the engine's view of its tenants and readers, and current problems.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use shared::wire::RunnerState;
+
+/// Which reader: the shard's main reader or a tenant's catch-up reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReaderId {
+    Main,
+    Lane(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantView {
+    pub mode: &'static str,
+    pub reader: ReaderId,
+}
+
+/// The engine's tenants and position, refreshed after every commit.
+#[derive(Debug, Clone, Default)]
+pub struct EngineView {
+    pub main_pos: u64,
+    pub tenants: BTreeMap<String, TenantView>,
+}
+
+pub struct SharedState {
+    pub started_at_ms: u64,
+    state: Mutex<RunnerState>,
+    pub nats_connected: AtomicBool,
+    nats_problem: Mutex<Option<String>>,
+    storage_problem: Mutex<Option<String>>,
+    pub engine_alive: AtomicBool,
+    pub engine: Mutex<EngineView>,
+    consumers: Mutex<HashMap<ReaderId, String>>,
+}
+
+impl SharedState {
+    pub fn new() -> SharedState {
+        SharedState {
+            started_at_ms: shared::now_ms(),
+            state: Mutex::new(RunnerState::Starting),
+            nats_connected: AtomicBool::new(false),
+            nats_problem: Mutex::new(None),
+            storage_problem: Mutex::new(None),
+            engine_alive: AtomicBool::new(false),
+            engine: Mutex::new(EngineView::default()),
+            consumers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn state(&self) -> RunnerState {
+        *self.state.lock().expect("state lock")
+    }
+
+    pub fn set_state(&self, s: RunnerState) {
+        *self.state.lock().expect("state lock") = s;
+    }
+
+    pub fn set_nats_problem(&self, p: Option<String>) {
+        *self.nats_problem.lock().expect("lock") = p;
+    }
+
+    pub fn set_storage_problem(&self, p: Option<String>) {
+        *self.storage_problem.lock().expect("lock") = p;
+    }
+
+    pub fn set_consumer(&self, reader: ReaderId, name: Option<String>) {
+        let mut c = self.consumers.lock().expect("lock");
+        match name {
+            Some(n) => c.insert(reader, n),
+            None => c.remove(&reader),
+        };
+    }
+
+    pub fn consumer(&self, reader: ReaderId) -> Option<String> {
+        self.consumers.lock().expect("lock").get(&reader).cloned()
+    }
+
+    /// Why the runner does not take work now (empty when it does).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match self.state() {
+            RunnerState::Running => {}
+            s => out.push(format!("runner is {}", s.as_str())),
+        }
+        match self.nats_problem.lock().expect("lock").clone() {
+            Some(p) => out.push(p),
+            None if !self.nats_connected.load(Ordering::Relaxed) => {
+                out.push("not connected to NATS".into())
+            }
+            None => {}
+        }
+        if let Some(p) = self.storage_problem.lock().expect("lock").clone() {
+            out.push(p);
+        }
+        if !self.engine_alive.load(Ordering::Relaxed) && self.state() != RunnerState::Starting {
+            out.push("the engine thread is not running".into());
+        }
+        out
+    }
+}
+
+impl Default for SharedState {
+    fn default() -> Self {
+        Self::new()
+    }
+}

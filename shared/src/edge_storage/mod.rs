@@ -1,0 +1,1043 @@
+//! `edge_storage`: the runner's MDBX volume, the one definition of its layout.
+//!
+//! A volume is a directory holding MDBX's `mdbx.dat` and `mdbx.lck` and the runner's
+//! `runner.lock`. Its named tables are `sagas`, `dedupe`, `checkpoints`, `outbox`,
+//! `schedules`, `cursors`, `stats` and `meta`; `docs/storage.md` describes each. The runner
+//! writes through [`Volume::write`]; `runnerctl` reads through [`Volume::open_read_only`],
+//! which cannot write by construction (MDBX opened with `MDBX_RDONLY`).
+
+pub mod keys;
+mod lock;
+pub mod records;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use libmdbx::{
+    Database, DatabaseOptions, Mode, NoWriteMap, RO, RW, ReadWriteOptions, SyncMode, Table,
+    TableFlags, Transaction, TransactionKind, WriteFlags,
+};
+
+pub use keys::TableCode;
+pub use lock::{Holder, LOCK_FILE};
+pub use records::*;
+use records::{decode, encode};
+
+/// Version of the layout this code reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// MDBX's data file inside a volume directory.
+pub const DATA_FILE: &str = "mdbx.dat";
+
+/// Names of the tables, as other tools see them.
+pub mod table {
+    pub const SAGAS: &str = "sagas";
+    pub const DEDUPE: &str = "dedupe";
+    pub const CHECKPOINTS: &str = "checkpoints";
+    pub const OUTBOX: &str = "outbox";
+    pub const SCHEDULES: &str = "schedules";
+    pub const CURSORS: &str = "cursors";
+    pub const STATS: &str = "stats";
+    pub const META: &str = "meta";
+    pub const ALL: [&str; 8] = [
+        SAGAS,
+        DEDUPE,
+        CHECKPOINTS,
+        OUTBOX,
+        SCHEDULES,
+        CURSORS,
+        STATS,
+        META,
+    ];
+}
+
+/// Keys of the `meta` table.
+pub mod meta {
+    /// u32 big-endian: the layout version.
+    pub const FORMAT_VERSION: &str = "format_version";
+    /// UTF-8: the shard this volume belongs to.
+    pub const SHARD_ID: &str = "shard_id";
+    /// u64 big-endian, ms since the epoch.
+    pub const CREATED_AT: &str = "created_at_ms";
+    /// u64 big-endian, ms since the epoch: time of the last committed write.
+    pub const LAST_WRITE: &str = "last_write_ms";
+    /// UTF-8: the event stream whose sequences the checkpoints and cursors refer to.
+    pub const STREAM: &str = "stream";
+    /// u64 big-endian: every event up to this stream sequence has been handled for every
+    /// tenant whose cursor is `Live`.
+    pub const READER_POSITION: &str = "reader_position";
+    /// u64 big-endian: the next outbox sequence.
+    pub const OUTBOX_NEXT: &str = "outbox_next";
+}
+
+/// Everything that can go wrong with a volume, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{}: {what}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("no volume at {}: the path does not exist; check the path (a volume is the runner's RUNNER_DATA_DIR)", .0.display())]
+    NotFound(PathBuf),
+    #[error("{} is not a runner volume: {reason}", path.display())]
+    NotAVolume { path: PathBuf, reason: String },
+    #[error("volume {} is held by {}; stop that runner first, or use another data dir", path.display(), holder.as_ref().map(|h| h.to_string()).unwrap_or_else(|| "a live process (it has not written its details yet)".into()))]
+    Held {
+        path: PathBuf,
+        holder: Option<Holder>,
+    },
+    #[error("volume {} has format version {found}, newer than the {supported} this build understands; use a newer runner/runnerctl", path.display())]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("volume {} belongs to shard '{volume}', not '{configured}'; a volume serves one shard for life: use the shard's own volume or a new data dir", path.display())]
+    ShardMismatch {
+        path: PathBuf,
+        volume: String,
+        configured: String,
+    },
+    #[error("volume {} is full (MDBX map size or disk space exhausted): free disk space or raise the size limit, then the runner resumes", path.display())]
+    Full { path: PathBuf },
+    #[error("volume {}: {what}: {source}", path.display())]
+    Mdbx {
+        path: PathBuf,
+        what: &'static str,
+        source: libmdbx::Error,
+    },
+    #[error("volume data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+}
+
+impl StorageError {
+    pub(crate) fn io(path: &Path, what: &'static str, source: std::io::Error) -> Self {
+        StorageError::Io {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
+    }
+
+    /// True for errors that may pass once an operator frees space or fixes permissions, as
+    /// opposed to bugs or corruption.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Full { .. } | StorageError::Io { .. } | StorageError::Mdbx { .. }
+        )
+    }
+}
+
+/// Options of a volume opened for writing.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// The shard this runner serves; a new volume records it, an old one must match it.
+    pub shard_id: String,
+    /// The event stream positions refer to; recorded in a new volume.
+    pub admin_url: Option<String>,
+    /// Upper bound of the data file, in bytes.
+    pub max_size_bytes: u64,
+}
+
+impl WriteOptions {
+    pub fn new(shard_id: impl Into<String>) -> Self {
+        Self {
+            shard_id: shard_id.into(),
+            admin_url: None,
+            max_size_bytes: 256 << 30,
+        }
+    }
+}
+
+/// An open volume.
+pub struct Volume {
+    db: Database<NoWriteMap>,
+    dir: PathBuf,
+    read_only: bool,
+    _lock: Option<lock::ExclusiveLock>,
+}
+
+impl std::fmt::Debug for Volume {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Volume")
+            .field("dir", &self.dir)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+/// Entries an existing data dir may hold besides a volume's files.
+const TOLERATED: [&str; 1] = ["lost+found"];
+
+fn map_mdbx(dir: &Path, what: &'static str, e: libmdbx::Error) -> StorageError {
+    match e {
+        libmdbx::Error::MapFull | libmdbx::Error::UnableExtendMapsize => StorageError::Full {
+            path: dir.to_path_buf(),
+        },
+        libmdbx::Error::Other(28) => StorageError::Full {
+            path: dir.to_path_buf(),
+        },
+        libmdbx::Error::Invalid | libmdbx::Error::VersionMismatch => StorageError::NotAVolume {
+            path: dir.to_path_buf(),
+            reason: format!("{DATA_FILE} is not an MDBX file this build can read ({e})"),
+        },
+        libmdbx::Error::Corrupted | libmdbx::Error::PageNotFound => StorageError::Corrupt(format!(
+            "{}: {what}: {e}; restore the volume from a backup or rebuild it with a replay",
+            dir.display()
+        )),
+        source => StorageError::Mdbx {
+            path: dir.to_path_buf(),
+            what,
+            source,
+        },
+    }
+}
+
+impl Volume {
+    /// Opens (creating if needed) the volume in `dir` for writing, as the runner does.
+    ///
+    /// Refused when another live process holds it, when `dir` holds something else, when
+    /// the volume is newer than this build or belongs to another shard.
+    pub fn open_for_write(dir: &Path, opts: &WriteOptions) -> Result<Volume, StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::io(dir, "cannot create the data dir", e))?;
+        let has_data = dir.join(DATA_FILE).exists();
+        if !has_data {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| StorageError::io(dir, "cannot list the data dir", e))?;
+            for entry in entries {
+                let entry =
+                    entry.map_err(|e| StorageError::io(dir, "cannot list the data dir", e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name != LOCK_FILE && name != "mdbx.lck" && !TOLERATED.contains(&name.as_str()) {
+                    return Err(StorageError::NotAVolume {
+                        path: dir.to_path_buf(),
+                        reason: format!(
+                            "the directory is not empty (it holds '{name}') and has no {DATA_FILE}; point the data dir at a new or empty directory"
+                        ),
+                    });
+                }
+            }
+        }
+        let holder = Holder {
+            pid: std::process::id(),
+            shard_id: opts.shard_id.clone(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            started_at_ms: crate::now_ms(),
+            admin_url: opts.admin_url.clone(),
+        };
+        let lock = lock::acquire(dir, &holder)?;
+        let db = Database::<NoWriteMap>::open_with_options(
+            dir,
+            DatabaseOptions {
+                max_tables: Some(16),
+                mode: Mode::ReadWrite(ReadWriteOptions {
+                    sync_mode: SyncMode::Durable,
+                    min_size: None,
+                    max_size: Some(opts.max_size_bytes.min(isize::MAX as u64) as isize),
+                    growth_step: Some(16 << 20),
+                    shrink_threshold: Some(256 << 20),
+                }),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| map_mdbx(dir, "cannot open the volume for writing", e))?;
+        let vol = Volume {
+            db,
+            dir: dir.to_path_buf(),
+            read_only: false,
+            _lock: Some(lock),
+        };
+        vol.init(&opts.shard_id)?;
+        Ok(vol)
+    }
+
+    fn init(&self, shard_id: &str) -> Result<(), StorageError> {
+        let txn = self
+            .db
+            .begin_rw_txn()
+            .map_err(|e| map_mdbx(&self.dir, "cannot begin a write", e))?;
+        for name in table::ALL {
+            txn.create_table(Some(name), TableFlags::empty())
+                .map_err(|e| map_mdbx(&self.dir, "cannot create tables", e))?;
+        }
+        let meta = txn
+            .open_table(Some(table::META))
+            .map_err(|e| map_mdbx(&self.dir, "cannot open meta", e))?;
+        let get = |k: &str| -> Result<Option<Vec<u8>>, StorageError> {
+            txn.get::<Vec<u8>>(&meta, k)
+                .map_err(|e| map_mdbx(&self.dir, "cannot read meta", e))
+        };
+        let put = |k: &str, v: &[u8]| -> Result<(), StorageError> {
+            txn.put(&meta, k, v, WriteFlags::UPSERT)
+                .map_err(|e| map_mdbx(&self.dir, "cannot write meta", e))
+        };
+        match get(meta::FORMAT_VERSION)? {
+            None => {
+                put(meta::FORMAT_VERSION, &FORMAT_VERSION.to_be_bytes())?;
+                put(meta::SHARD_ID, shard_id.as_bytes())?;
+                put(meta::CREATED_AT, &crate::now_ms().to_be_bytes())?;
+            }
+            Some(v) => {
+                let found = decode_u32(&v)?;
+                if found > FORMAT_VERSION {
+                    return Err(StorageError::NewerFormat {
+                        path: self.dir.clone(),
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+                let vol_shard = get(meta::SHARD_ID)?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                if vol_shard != shard_id {
+                    return Err(StorageError::ShardMismatch {
+                        path: self.dir.clone(),
+                        volume: vol_shard,
+                        configured: shard_id.to_string(),
+                    });
+                }
+            }
+        }
+        txn.commit()
+            .map_err(|e| map_mdbx(&self.dir, "cannot commit", e))?;
+        Ok(())
+    }
+
+    /// Opens the volume in `dir` read-only. A volume held by a live runner is refused unless
+    /// `allow_live`; then its holder is returned and reads see consistent snapshots.
+    pub fn open_read_only(
+        dir: &Path,
+        allow_live: bool,
+    ) -> Result<(Volume, Option<Holder>), StorageError> {
+        let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => StorageError::NotFound(dir.to_path_buf()),
+            _ => StorageError::io(dir, "cannot read", e),
+        })?;
+        if !meta.is_dir() {
+            return Err(StorageError::NotAVolume {
+                path: dir.to_path_buf(),
+                reason:
+                    "it is a file; a volume is a directory (the runner's data dir) holding mdbx.dat"
+                        .into(),
+            });
+        }
+        let data = dir.join(DATA_FILE);
+        if !data.exists() {
+            return Err(StorageError::NotAVolume {
+                path: dir.to_path_buf(),
+                reason: format!("it has no {DATA_FILE}"),
+            });
+        }
+        std::fs::File::open(&data).map_err(|e| StorageError::io(&data, "cannot read", e))?;
+        let holder = lock::probe(dir)?;
+        if holder.is_some() && !allow_live {
+            return Err(StorageError::Held {
+                path: dir.to_path_buf(),
+                holder,
+            });
+        }
+        let db = Database::<NoWriteMap>::open_with_options(
+            dir,
+            DatabaseOptions {
+                max_tables: Some(16),
+                mode: Mode::ReadOnly,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| map_mdbx(dir, "cannot open the volume read-only", e))?;
+        let vol = Volume {
+            db,
+            dir: dir.to_path_buf(),
+            read_only: true,
+            _lock: None,
+        };
+        let version = vol.read(|r| r.format_version())?;
+        if version > FORMAT_VERSION {
+            return Err(StorageError::NewerFormat {
+                path: dir.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        Ok((vol, holder))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Size of the data file and of the pages in use, in bytes.
+    pub fn space(&self) -> Result<VolumeSpace, StorageError> {
+        let info = self
+            .db
+            .info()
+            .map_err(|e| map_mdbx(&self.dir, "cannot read volume info", e))?;
+        let stat = self
+            .db
+            .stat()
+            .map_err(|e| map_mdbx(&self.dir, "cannot read volume info", e))?;
+        let page = stat.page_size() as u64;
+        Ok(VolumeSpace {
+            file_bytes: info.geometry().current_size(),
+            used_bytes: (info.last_pgno() as u64 + 1) * page,
+            max_bytes: info.geometry().max_size(),
+            page_size: page,
+        })
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot). Keep it short: a long
+    /// reader pins old pages and the file grows.
+    pub fn read<R, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&Reader<'_, RO>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let txn = self
+            .db
+            .begin_ro_txn()
+            .map_err(|e| map_mdbx(&self.dir, "cannot begin a read", e))?;
+        let r = Reader::new(&txn, &self.dir)?;
+        f(&r)
+    }
+
+    /// Runs `f` in one write transaction and commits it if `f` succeeds; nothing of it is
+    /// kept if `f` fails or the process dies before the commit returns.
+    pub fn write<R, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        if self.read_only {
+            return Err(StorageError::Mdbx {
+                path: self.dir.clone(),
+                what: "volume was opened read-only",
+                source: libmdbx::Error::Access,
+            }
+            .into());
+        }
+        let txn = self
+            .db
+            .begin_rw_txn()
+            .map_err(|e| map_mdbx(&self.dir, "cannot begin a write", e))?;
+        let mut w = Writer {
+            r: Reader::new(&txn, &self.dir)?,
+            deltas: HashMap::new(),
+            outbox_next: None,
+        };
+        let out = f(&mut w)?;
+        w.finish()?;
+        drop(w);
+        txn.commit()
+            .map_err(|e| map_mdbx(&self.dir, "cannot commit", e))?;
+        Ok(out)
+    }
+}
+
+/// File and page use of a volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VolumeSpace {
+    pub file_bytes: u64,
+    pub used_bytes: u64,
+    pub max_bytes: u64,
+    pub page_size: u64,
+}
+
+fn decode_u32(b: &[u8]) -> Result<u32, StorageError> {
+    b.try_into()
+        .map(u32::from_be_bytes)
+        .map_err(|_| StorageError::Corrupt("meta value is not a u32".into()))
+}
+
+fn decode_u64(b: &[u8]) -> Result<u64, StorageError> {
+    b.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StorageError::Corrupt("meta value is not a u64".into()))
+}
+
+/// Which table a scan reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableId {
+    Sagas,
+    Dedupe,
+    Checkpoints,
+    Outbox,
+    Schedules,
+    Cursors,
+    Stats,
+    Meta,
+}
+
+impl TableId {
+    pub fn name(self) -> &'static str {
+        match self {
+            TableId::Sagas => table::SAGAS,
+            TableId::Dedupe => table::DEDUPE,
+            TableId::Checkpoints => table::CHECKPOINTS,
+            TableId::Outbox => table::OUTBOX,
+            TableId::Schedules => table::SCHEDULES,
+            TableId::Cursors => table::CURSORS,
+            TableId::Stats => table::STATS,
+            TableId::Meta => table::META,
+        }
+    }
+}
+
+struct Tables<'t> {
+    sagas: Table<'t>,
+    dedupe: Table<'t>,
+    checkpoints: Table<'t>,
+    outbox: Table<'t>,
+    schedules: Table<'t>,
+    cursors: Table<'t>,
+    stats: Table<'t>,
+    meta: Table<'t>,
+}
+
+/// Typed reads, in a read or a write transaction.
+pub struct Reader<'t, K: TransactionKind> {
+    txn: &'t Transaction<'t, K, NoWriteMap>,
+    t: Tables<'t>,
+    dir: &'t Path,
+}
+
+impl<'t, K: TransactionKind> Reader<'t, K> {
+    fn new(txn: &'t Transaction<'t, K, NoWriteMap>, dir: &'t Path) -> Result<Self, StorageError> {
+        let open = |name: &'static str| {
+            txn.open_table(Some(name)).map_err(|e| match e {
+                libmdbx::Error::NotFound => StorageError::NotAVolume {
+                    path: dir.to_path_buf(),
+                    reason: format!("the MDBX file has no '{name}' table"),
+                },
+                e => map_mdbx(dir, "cannot open a table", e),
+            })
+        };
+        Ok(Reader {
+            t: Tables {
+                sagas: open(table::SAGAS)?,
+                dedupe: open(table::DEDUPE)?,
+                checkpoints: open(table::CHECKPOINTS)?,
+                outbox: open(table::OUTBOX)?,
+                schedules: open(table::SCHEDULES)?,
+                cursors: open(table::CURSORS)?,
+                stats: open(table::STATS)?,
+                meta: open(table::META)?,
+            },
+            txn,
+            dir,
+        })
+    }
+
+    fn table(&self, id: TableId) -> &Table<'t> {
+        match id {
+            TableId::Sagas => &self.t.sagas,
+            TableId::Dedupe => &self.t.dedupe,
+            TableId::Checkpoints => &self.t.checkpoints,
+            TableId::Outbox => &self.t.outbox,
+            TableId::Schedules => &self.t.schedules,
+            TableId::Cursors => &self.t.cursors,
+            TableId::Stats => &self.t.stats,
+            TableId::Meta => &self.t.meta,
+        }
+    }
+
+    fn err(&self, what: &'static str) -> impl Fn(libmdbx::Error) -> StorageError + '_ {
+        move |e| map_mdbx(self.dir, what, e)
+    }
+
+    /// The raw value of `key` in `table`.
+    pub fn get_raw(
+        &self,
+        table: TableId,
+        key: &[u8],
+    ) -> Result<Option<Cow<'t, [u8]>>, StorageError> {
+        self.txn
+            .get::<Cow<'t, [u8]>>(self.table(table), key)
+            .map_err(self.err("cannot read"))
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableId,
+        key: &[u8],
+    ) -> Result<Option<T>, StorageError> {
+        match self.get_raw(table, key)? {
+            None => Ok(None),
+            Some(b) => decode(table.name(), &b).map(Some),
+        }
+    }
+
+    /// Number of entries in a table, from MDBX's table statistics (no scan).
+    pub fn entries(&self, table: TableId) -> Result<u64, StorageError> {
+        Ok(self
+            .txn
+            .table_stat(self.table(table))
+            .map_err(self.err("cannot read table statistics"))?
+            .entries() as u64)
+    }
+
+    pub fn meta_raw(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .get_raw(TableId::Meta, name.as_bytes())?
+            .map(|c| c.into_owned()))
+    }
+
+    pub fn meta_u64(&self, name: &str) -> Result<Option<u64>, StorageError> {
+        self.meta_raw(name)?.map(|b| decode_u64(&b)).transpose()
+    }
+
+    pub fn meta_str(&self, name: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .meta_raw(name)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    pub fn format_version(&self) -> Result<u32, StorageError> {
+        match self.meta_raw(meta::FORMAT_VERSION)? {
+            Some(b) => decode_u32(&b),
+            None => Err(StorageError::NotAVolume {
+                path: self.dir.to_path_buf(),
+                reason: "its meta table has no format_version".into(),
+            }),
+        }
+    }
+
+    pub fn checkpoint(&self, tenant: &str, saga: &str) -> Result<Option<Checkpoint>, StorageError> {
+        self.get(TableId::Checkpoints, &keys::checkpoint_key(tenant, saga)?)
+    }
+
+    pub fn dedupe(
+        &self,
+        tenant: &str,
+        saga: &str,
+        event_id: &str,
+    ) -> Result<Option<DedupeRecord>, StorageError> {
+        self.get(TableId::Dedupe, &keys::dedupe_key(tenant, saga, event_id)?)
+    }
+
+    pub fn instance(
+        &self,
+        tenant: &str,
+        saga: &str,
+        key: &str,
+    ) -> Result<Option<InstanceRecord>, StorageError> {
+        self.get(TableId::Sagas, &keys::instance_key(tenant, saga, key)?)
+    }
+
+    pub fn cursor(&self, tenant: &str) -> Result<Option<TenantCursor>, StorageError> {
+        self.get(TableId::Cursors, &keys::cursor_key(tenant)?)
+    }
+
+    /// Entries of `table` per tenant+saga, from the `stats` table (no scan of `table`).
+    pub fn count(&self, tenant: &str, saga: &str, table: TableCode) -> Result<u64, StorageError> {
+        match self.get_raw(TableId::Stats, &keys::stats_key(tenant, saga, table)?)? {
+            None => Ok(0),
+            Some(b) => decode_u64(&b),
+        }
+    }
+
+    /// Calls `f` with each entry of `table` whose key starts with `prefix`, in key order,
+    /// starting after `after` when given, until `f` returns `false`.
+    pub fn scan(
+        &self,
+        table: TableId,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut cur = self
+            .txn
+            .cursor(self.table(table))
+            .map_err(self.err("cannot open a cursor"))?;
+        let start: &[u8] = match after {
+            Some(a) if a >= prefix => a,
+            _ => prefix,
+        };
+        let mut item = cur
+            .set_range::<Cow<'_, [u8]>, Cow<'_, [u8]>>(start)
+            .map_err(self.err("cannot seek"))?;
+        if let (Some(a), Some((k, _))) = (after, &item)
+            && k.as_ref() == a
+        {
+            item = cur.next().map_err(self.err("cannot read next"))?;
+        }
+        while let Some((k, v)) = item {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if !f(&k, &v)? {
+                break;
+            }
+            item = cur.next().map_err(self.err("cannot read next"))?;
+        }
+        Ok(())
+    }
+
+    /// The first entry of `table` whose key starts with `prefix`.
+    pub fn first(&self, table: TableId, prefix: &[u8]) -> Result<Option<RawEntry>, StorageError> {
+        let mut out = None;
+        self.scan(table, prefix, None, |k, v| {
+            out = Some((k.to_vec(), v.to_vec()));
+            Ok(false)
+        })?;
+        Ok(out)
+    }
+
+    /// Up to `limit` outbox entries in key order (per tenant: in the order they were
+    /// written), starting after `after`.
+    pub fn outbox_batch(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, OutboxEntry)>, StorageError> {
+        let mut out = Vec::new();
+        self.scan(TableId::Outbox, &[], after, |k, v| {
+            out.push((k.to_vec(), decode(table::OUTBOX, v)?));
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+
+    /// Every cursor record, by tenant.
+    pub fn cursors(&self) -> Result<Vec<(String, TenantCursor)>, StorageError> {
+        let mut out = Vec::new();
+        self.scan(TableId::Cursors, &[], None, |k, v| {
+            let mut r = keys::KeyReader::new(k);
+            let t = r.str()?.to_string();
+            out.push((t, decode(table::CURSORS, v)?));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Every checkpoint of `tenant`, by saga.
+    pub fn checkpoints_of(&self, tenant: &str) -> Result<Vec<(String, Checkpoint)>, StorageError> {
+        let mut out = Vec::new();
+        self.scan(
+            TableId::Checkpoints,
+            &keys::tenant_prefix(tenant)?,
+            None,
+            |k, v| {
+                let (_, s) = keys::decode_two(k)?;
+                out.push((s.to_string(), decode(table::CHECKPOINTS, v)?));
+                Ok(true)
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// The earliest pending timer of a tenant+saga.
+    pub fn next_timer(
+        &self,
+        tenant: &str,
+        saga: &str,
+    ) -> Result<Option<(u64, Vec<u8>)>, StorageError> {
+        self.first(TableId::Schedules, &keys::saga_prefix(tenant, saga)?)?
+            .map(|(k, _)| keys::decode_schedule(&k).map(|d| (d.due_ms, k.clone())))
+            .transpose()
+    }
+
+    /// Timers of a tenant+saga due at or before `now_ms`, earliest first, at most `limit`.
+    pub fn due_timers(
+        &self,
+        tenant: &str,
+        saga: &str,
+        now_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<(DueTimer, ScheduleRecord)>, StorageError> {
+        let mut out = Vec::new();
+        self.scan(
+            TableId::Schedules,
+            &keys::saga_prefix(tenant, saga)?,
+            None,
+            |k, v| {
+                let d = keys::decode_schedule(k)?;
+                if d.due_ms > now_ms {
+                    return Ok(false);
+                }
+                out.push((
+                    DueTimer {
+                        due_ms: d.due_ms,
+                        key: d.key.to_string(),
+                        timer: d.timer.to_string(),
+                    },
+                    decode(table::SCHEDULES, v)?,
+                ));
+                Ok(out.len() < limit)
+            },
+        )?;
+        Ok(out)
+    }
+}
+
+/// A raw key and value.
+pub type RawEntry = (Vec<u8>, Vec<u8>);
+
+/// A pending timer found by [`Reader::due_timers`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueTimer {
+    pub due_ms: u64,
+    pub key: String,
+    pub timer: String,
+}
+
+/// Typed writes; reads see the writes made so far in the same transaction.
+pub struct Writer<'t> {
+    r: Reader<'t, RW>,
+    deltas: HashMap<(String, String, TableCode), i64>,
+    outbox_next: Option<u64>,
+}
+
+impl<'t> std::ops::Deref for Writer<'t> {
+    type Target = Reader<'t, RW>;
+    fn deref(&self) -> &Reader<'t, RW> {
+        &self.r
+    }
+}
+
+impl<'t> Writer<'t> {
+    fn put_raw(&self, table: TableId, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        self.r
+            .txn
+            .put(self.r.table(table), key, value, WriteFlags::UPSERT)
+            .map_err(self.r.err("cannot write"))
+    }
+
+    fn del_raw(&self, table: TableId, key: &[u8]) -> Result<bool, StorageError> {
+        self.r
+            .txn
+            .del(self.r.table(table), key, None)
+            .map_err(self.r.err("cannot delete"))
+    }
+
+    fn count_delta(&mut self, tenant: &str, saga: &str, table: TableCode, d: i64) {
+        if tenant.is_empty() {
+            return;
+        }
+        *self
+            .deltas
+            .entry((tenant.to_string(), saga.to_string(), table))
+            .or_default() += d;
+    }
+
+    pub fn set_meta_raw(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
+        self.put_raw(TableId::Meta, name.as_bytes(), value)
+    }
+
+    pub fn set_meta_u64(&self, name: &str, value: u64) -> Result<(), StorageError> {
+        self.set_meta_raw(name, &value.to_be_bytes())
+    }
+
+    pub fn set_meta_str(&self, name: &str, value: &str) -> Result<(), StorageError> {
+        self.set_meta_raw(name, value.as_bytes())
+    }
+
+    /// Writes an instance; `is_new` says whether it existed before (for the counts).
+    pub fn put_instance(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        key: &str,
+        rec: &InstanceRecord,
+        is_new: bool,
+    ) -> Result<(), StorageError> {
+        self.put_raw(
+            TableId::Sagas,
+            &keys::instance_key(tenant, saga, key)?,
+            &encode(rec)?,
+        )?;
+        if is_new {
+            self.count_delta(tenant, saga, TableCode::Sagas, 1);
+        }
+        Ok(())
+    }
+
+    pub fn delete_instance(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        key: &str,
+    ) -> Result<bool, StorageError> {
+        let gone = self.del_raw(TableId::Sagas, &keys::instance_key(tenant, saga, key)?)?;
+        if gone {
+            self.count_delta(tenant, saga, TableCode::Sagas, -1);
+        }
+        Ok(gone)
+    }
+
+    /// Writes a dedupe marker (an existing marker for the same id is replaced).
+    pub fn put_dedupe(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        event_id: &str,
+        rec: &DedupeRecord,
+    ) -> Result<(), StorageError> {
+        let key = keys::dedupe_key(tenant, saga, event_id)?;
+        let value = encode(rec)?;
+        match self
+            .r
+            .txn
+            .put(&self.r.t.dedupe, &key, &value, WriteFlags::NO_OVERWRITE)
+        {
+            Ok(()) => {
+                self.count_delta(tenant, saga, TableCode::Dedupe, 1);
+                Ok(())
+            }
+            Err(libmdbx::Error::KeyExist) => self.put_raw(TableId::Dedupe, &key, &value),
+            Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
+        }
+    }
+
+    pub fn delete_dedupe(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        event_id: &str,
+    ) -> Result<bool, StorageError> {
+        let gone = self.del_raw(TableId::Dedupe, &keys::dedupe_key(tenant, saga, event_id)?)?;
+        if gone {
+            self.count_delta(tenant, saga, TableCode::Dedupe, -1);
+        }
+        Ok(gone)
+    }
+
+    pub fn set_checkpoint(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        cp: &Checkpoint,
+    ) -> Result<(), StorageError> {
+        let key = keys::checkpoint_key(tenant, saga)?;
+        let value = encode(cp)?;
+        match self.r.txn.put(
+            &self.r.t.checkpoints,
+            &key,
+            &value,
+            WriteFlags::NO_OVERWRITE,
+        ) {
+            Ok(()) => {
+                self.count_delta(tenant, saga, TableCode::Checkpoints, 1);
+                Ok(())
+            }
+            Err(libmdbx::Error::KeyExist) => self.put_raw(TableId::Checkpoints, &key, &value),
+            Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
+        }
+    }
+
+    pub fn delete_checkpoint(&mut self, tenant: &str, saga: &str) -> Result<bool, StorageError> {
+        let gone = self.del_raw(TableId::Checkpoints, &keys::checkpoint_key(tenant, saga)?)?;
+        if gone {
+            self.count_delta(tenant, saga, TableCode::Checkpoints, -1);
+        }
+        Ok(gone)
+    }
+
+    /// Appends an outbox entry and returns its key.
+    pub fn push_outbox(&mut self, entry: &OutboxEntry) -> Result<Vec<u8>, StorageError> {
+        let seq = match self.outbox_next {
+            Some(n) => n,
+            None => self.r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1),
+        };
+        self.outbox_next = Some(seq + 1);
+        let key = keys::outbox_key(&entry.tenant, seq)?;
+        self.put_raw(TableId::Outbox, &key, &encode(entry)?)?;
+        self.count_delta(&entry.tenant, &entry.saga, TableCode::Outbox, 1);
+        Ok(key)
+    }
+
+    /// Deletes an outbox entry after its publish was acknowledged.
+    pub fn delete_outbox(&mut self, key: &[u8], entry: &OutboxEntry) -> Result<bool, StorageError> {
+        let gone = self.del_raw(TableId::Outbox, key)?;
+        if gone {
+            self.count_delta(&entry.tenant, &entry.saga, TableCode::Outbox, -1);
+        }
+        Ok(gone)
+    }
+
+    pub fn put_schedule(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        due_ms: u64,
+        key: &str,
+        timer: &str,
+        rec: &ScheduleRecord,
+    ) -> Result<(), StorageError> {
+        let k = keys::schedule_key(tenant, saga, due_ms, key, timer)?;
+        let value = encode(rec)?;
+        match self
+            .r
+            .txn
+            .put(&self.r.t.schedules, &k, &value, WriteFlags::NO_OVERWRITE)
+        {
+            Ok(()) => {
+                self.count_delta(tenant, saga, TableCode::Schedules, 1);
+                Ok(())
+            }
+            Err(libmdbx::Error::KeyExist) => self.put_raw(TableId::Schedules, &k, &value),
+            Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
+        }
+    }
+
+    pub fn delete_schedule(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        due_ms: u64,
+        key: &str,
+        timer: &str,
+    ) -> Result<bool, StorageError> {
+        let gone = self.del_raw(
+            TableId::Schedules,
+            &keys::schedule_key(tenant, saga, due_ms, key, timer)?,
+        )?;
+        if gone {
+            self.count_delta(tenant, saga, TableCode::Schedules, -1);
+        }
+        Ok(gone)
+    }
+
+    pub fn set_cursor(&mut self, tenant: &str, cursor: &TenantCursor) -> Result<(), StorageError> {
+        self.put_raw(
+            TableId::Cursors,
+            &keys::cursor_key(tenant)?,
+            &encode(cursor)?,
+        )
+    }
+
+    fn finish(&mut self) -> Result<(), StorageError> {
+        let deltas = std::mem::take(&mut self.deltas);
+        for ((t, s, code), d) in deltas {
+            if d == 0 {
+                continue;
+            }
+            let key = keys::stats_key(&t, &s, code)?;
+            let cur = match self.r.get_raw(TableId::Stats, &key)? {
+                Some(b) => decode_u64(&b)?,
+                None => 0,
+            };
+            let new = (cur as i64).saturating_add(d).max(0) as u64;
+            if new == 0 {
+                self.del_raw(TableId::Stats, &key)?;
+            } else {
+                self.put_raw(TableId::Stats, &key, &new.to_be_bytes())?;
+            }
+        }
+        if let Some(n) = self.outbox_next {
+            self.set_meta_u64(meta::OUTBOX_NEXT, n)?;
+        }
+        self.set_meta_u64(meta::LAST_WRITE, crate::now_ms())
+    }
+}
+
+#[cfg(test)]
+mod tests;

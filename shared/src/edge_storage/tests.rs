@@ -1,0 +1,280 @@
+use super::*;
+
+fn new_volume(dir: &Path) -> Volume {
+    Volume::open_for_write(dir, &WriteOptions::new("shard-a")).unwrap()
+}
+
+fn inst(state: &str) -> InstanceRecord {
+    InstanceRecord {
+        state: state.into(),
+        version: 1,
+        created_at_ms: 1,
+        updated_at_ms: 1,
+        last_seq: 1,
+        last_event_id: "e1".into(),
+        data: "{}".into(),
+        timers: vec![],
+        history: vec![],
+    }
+}
+
+#[test]
+fn a_new_volume_records_format_shard_and_creation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    v.read(|r| {
+        assert_eq!(r.format_version()?, FORMAT_VERSION);
+        assert_eq!(r.meta_str(meta::SHARD_ID)?.as_deref(), Some("shard-a"));
+        assert!(r.meta_u64(meta::CREATED_AT)?.unwrap() > 0);
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn writes_are_atomic_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    v.write(|w| {
+        w.put_instance("t1", "order", "o1", &inst("new"), true)?;
+        w.put_instance("t1", "order", "o2", &inst("new"), true)?;
+        w.put_dedupe(
+            "t1",
+            "order",
+            "e1",
+            &DedupeRecord {
+                seq: 1,
+                at_ms: 1,
+                outcome: Outcome::Applied,
+            },
+        )?;
+        w.put_dedupe(
+            "t1",
+            "order",
+            "e1",
+            &DedupeRecord {
+                seq: 1,
+                at_ms: 2,
+                outcome: Outcome::Applied,
+            },
+        )?;
+        w.set_checkpoint(
+            "t1",
+            "order",
+            &Checkpoint {
+                seq: 7,
+                updated_at_ms: 1,
+            },
+        )?;
+        w.set_checkpoint(
+            "t1",
+            "order",
+            &Checkpoint {
+                seq: 8,
+                updated_at_ms: 1,
+            },
+        )?;
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    // A failing closure leaves nothing behind.
+    let r: Result<(), StorageError> = v.write(|w| {
+        w.put_instance("t1", "order", "o3", &inst("new"), true)?;
+        Err(StorageError::Corrupt("boom".into()))
+    });
+    assert!(r.is_err());
+    v.read(|r| {
+        assert_eq!(r.count("t1", "order", TableCode::Sagas)?, 2);
+        assert_eq!(r.count("t1", "order", TableCode::Dedupe)?, 1);
+        assert_eq!(r.count("t1", "order", TableCode::Checkpoints)?, 1);
+        assert_eq!(r.entries(TableId::Sagas)?, 2);
+        assert!(r.instance("t1", "order", "o3")?.is_none());
+        assert_eq!(r.checkpoint("t1", "order")?.unwrap().seq, 8);
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn outbox_keeps_write_order_per_tenant_and_counts_deletes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    let entry = |t: &str, n: u8| OutboxEntry {
+        kind: OutboxKind::Command,
+        subject: format!("cmd.{t}.x"),
+        msg_id: format!("{t}-{n}"),
+        headers: vec![],
+        payload: vec![n],
+        tenant: t.into(),
+        saga: "order".into(),
+        created_at_ms: 0,
+    };
+    v.write(|w| {
+        for n in 0..3 {
+            w.push_outbox(&entry("t2", n))?;
+            w.push_outbox(&entry("t1", n))?;
+        }
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    // Sequences continue across transactions.
+    v.write(|w| w.push_outbox(&entry("t1", 9)).map(drop))
+        .unwrap();
+    let batch = v.read(|r| r.outbox_batch(None, 100)).unwrap();
+    let ids: Vec<_> = batch.iter().map(|(_, e)| e.msg_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["t1-0", "t1-1", "t1-2", "t1-9", "t2-0", "t2-1", "t2-2"]
+    );
+    let paged = v.read(|r| r.outbox_batch(Some(&batch[2].0), 2)).unwrap();
+    assert_eq!(paged[0].1.msg_id, "t1-9");
+    assert_eq!(paged.len(), 2);
+    v.write(|w| {
+        for (k, e) in &batch[..4] {
+            assert!(w.delete_outbox(k, e)?);
+        }
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    v.read(|r| {
+        assert_eq!(r.count("t1", "order", TableCode::Outbox)?, 0);
+        assert_eq!(r.count("t2", "order", TableCode::Outbox)?, 3);
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn due_timers_come_earliest_first_and_stop_at_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    let rec = ScheduleRecord {
+        fire: "Timeout".into(),
+        armed_at_ms: 0,
+        armed_by: "e".into(),
+    };
+    v.write(|w| {
+        w.put_schedule("t1", "order", 300, "o3", "pay", &rec)?;
+        w.put_schedule("t1", "order", 100, "o1", "pay", &rec)?;
+        w.put_schedule("t1", "order", 200, "o2", "pay", &rec)?;
+        w.put_schedule("t1", "other", 50, "x", "pay", &rec)?;
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    let due = v.read(|r| r.due_timers("t1", "order", 250, 10)).unwrap();
+    let keys: Vec<_> = due.iter().map(|(d, _)| d.key.as_str()).collect();
+    assert_eq!(keys, ["o1", "o2"]);
+    assert_eq!(
+        v.read(|r| r.next_timer("t1", "order")).unwrap().unwrap().0,
+        100
+    );
+}
+
+#[test]
+fn a_second_writer_is_refused_with_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _v = new_volume(tmp.path());
+    let e = Volume::open_for_write(tmp.path(), &WriteOptions::new("shard-a")).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(
+            e,
+            StorageError::Held {
+                holder: Some(_),
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    assert!(msg.contains("shard shard-a"), "{msg}");
+}
+
+#[test]
+fn read_only_opens_refuse_live_volumes_see_data_and_cannot_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    v.write(|w| w.put_instance("t1", "s", "k", &inst("a"), true))
+        .unwrap();
+    let e = Volume::open_read_only(tmp.path(), false).unwrap_err();
+    assert!(matches!(e, StorageError::Held { .. }), "{e}");
+    assert!(e.to_string().contains("shard shard-a"), "{e}");
+    // (Reading a live volume with allow_live needs a second process: MDBX refuses a second
+    // open of one environment inside a process. The end-to-end tests cover it.)
+    drop(v);
+    let (ro, holder) = Volume::open_read_only(tmp.path(), false).unwrap();
+    assert!(holder.is_none());
+    assert_eq!(
+        ro.read(|r| r.instance("t1", "s", "k"))
+            .unwrap()
+            .unwrap()
+            .state,
+        "a"
+    );
+    assert!(ro.write(|w| w.set_meta_u64("x", 1)).is_err());
+}
+
+#[test]
+fn shard_mismatch_and_newer_formats_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let v = new_volume(tmp.path());
+        drop(v);
+    }
+    let e = Volume::open_for_write(tmp.path(), &WriteOptions::new("shard-b")).unwrap_err();
+    assert!(e.to_string().contains("belongs to shard 'shard-a'"), "{e}");
+    {
+        let v = new_volume(tmp.path());
+        v.write(|w| w.set_meta_raw(meta::FORMAT_VERSION, &(FORMAT_VERSION + 1).to_be_bytes()))
+            .unwrap();
+    }
+    let e = Volume::open_for_write(tmp.path(), &WriteOptions::new("shard-a")).unwrap_err();
+    assert!(matches!(e, StorageError::NewerFormat { .. }), "{e}");
+    let e = Volume::open_read_only(tmp.path(), false).unwrap_err();
+    assert!(matches!(e, StorageError::NewerFormat { .. }), "{e}");
+}
+
+#[test]
+fn wrong_paths_get_specific_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope");
+    assert!(matches!(
+        Volume::open_read_only(&missing, false),
+        Err(StorageError::NotFound(_))
+    ));
+    let file = tmp.path().join("file");
+    std::fs::write(&file, b"hello").unwrap();
+    let e = Volume::open_read_only(&file, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is a file"), "{e}");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = Volume::open_read_only(&empty, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("has no mdbx.dat"), "{e}");
+    // A directory holding something else is not turned into a volume.
+    let busy = tmp.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), b"x").unwrap();
+    let e = Volume::open_for_write(&busy, &WriteOptions::new("a"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("holds 'notes.txt'"), "{e}");
+    // A file named mdbx.dat that is not MDBX.
+    let fake = tmp.path().join("fake");
+    std::fs::create_dir(&fake).unwrap();
+    std::fs::write(fake.join(DATA_FILE), vec![7u8; 8192]).unwrap();
+    let e = Volume::open_read_only(&fake, false).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StorageError::NotAVolume { .. } | StorageError::Mdbx { .. } | StorageError::Corrupt(_)
+        ),
+        "{e}"
+    );
+}

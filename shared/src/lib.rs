@@ -1,0 +1,18 @@
+//! Everything `runner` and `runnerctl` must agree on, defined once: the MDBX volume layout
+//! (`edge_storage`), the admin API's wire types, tenant/saga/shard id rules and NATS names.
+
+pub mod edge_storage;
+pub mod ids;
+pub mod names;
+pub mod wire;
+
+#[cfg(feature = "devtools")]
+pub mod devtools;
+
+/// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

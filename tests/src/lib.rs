@@ -1,0 +1,392 @@
+//! Harness for end-to-end tests and benchmarks: real `nats-server`, real `runner` and
+//! `runnerctl` processes, each with its own temp dirs, and helpers to publish events, wait
+//! for conditions with deadlines, and read volumes through `edge_storage`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use async_nats::jetstream;
+pub use shared::devtools::{NatsServer, ServerOptions};
+use shared::edge_storage::{Holder, InstanceRecord, LOCK_FILE, Outcome, TableId, Volume, keys};
+use shared::wire::StatusResponse;
+
+/// Directory holding the workspace's built binaries (next to this test's `deps/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().expect("exe dir");
+    if dir.ends_with("deps") {
+        dir.parent().expect("target dir").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Path of a workspace binary; fails clearly when it was not built.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.is_file(),
+        "{} is not built: run `cargo build -p {name}` (the test command does)",
+        p.display()
+    );
+    p
+}
+
+/// The example saga file shipped in docs/.
+pub fn example_sagas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/sagas.toml")
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, or fails after `within`.
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = f().await {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How to start a runner.
+#[derive(Debug, Clone)]
+pub struct RunnerSpec {
+    pub shard: String,
+    pub data_dir: PathBuf,
+    pub nats_url: String,
+    pub tenants: Vec<String>,
+    pub sagas: PathBuf,
+    pub env: BTreeMap<String, String>,
+}
+
+impl RunnerSpec {
+    pub fn new(nats: &NatsServer, data_dir: &Path, tenants: &[&str]) -> Self {
+        RunnerSpec {
+            shard: "shard-a".into(),
+            data_dir: data_dir.to_path_buf(),
+            nats_url: nats.url(),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            sagas: example_sagas(),
+            env: BTreeMap::new(),
+        }
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+}
+
+/// A running `runner` process, killed when dropped. Its log is printed if the test panics.
+pub struct Runner {
+    pub spec: RunnerSpec,
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub admin_url: String,
+    http: reqwest::Client,
+}
+
+impl Runner {
+    /// Spawns the runner without waiting for it.
+    pub fn spawn(spec: &RunnerSpec, log: &Path) -> Result<Child> {
+        let logf = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let mut cmd = Command::new(bin("runner"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUNNER_NATS_URL", &spec.nats_url)
+            .env("RUNNER_DATA_DIR", &spec.data_dir)
+            .env("RUNNER_SAGAS", &spec.sagas)
+            .env("RUNNER_SHARD_ID", &spec.shard)
+            .env("RUNNER_TENANT_ALLOWLIST", spec.tenants.join(","))
+            .env("RUNNER_ADMIN_ADDR", "127.0.0.1:0")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUNNER_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env("NO_COLOR", "1");
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(logf.try_clone()?)
+            .stderr(logf);
+        cmd.spawn().context("spawning runner")
+    }
+
+    /// Starts a runner and waits until it is ready (`/readyz` 200).
+    pub async fn start(spec: RunnerSpec) -> Result<Runner> {
+        let log = spec.data_dir.with_extension("log");
+        let child = Self::spawn(&spec, &log)?;
+        let mut r = Runner {
+            spec,
+            child: Some(child),
+            log,
+            admin_url: String::new(),
+            http: reqwest::Client::new(),
+        };
+        r.wait_ready().await?;
+        Ok(r)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// Waits for this process to hold the volume and answer `/readyz` with 200.
+    pub async fn wait_ready(&mut self) -> Result<()> {
+        let pid = self.pid().ok_or_else(|| anyhow!("runner not started"))?;
+        let lock = self.spec.data_dir.join(LOCK_FILE);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                bail!(
+                    "runner exited during start ({status}); log:\n{}",
+                    self.log_text()
+                );
+            }
+            if let Some(url) = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|s| serde_json::from_str::<Holder>(&s).ok())
+                .filter(|h| h.pid == pid)
+                .and_then(|h| h.admin_url)
+            {
+                self.admin_url = url;
+                let ready = self
+                    .http
+                    .get(format!("{}/readyz", self.admin_url))
+                    .send()
+                    .await;
+                if ready.is_ok_and(|r| r.status().is_success()) {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("runner not ready within 30 s; log:\n{}", self.log_text());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET /admin/status`
+    pub async fn status(&self) -> Result<StatusResponse> {
+        let r = self
+            .http
+            .get(format!("{}/admin/status", self.admin_url))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(r.json().await?)
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and reaps it.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit (at most `within`).
+    pub fn terminate(&mut self, within: Duration) -> Result<ExitStatus> {
+        let mut c = self
+            .child
+            .take()
+            .ok_or_else(|| anyhow!("runner not running"))?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(c.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = c.try_wait()? {
+                return Ok(s);
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                bail!("runner did not exit within {within:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the process again with the same spec (after a kill or stop).
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill9();
+        self.child = Some(Self::spawn(&self.spec, &self.log)?);
+        self.wait_ready().await
+    }
+
+    /// Waits until every owned tenant+saga's checkpoint reaches `seq` of the stream, i.e.
+    /// every event up to there was handled.
+    pub async fn wait_caught_up(&self, within: Duration) -> Result<StatusResponse> {
+        eventually(within, "the runner to catch up with the stream", || async {
+            let s = self.status().await.ok()?;
+            let done = s.stream_last_seq.is_some()
+                && s.tenants
+                    .iter()
+                    .all(|t| t.mode == "live" && t.sagas.iter().all(|sg| sg.lag == Some(0)))
+                && s.outbox_depth == 0;
+            done.then_some(s)
+        })
+        .await
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.kill9();
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(60).collect();
+            eprintln!("---- runner {} log (last 60 lines) ----", self.spec.shard);
+            for l in tail.into_iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+}
+
+/// A JetStream context on a fresh connection.
+pub async fn jetstream(nats: &NatsServer) -> Result<jetstream::Context> {
+    let c = async_nats::connect(nats.url()).await?;
+    Ok(jetstream::new(c))
+}
+
+/// An event envelope.
+pub fn event(id: &str, ty: &str, key: &str, data: serde_json::Value) -> bytes::Bytes {
+    serde_json::json!({"id": id, "type": ty, "key": key, "data": data})
+        .to_string()
+        .into()
+}
+
+/// Publishes events in order, awaiting the acks in chunks; returns their sequences.
+pub async fn publish_all(
+    js: &jetstream::Context,
+    events: &[(String, bytes::Bytes)],
+) -> Result<Vec<u64>> {
+    let mut seqs = Vec::with_capacity(events.len());
+    for chunk in events.chunks(500) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for (subject, payload) in chunk {
+            acks.push(js.publish(subject.clone(), payload.clone()).await?);
+        }
+        for a in acks {
+            seqs.push(a.await?.sequence);
+        }
+    }
+    Ok(seqs)
+}
+
+/// Creates the event stream as the runner would (tests that publish before any runner
+/// started need it).
+pub async fn ensure_event_stream(js: &jetstream::Context) -> Result<()> {
+    js.get_or_create_stream(jetstream::stream::Config {
+        name: shared::names::DEFAULT_EVENT_STREAM.into(),
+        subjects: vec![shared::names::EVENT_SUBJECTS.into()],
+        allow_direct: true,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
+}
+
+/// Every message of a stream, as (subject, headers, payload), read with a throwaway
+/// consumer.
+pub async fn read_stream(
+    js: &jetstream::Context,
+    stream: &str,
+) -> Result<Vec<async_nats::jetstream::Message>> {
+    use futures_util::StreamExt;
+    let s = js.get_stream(stream).await?;
+    let total = s.cached_info().state.messages as usize;
+    if total == 0 {
+        return Ok(Vec::new());
+    }
+    let c = s
+        .create_consumer(jetstream::consumer::pull::Config {
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            memory_storage: true,
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::with_capacity(total);
+    let mut msgs = c.messages().await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while out.len() < total {
+        match tokio::time::timeout_at(deadline, msgs.next()).await {
+            Ok(Some(m)) => out.push(m?),
+            _ => bail!("read only {} of {total} messages of {stream}", out.len()),
+        }
+    }
+    Ok(out)
+}
+
+/// What a stopped volume holds, read through `edge_storage` (read-only).
+#[derive(Debug, Default)]
+pub struct VolumeContents {
+    /// (tenant, saga, key) -> instance
+    pub instances: BTreeMap<(String, String, String), InstanceRecord>,
+    /// (tenant, saga, event id) -> outcome
+    pub dedupe: BTreeMap<(String, String, String), Outcome>,
+    pub checkpoints: BTreeMap<(String, String), u64>,
+    pub outbox: u64,
+    pub schedules: u64,
+}
+
+pub fn read_volume(dir: &Path) -> Result<VolumeContents> {
+    let (vol, _) = Volume::open_read_only(dir, true)?;
+    let mut c = VolumeContents::default();
+    vol.read(|r| {
+        r.scan(TableId::Sagas, &[], None, |k, v| {
+            let (t, s, key) = keys::decode_three(k)?;
+            let rec: InstanceRecord = postcard_decode(v)?;
+            c.instances.insert((t.into(), s.into(), key.into()), rec);
+            Ok(true)
+        })?;
+        r.scan(TableId::Dedupe, &[], None, |k, v| {
+            let (t, s, id) = keys::decode_three(k)?;
+            let rec: shared::edge_storage::DedupeRecord = postcard_decode(v)?;
+            c.dedupe
+                .insert((t.into(), s.into(), id.into()), rec.outcome);
+            Ok(true)
+        })?;
+        r.scan(TableId::Checkpoints, &[], None, |k, v| {
+            let (t, s) = keys::decode_two(k)?;
+            let rec: shared::edge_storage::Checkpoint = postcard_decode(v)?;
+            c.checkpoints.insert((t.into(), s.into()), rec.seq);
+            Ok(true)
+        })?;
+        c.outbox = r.entries(TableId::Outbox)?;
+        c.schedules = r.entries(TableId::Schedules)?;
+        Ok::<_, shared::edge_storage::StorageError>(())
+    })?;
+    Ok(c)
+}
+
+fn postcard_decode<T: serde::de::DeserializeOwned>(
+    v: &[u8],
+) -> Result<T, shared::edge_storage::StorageError> {
+    shared::edge_storage::decode_value(v)
+}
