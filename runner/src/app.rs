@@ -173,6 +173,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             stream: args.stream.clone(),
             shard,
             max_event_bytes: args.max_event_bytes,
+            queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
         };
         tokio::task::spawn_blocking(move || {
             Engine::new(
@@ -263,9 +264,10 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             "outbox not empty at exit; it is published at the next start"
         );
     }
-    let _ = client.flush().await;
+    // Neither may hold the exit hostage when NATS is gone or a client keeps a connection.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     admin_stop.cancel();
-    let _ = admin_task.await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), admin_task).await;
     if crashed {
         return Err(RunError::Runtime("the engine thread panicked".into()));
     }

@@ -103,3 +103,346 @@ async fn two_tenants_are_processed_independently_and_others_are_left_alone() -> 
     assert!(cmds.iter().all(|m| !m.subject.starts_with("cmd.t3.")));
     Ok(())
 }
+
+/// A small deterministic generator, seeded from the clock and printed, so a failing run can
+/// be repeated with `E2E_SEED`.
+fn rng() -> impl FnMut(u64) -> u64 {
+    let seed = std::env::var("E2E_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    eprintln!("E2E_SEED={seed}");
+    let mut x = seed | 1;
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n.max(1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let mut runner = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1", "t2"])).await?;
+    let js = jetstream(&nats).await?;
+    let mut rand = rng();
+
+    // 3,000 deposits over 2 tenants x 20 accounts, 150 of them published twice (same id).
+    let mut events = Vec::new();
+    let mut expected: std::collections::BTreeMap<(String, String), (i64, u64)> = Default::default();
+    for i in 0..3000u64 {
+        let t = if i % 2 == 0 { "t1" } else { "t2" };
+        let acc = format!("acc{}", rand(20));
+        let amount = 1 + rand(100) as i64;
+        let id = format!("{t}-dep-{i}");
+        let e = (format!("evt.{t}.account"), event(&id, "Deposited", &acc, json!({"amount": amount})));
+        events.push(e.clone());
+        if i % 20 == 0 {
+            events.push(e);
+        }
+        let x = expected.entry((t.to_string(), acc)).or_default();
+        x.0 += amount;
+        x.1 += 1;
+    }
+    let publisher = {
+        let js = js.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            for chunk in events.chunks(100) {
+                publish_all(&js, chunk).await?;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            anyhow::Ok(())
+        })
+    };
+    let mut kills = 0;
+    while !publisher.is_finished() || kills < 5 {
+        tokio::time::sleep(Duration::from_millis(100 + rand(400))).await;
+        runner.kill9();
+        kills += 1;
+        runner.restart().await?;
+    }
+    publisher.await??;
+    eprintln!("killed the runner {kills} times");
+    let status = runner.wait_caught_up(WAIT).await?;
+    let deduped: u64 = status.tenants.iter().flat_map(|t| &t.sagas).map(|s| s.counters.deduped).sum();
+    assert!(status.totals.dead_lettered == 0, "{status:?}");
+    assert!(runner.terminate(WAIT)?.success());
+
+    let vol = read_volume(&tmp.path().join("vol"))?;
+    let markers = vol.dedupe.keys().filter(|(_, s, _)| s == "account").count();
+    assert_eq!(markers, 3000, "one dedupe marker per unique event id");
+    for ((t, acc), (sum, n)) in &expected {
+        let rec = &vol.instances[&(t.clone(), "account".to_string(), acc.clone())];
+        let data: serde_json::Value = serde_json::from_str(&rec.data)?;
+        assert_eq!(data["balance"], json!(sum), "{t}/{acc}: balance reflects each event once");
+        assert_eq!(rec.version, *n, "{t}/{acc}: one version per unique event");
+    }
+    // Duplicates published on purpose are skipped by their dedupe marker (at least in the
+    // last incarnation; earlier ones' counters died with them).
+    assert!(deduped <= 150, "{deduped}");
+    // Every emitted command is in the command stream exactly once.
+    let cmds = read_stream(&js, "RUNNER_COMMANDS").await?;
+    let ids: std::collections::BTreeSet<String> = cmds
+        .iter()
+        .map(|m| m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(cmds.len(), 3000, "one ledger.credit per unique deposit");
+    assert_eq!(ids.len(), 3000, "no command twice");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_event_ids_are_applied_once() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let mut runner = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])).await?;
+    let js = jetstream(&nats).await?;
+    let dep = |id: &str| ("evt.t1.account".to_string(), event(id, "Deposited", "a", json!({"amount": 7})));
+    publish_all(&js, &[dep("d1"), dep("d1"), dep("d2"), dep("d1"), dep("d2")]).await?;
+    let s = runner.wait_caught_up(WAIT).await?;
+    let acc = s.tenants[0].sagas.iter().find(|x| x.saga == "account").unwrap();
+    assert_eq!((acc.counters.applied, acc.counters.deduped), (2, 3));
+    runner.terminate(WAIT)?;
+    let vol = read_volume(&tmp.path().join("vol"))?;
+    let rec = &vol.instances[&("t1".into(), "account".into(), "a".into())];
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&rec.data)?["balance"], json!(14));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]).env("RUNNER_MAX_EVENT_BYTES", "1024");
+    let mut runner = Runner::start(spec).await?;
+    let js = jetstream(&nats).await?;
+    let good = |i: u32| ("evt.t1.account".to_string(), event(&format!("g{i}"), "Deposited", "a", json!({"amount": 1})));
+    let raw = |subject: &str, body: &[u8]| (subject.to_string(), bytes::Bytes::copy_from_slice(body));
+    let big = format!(r#"{{"id":"big","type":"Deposited","key":"a","data":{{"pad":"{}"}}}}"#, "x".repeat(2000));
+    let bad = vec![
+        (raw("evt.t1.account", b"{not json"), "bad_json"),
+        (raw("evt.t1.account", b"\xff\xfe\x00"), "bad_json"),
+        (raw("evt.t1.account", br#"{"type":"Deposited","key":"a"}"#), "bad_envelope"),
+        (raw("evt.t1.account", br#"{"id":"x1","key":"a"}"#), "bad_envelope"),
+        (raw("evt.t1.account", br#"{"id":"x2","type":"Deposited"}"#), "bad_envelope"),
+        (raw("evt.t1.account", br#"{"id":5,"type":"Deposited","key":"a"}"#), "bad_envelope"),
+        (raw("evt.t1.account", br#"{"id":"x3","type":"Deposited","key":"a","data":{"amount":"ten"}}"#), "apply_failed"),
+        (raw("evt.t1.nosuchsaga", br#"{"id":"x4","type":"T","key":"a"}"#), "unknown_saga"),
+        (raw("evt.t1.account", big.as_bytes()), "too_large"),
+        (raw("evt.t@1.account", br#"{"id":"x5","type":"Deposited","key":"a"}"#), "invalid_subject"),
+    ];
+    let mut all = vec![good(0)];
+    for (i, (e, _)) in bad.iter().enumerate() {
+        all.push(e.clone());
+        all.push(good(i as u32 + 1));
+    }
+    let seqs = publish_all(&js, &all).await?;
+    let s = runner.wait_caught_up(WAIT).await?;
+    let acc = s.tenants[0].sagas.iter().find(|x| x.saga == "account").unwrap();
+    assert_eq!(acc.counters.applied, bad.len() as u64 + 1, "every good event after a bad one is applied");
+    assert_eq!(acc.counters.dead_lettered, 8);
+    assert_eq!(s.invalid_subjects, 1);
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    let dlq = read_stream(&js, "RUNNER_DLQ").await?;
+    assert_eq!(dlq.len(), bad.len());
+    for (i, (_, code)) in bad.iter().enumerate() {
+        let seq = seqs[1 + 2 * i];
+        let m = dlq
+            .iter()
+            .find(|m| m.headers.as_ref().and_then(|h| h.get("Runner-Original-Sequence")).map(|v| v.to_string()) == Some(seq.to_string()))
+            .unwrap_or_else(|| panic!("no dead letter for seq {seq}"));
+        let h = m.headers.as_ref().unwrap();
+        assert_eq!(h.get("Runner-Dlq-Code").map(|v| v.to_string()).as_deref(), Some(*code), "seq {seq}");
+        assert!(!h.get("Runner-Dlq-Reason").unwrap().to_string().is_empty());
+        let expect_subject = if *code == "invalid_subject" { "dlq.invalid-subject".to_string() } else if *code == "unknown_saga" { "dlq.t1.nosuchsaga".into() } else { "dlq.t1.account".into() };
+        assert_eq!(m.subject.as_str(), expect_subject);
+    }
+    assert!(runner.terminate(WAIT)?.success());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timer_due_while_the_runner_was_down_fires_once_after_restart() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let sagas = tmp.path().join("sagas.toml");
+    let text = std::fs::read_to_string(example_sagas())?.replace("after = \"30s\"", "after = \"2s\"");
+    assert!(text.contains("after = \"2s\""));
+    std::fs::write(&sagas, text)?;
+    let mut spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]);
+    spec.sagas = sagas;
+    let mut runner = Runner::start(spec).await?;
+    let js = jetstream(&nats).await?;
+    publish_all(&js, &[("evt.t1.order".into(), event("p1", "OrderPlaced", "o1", json!({"amount": 5, "customer": "c"})))]).await?;
+    let s = runner.wait_caught_up(WAIT).await?;
+    assert_eq!(s.timers_pending, 1);
+    runner.kill9();
+    tokio::time::sleep(Duration::from_millis(2500)).await; // the timer falls due while the runner is down
+    runner.restart().await?;
+    let s = eventually(WAIT, "the payment timer to fire", || async {
+        let s = runner.status().await.ok()?;
+        (s.totals.timers_fired == 1 && s.outbox_depth == 0).then_some(s)
+    })
+    .await?;
+    assert_eq!(s.timers_pending, 0);
+    // A second restart must not fire it again.
+    runner.restart().await?;
+    let s = runner.wait_caught_up(WAIT).await?;
+    assert_eq!(s.totals.timers_fired, 0);
+    assert!(runner.terminate(WAIT)?.success());
+    let vol = read_volume(&tmp.path().join("vol"))?;
+    let rec = &vol.instances[&("t1".into(), "order".into(), "o1".into())];
+    assert_eq!(rec.state, "cancelled");
+    assert_eq!(rec.version, 2);
+    assert!(rec.timers.is_empty());
+    let cancels = read_stream(&js, "RUNNER_COMMANDS").await?.into_iter().filter(|m| m.subject.as_str() == "cmd.t1.orders.cancel").count();
+    assert_eq!(cancels, 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_runner_on_the_same_volume_is_refused_naming_the_holder() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]);
+    let runner = Runner::start(spec.clone()).await?;
+    let out = std::process::Command::new(bin("runner"))
+        .env("RUNNER_NATS_URL", nats.url())
+        .env("RUNNER_DATA_DIR", tmp.path().join("vol"))
+        .env("RUNNER_SAGAS", example_sagas())
+        .env("RUNNER_SHARD_ID", "shard-a")
+        .env("RUNNER_TENANT_ALLOWLIST", "t1")
+        .env("RUNNER_ADMIN_ADDR", "127.0.0.1:0")
+        .env("NO_COLOR", "1")
+        .output()?;
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("held by runner pid {}", runner.pid().unwrap())), "{err}");
+    assert!(err.contains("shard shard-a"), "{err}");
+    // The holder was not disturbed.
+    assert!(runner.status().await.is_ok());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_added_later_catches_up_from_the_first_event_while_events_flow() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("vol");
+    let mut runner = Runner::start(RunnerSpec::new(&nats, &dir, &["t1"])).await?;
+    let js = jetstream(&nats).await?;
+    let dep = |t: &str, i: u32| (format!("evt.{t}.account"), event(&format!("{t}-{i}"), "Deposited", &format!("a{}", i % 3), json!({"amount": i})));
+    let first: Vec<_> = (0..600).map(|i| dep(if i % 2 == 0 { "t1" } else { "t2" }, i)).collect();
+    publish_all(&js, &first).await?;
+    runner.wait_caught_up(WAIT).await?;
+    assert!(runner.terminate(WAIT)?.success());
+
+    // t2 joins; events of both keep coming while it catches up.
+    runner.spec.tenants.push("t2".into());
+    let publisher = {
+        let js = js.clone();
+        tokio::spawn(async move {
+            for i in 600..1200u32 {
+                publish_all(&js, &[dep(if i % 2 == 0 { "t1" } else { "t2" }, i)]).await?;
+                if i % 50 == 0 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
+    runner.restart().await?;
+    publisher.await??;
+    let s = runner.wait_caught_up(WAIT).await?;
+    let t2 = s.tenants.iter().find(|t| t.tenant == "t2").unwrap();
+    assert_eq!(t2.mode, "live");
+    let log = runner.log_text();
+    assert!(log.contains("tenant catching up on its own reader") && log.contains("tenant=t2"), "{log}");
+    assert!(log.contains("tenant caught up: now served by the main reader"), "{log}");
+    assert!(runner.terminate(WAIT)?.success());
+    let vol = read_volume(&dir)?;
+    for t in ["t1", "t2"] {
+        for a in 0..3u32 {
+            let want: Vec<u32> = (0..1200).filter(|i| (i % 2 == 0) == (t == "t1") && i % 3 == a).collect();
+            let rec = &vol.instances[&(t.to_string(), "account".to_string(), format!("a{a}"))];
+            let data: serde_json::Value = serde_json::from_str(&rec.data)?;
+            assert_eq!(data["balance"], json!(want.iter().sum::<u32>()), "{t}/a{a}");
+            assert_eq!(rec.version, want.len() as u64, "{t}/a{a}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Result<()> {
+    let mut nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let url = nats.url();
+    nats.stop();
+    let tmp = tempfile::tempdir()?;
+    let spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]);
+    let log = tmp.path().join("runner.log");
+    let mut child = Runner::spawn(&spec, &log)?;
+    // Not ready, with the reason, while NATS is down.
+    let lock = tmp.path().join("vol").join(shared::edge_storage::LOCK_FILE);
+    let admin = eventually(WAIT, "the admin API", || async {
+        let h: shared::edge_storage::Holder = serde_json::from_str(&std::fs::read_to_string(&lock).ok()?).ok()?;
+        h.admin_url
+    })
+    .await?;
+    let http = reqwest::Client::new();
+    let body: shared::wire::Readiness = eventually(WAIT, "a readiness answer", || async {
+        let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
+        (r.status() == 503).then_some(())?;
+        let b: shared::wire::Readiness = r.json().await.ok()?;
+        b.reasons.iter().any(|x| x.contains("cannot connect to NATS")).then_some(b)
+    })
+    .await?;
+    assert!(body.reasons.iter().any(|r| r.contains(&url)), "{body:?}");
+    assert!(child.try_wait()?.is_none(), "still running, retrying");
+    let text = std::fs::read_to_string(&log)?;
+    assert!(text.contains("attempt 1"), "{text}");
+    // Once NATS is back the runner gets ready by itself.
+    nats.restart().map_err(anyhow::Error::msg)?;
+    eventually(Duration::from_secs(60), "the runner to become ready", || async {
+        let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await?;
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_configuration_exits_2_with_a_specific_message() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let bad_sagas = tmp.path().join("bad.toml");
+    std::fs::write(&bad_sagas, "[[saga]]\nname = \"order\"\n[[saga.transition]]\nfrom = \"new\"\non = \"A\"\nto = \"b\"\n[[saga.transition.emit]]\nsubject = \"evt.elsewhere\"\n")?;
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![("RUNNER_TENANT_ALLOWLIST", "t1,bad tenant".into())], "'bad tenant'"),
+        (vec![("RUNNER_SAGAS", bad_sagas.display().to_string())], "bad.toml:8:11: emit subject"),
+        (vec![("RUNNER_SAGAS", "/nonexistent.toml".into())], "/nonexistent.toml: cannot read it"),
+        (vec![("RUNNER_ADMIN_ADDR", "0.0.0.0:0".into())], "RUNNER_ADMIN_TOKEN is not set"),
+        (vec![("RUNNER_DATA_DIR", "/proc/runner".into())], "RUNNER_DATA_DIR=/proc/runner"),
+    ];
+    for (env, needle) in cases {
+        let mut cmd = std::process::Command::new(bin("runner"));
+        cmd.env_clear()
+            .env("RUNNER_DATA_DIR", tmp.path().join("vol"))
+            .env("RUNNER_SAGAS", example_sagas())
+            .env("RUNNER_SHARD_ID", "a")
+            .env("RUNNER_TENANT_ALLOWLIST", "t1")
+            .env("NO_COLOR", "1");
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}: {err}");
+        assert!(err.contains(needle), "{env:?}: expected {needle:?} in {err}");
+    }
+    Ok(())
+}

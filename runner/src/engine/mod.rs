@@ -32,8 +32,8 @@ use crate::metrics::{Metrics, OutcomeLabels, SagaLabels};
 use crate::saga::SagaRegistry;
 use crate::state::{ReaderId, SharedState, TenantView};
 
-/// Most events queued for a tenant while it catches up.
-const QUEUE_MAX_EVENTS: usize = 10_000;
+/// Most events queued for a tenant while it catches up (default).
+pub const QUEUE_MAX_EVENTS: usize = 10_000;
 /// Most payload bytes queued for a tenant while it catches up.
 const QUEUE_MAX_BYTES: usize = 16 << 20;
 /// Most timers fired in one transaction.
@@ -88,6 +88,8 @@ pub struct EngineConfig {
     pub stream: String,
     pub shard: String,
     pub max_event_bytes: usize,
+    /// Most events queued per catching-up tenant ([`QUEUE_MAX_EVENTS`]).
+    pub queue_max_events: usize,
 }
 
 pub struct Engine {
@@ -396,7 +398,7 @@ impl Engine {
             let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) else {
                 continue;
             };
-            if cu.queue.len() >= QUEUE_MAX_EVENTS
+            if cu.queue.len() >= self.cfg.queue_max_events
                 || cu.queue_bytes + m.payload.len() > QUEUE_MAX_BYTES
             {
                 debug!(tenant = %tenant, "catch-up queue full: dropping it, the tenant's own reader will deliver these events");
@@ -625,3 +627,6 @@ impl Engine {
             .collect();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,331 @@
+//! `runnerctl dev`: a complete local stack in one command, like a dev server. It starts
+//! nats-server with JetStream (found or installed, see shared::devtools), one runner on a
+//! temporary volume with the example sagas, and a steady generator of sample events, then
+//! shows the runner's status live. Ctrl-C stops everything it started and removes what it
+//! created unless `--keep`.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use shared::devtools::{NatsServer, ServerOptions};
+use shared::edge_storage::{Holder, LOCK_FILE};
+use shared::ids::TenantId;
+use shared::wire::StatusResponse;
+
+use crate::cli::DevArgs;
+use crate::client::Admin;
+use crate::exit::CliError;
+use crate::output;
+
+/// The example sagas, shipped inside the binary so `dev` works from anywhere.
+const EXAMPLE_SAGAS: &str = include_str!("../../../docs/examples/sagas.toml");
+
+fn runner_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p);
+    }
+    if let Some(p) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("runner")))
+        .filter(|p| p.is_file())
+    {
+        return Ok(p);
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|d| d.join("runner")).find(|p| p.is_file()))
+        .ok_or_else(|| {
+            CliError::usage("cannot find the runner binary next to runnerctl or on PATH; build it (cargo build -p runner) or pass --runner-bin").into()
+        })
+}
+
+/// The requested admin address, or a free port on the same interface if it is taken.
+fn admin_addr(wanted: SocketAddr) -> SocketAddr {
+    match std::net::TcpListener::bind(wanted) {
+        Ok(_) => wanted,
+        Err(_) => SocketAddr::new(wanted.ip(), 0),
+    }
+}
+
+struct RunnerProc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl RunnerProc {
+    fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().rev().take(20).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for RunnerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String> {
+    let pid = proc.child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let http = reqwest::Client::new();
+    loop {
+        if let Some(status) = proc.child.try_wait()? {
+            bail!("the runner exited during start ({status}); its log:\n{}", proc.log_tail());
+        }
+        let holder = std::fs::read_to_string(dir.join(LOCK_FILE))
+            .ok()
+            .and_then(|s| serde_json::from_str::<Holder>(&s).ok())
+            .filter(|h| h.pid == pid);
+        if let Some(url) = holder.and_then(|h| h.admin_url) {
+            let ready = http.get(format!("{url}/readyz")).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return Ok(url);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("the runner did not become ready within 60 s; its log:\n{}", proc.log_tail());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let tenants: Vec<TenantId> = args
+        .tenants
+        .iter()
+        .map(|t| TenantId::new(t.trim()).map_err(|e| CliError::usage(format!("--tenants: {e}"))))
+        .collect::<Result<_, _>>()?;
+    if tenants.is_empty() {
+        return Err(CliError::usage("--tenants: name at least one tenant").into());
+    }
+    if args.rate == 0 || args.rate > 100_000 {
+        return Err(CliError::usage("--rate must be between 1 and 100000 events per second").into());
+    }
+    let runner_bin = runner_binary(args.runner_bin.clone())?;
+    let work = tempfile::Builder::new().prefix("runner-dev-").tempdir().context("cannot create a temp dir")?;
+    let root = work.path().to_path_buf();
+    let sagas = match &args.sagas {
+        Some(p) => p.clone(),
+        None => {
+            let p = root.join("sagas.toml");
+            std::fs::write(&p, EXAMPLE_SAGAS)?;
+            p
+        }
+    };
+
+    eprintln!("starting nats-server with JetStream...");
+    let store = root.join("nats");
+    let nats = tokio::task::spawn_blocking(move || {
+        NatsServer::start_with(ServerOptions { store_dir: Some(store), ..Default::default() })
+    })
+    .await?
+    .map_err(|e| CliError::new(crate::exit::UNREACHABLE, format!("cannot start nats-server: {e}")))?;
+
+    let volume = root.join("shard-a");
+    let log = root.join("shard-a.log");
+    let logf = std::fs::File::create(&log)?;
+    let addr = admin_addr(args.admin_addr);
+    eprintln!("starting runner shard-a...");
+    let child = Command::new(&runner_bin)
+        .env("RUNNER_NATS_URL", nats.url())
+        .env("RUNNER_DATA_DIR", &volume)
+        .env("RUNNER_SAGAS", &sagas)
+        .env("RUNNER_SHARD_ID", "shard-a")
+        .env("RUNNER_TENANT_ALLOWLIST", tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","))
+        .env("RUNNER_ADMIN_ADDR", addr.to_string())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(logf.try_clone()?)
+        .stderr(logf)
+        .spawn()
+        .with_context(|| format!("cannot start {}", runner_bin.display()))?;
+    let mut runner = RunnerProc { child, log: log.clone() };
+    let url = wait_admin(&mut runner, &volume).await?;
+
+    let client = async_nats::connect(nats.url()).await.context("cannot connect to the dev nats-server")?;
+    let js = async_nats::jetstream::new(client);
+    let stop = tokio_util_free::Stop::default();
+    let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
+
+    let intro = format!(
+        "runnerctl dev: a local stack is running\n  nats     {}\n  runner   shard-a, admin {url}, tenants {}\n  volume   {}\n  log      {}\n  events   {} per second of the example sagas (docs/examples/sagas.toml)\n  try      runnerctl status --url {url}    curl {url}/metrics\n  stop     Ctrl-C{}\n",
+        nats.url(),
+        tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
+        volume.display(),
+        log.display(),
+        args.rate,
+        if args.keep { " (everything is kept)" } else { " (everything is removed)" },
+    );
+    let admin = Admin::new(&url, None)?;
+    let live_view = !args.no_view && std::io::stdout().is_terminal();
+    if !live_view {
+        output::print(&intro);
+    }
+    let mut last_line = Instant::now() - Duration::from_secs(60);
+    let stopped = stop_signal();
+    tokio::pin!(stopped);
+    loop {
+        let status = admin.get::<StatusResponse>("/admin/status").await;
+        if live_view {
+            let mut screen = String::from("\x1b[2J\x1b[H");
+            screen += &intro;
+            screen.push('\n');
+            match &status {
+                Ok(s) => screen += &super::status::render(s),
+                Err(e) => screen += &format!("status unavailable: {e}\n"),
+            }
+            output::print(&screen);
+        } else if last_line.elapsed() >= Duration::from_secs(10) {
+            last_line = Instant::now();
+            match &status {
+                Ok(s) => output::println(&format!(
+                    "applied {} deduped {} ignored {} dead-lettered {} timers {} outbox {} reader at {}",
+                    s.totals.applied, s.totals.deduped, s.totals.ignored, s.totals.dead_lettered, s.totals.timers_fired, s.outbox_depth, s.reader.position
+                )),
+                Err(e) => eprintln!("status unavailable: {e}"),
+            }
+        }
+        if let Ok(Some(st)) = runner.child.try_wait() {
+            eprintln!("the runner exited ({st}); its log:\n{}", runner.log_tail());
+            break;
+        }
+        tokio::select! {
+            _ = &mut stopped => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+
+    eprintln!("\nstopping: generator, runner (drains), nats-server...");
+    stop.set();
+    let published = gen_task.await.unwrap_or(0);
+    tokio::task::spawn_blocking(move || {
+        runner.stop();
+        drop(runner);
+    })
+    .await?;
+    drop(nats);
+    if args.keep {
+        let kept = work.keep();
+        eprintln!("published {published} events; kept {}", kept.display());
+    } else {
+        drop(work);
+        eprintln!("published {published} events; removed the volume, log and NATS store");
+    }
+    Ok(())
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP (a closed terminal): each stops the stack cleanly.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut hup = signal(SignalKind::hangup()).expect("SIGHUP handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+}
+
+/// A stop flag shared with the generator.
+mod tokio_util_free {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[derive(Clone, Default)]
+    pub struct Stop(Arc<AtomicBool>);
+
+    impl Stop {
+        pub fn set(&self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+        pub fn is_set(&self) -> bool {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+}
+
+fn envelope(id: &str, ty: &str, key: &str, data: serde_json::Value) -> bytes::Bytes {
+    serde_json::json!({"id": id, "type": ty, "key": key, "data": data}).to_string().into()
+}
+
+/// Publishes sample events at `rate` per second until stopped: orders that are paid and
+/// shipped (or left to time out), account deposits, now and then a duplicate and a malformed
+/// event so the dedupe and dead-letter paths show. Returns how many it published.
+async fn generate(js: async_nats::jetstream::Context, tenants: Vec<TenantId>, rate: u32, stop: tokio_util_free::Stop) -> u64 {
+    let tick = Duration::from_millis(100);
+    let per_tick = (rate as f64 / 10.0).max(0.0);
+    let mut budget = 0.0;
+    let mut n: u64 = 0;
+    // (due, subject, payload)
+    let mut later: VecDeque<(Instant, String, bytes::Bytes)> = VecDeque::new();
+    let mut published = 0u64;
+    let mut warned = false;
+    while !stop.is_set() {
+        budget += per_tick;
+        while budget >= 1.0 {
+            budget -= 1.0;
+            n += 1;
+            let t = &tenants[(n as usize) % tenants.len()];
+            let (subject, payload) = if later.front().is_some_and(|(due, _, _)| *due <= Instant::now()) {
+                let (_, s, p) = later.pop_front().expect("front");
+                (s, p)
+            } else if n % 500 == 0 {
+                (format!("evt.{t}.order"), bytes::Bytes::from_static(b"{this is not json"))
+            } else if n % 5 == 0 {
+                let acc = format!("acc-{}", n % 7);
+                (format!("evt.{t}.account"), envelope(&format!("dep-{n}"), "Deposited", &acc, serde_json::json!({"amount": n % 100 + 1})))
+            } else {
+                let order = format!("o-{n}");
+                let now = Instant::now();
+                let subject = format!("evt.{t}.order");
+                if n % 4 != 0 {
+                    later.push_back((now + Duration::from_secs(2), subject.clone(), envelope(&format!("pay-{n}"), "PaymentCaptured", &order, serde_json::json!({}))));
+                    later.push_back((now + Duration::from_secs(4), subject.clone(), envelope(&format!("ship-{n}"), "OrderShipped", &order, serde_json::json!({}))));
+                }
+                if n % 200 == 0 {
+                    // A duplicate delivery of the same event id.
+                    later.push_back((now + Duration::from_secs(1), subject.clone(), envelope(&format!("place-{n}"), "OrderPlaced", &order, serde_json::json!({"amount": 10, "customer": "c"}))));
+                }
+                (subject, envelope(&format!("place-{n}"), "OrderPlaced", &order, serde_json::json!({"amount": n % 90 + 10, "customer": format!("cust-{}", n % 13)})))
+            };
+            let mut v: Vec<_> = later.drain(..).collect();
+            v.sort_by_key(|(d, _, _)| *d);
+            later.extend(v);
+            match js.publish(subject, payload).await {
+                Ok(ack) => {
+                    if ack.await.is_ok() {
+                        published += 1;
+                    }
+                }
+                Err(e) if !warned => {
+                    eprintln!("generator: publish failed: {e}");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+        }
+        tokio::time::sleep(tick).await;
+    }
+    published
+}

@@ -1,0 +1,119 @@
+//! `runnerctl status`: one runner's admin status as a table or JSON, once or refreshed.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use comfy_table::Cell;
+use shared::wire::StatusResponse;
+
+use crate::cli::StatusArgs;
+use crate::client::Admin;
+use crate::output::{self, Format};
+
+pub async fn run(args: StatusArgs, format: Format, token: Option<String>) -> anyhow::Result<()> {
+    let admin = Admin::new(&args.url, token)?;
+    let Some(every) = args.watch else {
+        let s: StatusResponse = admin.get("/admin/status").await?;
+        match format {
+            Format::Json => output::json(&s),
+            Format::Table => output::print(&render(&s)),
+        }
+        return Ok(());
+    };
+    let tty = std::io::stdout().is_terminal();
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        match admin.get::<StatusResponse>("/admin/status").await {
+            Ok(s) => {
+                if tty && format == Format::Table {
+                    output::print("\x1b[2J\x1b[H");
+                }
+                show(&s, format);
+                if format == Format::Table {
+                    output::println("");
+                }
+            }
+            Err(e) => eprintln!("error: {e} (retrying every {})", humantime::format_duration(every)),
+        }
+        tokio::select! {
+            _ = &mut interrupted => return Ok(()),
+            _ = tokio::time::sleep(every.max(Duration::from_millis(100))) => {}
+        }
+    }
+}
+
+/// One refresh of `--watch`: JSON as one line per refresh (NDJSON).
+fn show(s: &StatusResponse, format: Format) {
+    match format {
+        Format::Json => output::println(&serde_json::to_string(s).expect("serialisable")),
+        Format::Table => output::print(&render(s)),
+    }
+}
+
+/// The status as text for people.
+pub fn render(s: &StatusResponse) -> String {
+    let mut out = String::new();
+    let up = shared::now_ms().saturating_sub(s.started_at_ms);
+    out += &format!(
+        "shard {}  state {}  version {}  up {}\n",
+        s.shard_id,
+        s.state.as_str(),
+        s.version,
+        output::age(up)
+    );
+    out += &format!(
+        "nats {} ({})\n",
+        s.nats.url,
+        if s.nats.connected { "connected" } else { "NOT CONNECTED" }
+    );
+    let last = s.stream_last_seq.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+    out += &format!(
+        "stream {}  last seq {}  reader at {}{}\n",
+        s.stream,
+        last,
+        s.reader.position,
+        s.reader.consumer.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+    );
+    out += &format!(
+        "outbox {}  timers {}  invalid subjects {}  volume {} ({} file, {} used)\n\n",
+        s.outbox_depth,
+        s.timers_pending,
+        s.invalid_subjects,
+        s.volume.path,
+        output::bytes(s.volume.file_bytes),
+        output::bytes(s.volume.used_bytes)
+    );
+    let mut t = output::table([
+        "TENANT", "SAGA", "MODE", "CHECKPOINT", "STREAM LAST", "LAG", "APPLIED", "DEDUPED", "IGNORED", "DEAD", "TIMERS",
+    ]);
+    for ten in &s.tenants {
+        for sg in &ten.sagas {
+            let dash = || "-".to_string();
+            t.add_row(vec![
+                Cell::new(&ten.tenant),
+                Cell::new(&sg.saga),
+                Cell::new(&ten.mode),
+                Cell::new(sg.checkpoint),
+                Cell::new(sg.stream_last_seq.map(|v| v.to_string()).unwrap_or_else(dash)),
+                Cell::new(sg.lag.map(|v| v.to_string()).unwrap_or_else(|| "?".into())),
+                Cell::new(sg.counters.applied),
+                Cell::new(sg.counters.deduped),
+                Cell::new(sg.counters.ignored),
+                Cell::new(sg.counters.dead_lettered),
+                Cell::new(sg.counters.timers_fired),
+            ]);
+        }
+    }
+    out += &t.to_string();
+    out.push('\n');
+    if s.problems.is_empty() {
+        out += "\nno problems\n";
+    } else {
+        out += "\nPROBLEMS\n";
+        for p in &s.problems {
+            out += &format!("  - {p}\n");
+        }
+    }
+    out
+}

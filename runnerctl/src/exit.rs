@@ -1,0 +1,42 @@
+//! Exit codes, in one place (documented in docs/cli.md), and the errors that map to them.
+
+use std::process::ExitCode;
+
+/// Success.
+pub const OK: u8 = 0;
+/// Something failed that has no more specific code.
+pub const FAILURE: u8 = 1;
+/// Bad usage: unknown flag, missing argument, invalid value (also clap's code).
+pub const USAGE: u8 = 2;
+/// Could not reach the runner or NATS (connection refused, timeout, DNS).
+pub const UNREACHABLE: u8 = 3;
+/// The runner answered with an error (4xx/5xx), e.g. a missing or wrong token.
+pub const REJECTED: u8 = 4;
+
+/// An error with the exit code it ends the process with.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError { code, message: message.into() }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+}
+
+/// The exit code for an error chain: the first [`CliError`] in it, else [`FAILURE`].
+pub fn code_of(e: &anyhow::Error) -> ExitCode {
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<CliError>())
+        .map(|c| c.code)
+        .unwrap_or(FAILURE);
+    ExitCode::from(code)
+}
