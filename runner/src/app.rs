@@ -15,7 +15,7 @@ use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineMsg};
 use crate::metrics::Metrics;
-use crate::outbox::Relay;
+use crate::outbox::{Deleter, Relay};
 use crate::reader::{self, ReaderCtx};
 use crate::state::SharedState;
 
@@ -152,7 +152,9 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     }
     let _ = admin_state.js.set(js.clone());
 
-    let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(4);
+    // Room for many small reader chunks: while a commit runs they pile up here and the next
+    // transaction takes them all (see Engine::run).
+    let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(64);
     let (reader_tx, reader_rx) = mpsc::unbounded_channel();
     let outbox_notify = Arc::new(Notify::new());
     let engine_stop = Arc::new(AtomicBool::new(false));
@@ -174,6 +176,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             shard,
             max_event_bytes: args.max_event_bytes,
             queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
+            max_batch: args.batch_size as usize,
         };
         tokio::task::spawn_blocking(move || {
             Engine::new(
@@ -194,7 +197,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             js: js.clone(),
             stream: args.stream.clone(),
             shard: cfg.shard_id.to_string(),
-            batch_size: args.batch_size as usize,
+            batch_size: (args.batch_size as usize).min(1000),
             engine: engine_tx.clone(),
             shared: shared.clone(),
             metrics: metrics.clone(),
@@ -224,6 +227,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             outbox_notify.clone(),
             metrics.clone(),
             shared.clone(),
+            Deleter::Engine(engine_tx.clone()),
         )
         .run(relay_stop.clone()),
     );
@@ -245,19 +249,32 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     }
 
     // Stop: no new reads, finish the batch in flight, flush the outbox.
+    let stopping = std::time::Instant::now();
     shared.set_state(RunnerState::Stopping);
     readers_stop.cancel();
     let _ = readers.await;
     let _ = ticker.await;
+    info!(
+        elapsed_ms = stopping.elapsed().as_millis() as u64,
+        "readers stopped"
+    );
     engine_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = tokio::time::timeout(Duration::from_secs(5), engine_tx.send(EngineMsg::Stop)).await;
     drop(engine_tx);
     let crashed = tokio::task::spawn_blocking(move || engine_thread.join().is_err())
         .await
         .unwrap_or(true);
+    info!(
+        elapsed_ms = stopping.elapsed().as_millis() as u64,
+        "engine stopped"
+    );
     relay_stop.cancel();
     let mut relay = relay.await.map_err(|e| RunError::Runtime(e.to_string()))?;
     let left = relay.flush(args.shutdown_timeout).await;
+    info!(
+        elapsed_ms = stopping.elapsed().as_millis() as u64,
+        left, "outbox flushed"
+    );
     if left > 0 {
         warn!(
             left,

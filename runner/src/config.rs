@@ -92,8 +92,9 @@ pub struct Args {
     #[arg(long, env = "RUNNER_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
-    /// Most events applied in one MDBX transaction.
-    #[arg(long, env = "RUNNER_BATCH_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Most events applied in one MDBX transaction. Batches grow up to this only while
+    /// commits are the bottleneck (a backlog); live traffic commits as it arrives.
+    #[arg(long, env = "RUNNER_BATCH_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batch_size: u32,
     /// Largest event payload applied; larger ones are dead-lettered.
     #[arg(long, env = "RUNNER_MAX_EVENT_BYTES", default_value_t = 256 * 1024)]

@@ -50,6 +50,7 @@ pub struct Metrics {
     pub apply_latency: Histogram,
     pub batch_seconds: Histogram,
     pub reader_position: Gauge,
+    pub last_commit_ms: Gauge,
     pub outbox_depth: Gauge,
     pub timers_pending: Gauge,
     pub nats_connected: Gauge,
@@ -72,6 +73,7 @@ impl Metrics {
             apply_latency: Histogram::new(exponential_buckets(0.000_05, 1.25, 60)),
             batch_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 18)),
             reader_position: Gauge::default(),
+            last_commit_ms: Gauge::default(),
             outbox_depth: Gauge::default(),
             timers_pending: Gauge::default(),
             nats_connected: Gauge::default(),
@@ -128,6 +130,11 @@ impl Metrics {
             "reader_position",
             "Stream sequence up to which every live tenant's events are handled",
             m.reader_position.clone(),
+        );
+        registry.register(
+            "last_commit_unix_ms",
+            "When the main reader's last batch was committed (ms since the epoch)",
+            m.last_commit_ms.clone(),
         );
         registry.register(
             "outbox_depth",

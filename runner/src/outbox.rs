@@ -1,11 +1,17 @@
 //! The outbox relay: publishes what the engine wrote to the `outbox` table (commands and dead
-//! letters) with their stable `Nats-Msg-Id`, and deletes each entry only after JetStream has
-//! acknowledged it. A crash between the two publishes the entry again; JetStream's
+//! letters) with their stable `Nats-Msg-Id`, and has each entry deleted only after JetStream
+//! has acknowledged it. A crash between the two publishes the entry again; JetStream's
 //! duplicate window drops the copy.
 //!
-//! Order: entries of one tenant are published in the order they were written. After a
-//! failed publish the entry is retried on the next round, possibly after later entries of
-//! the same tenant that did get through.
+//! While the engine runs, the deletes ride along in the engine's next transaction (no
+//! transaction or fsync of their own, no contention for the volume's single writer); the
+//! relay remembers how far it has published so it does not publish those entries again
+//! meanwhile. When the engine has stopped (the last flush at shutdown) the relay deletes
+//! directly.
+//!
+//! Order: entries are published in the order they were written. After a failed publish the
+//! relay starts again from the failed entry, so later entries that did get through may be
+//! published again (and deduplicated).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,16 +19,25 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
-use shared::edge_storage::{OutboxEntry, OutboxKind, StorageError, TableId, Volume};
-use tokio::sync::Notify;
+use shared::edge_storage::{OutboxKind, StorageError, TableId, Volume};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
 
+use crate::engine::{EngineMsg, Published};
 use crate::metrics::{KindLabels, Metrics};
 use crate::state::SharedState;
 
 /// Entries read and published per round.
 const ROUND: usize = 1000;
+
+/// Who deletes what was published.
+pub enum Deleter {
+    /// The engine, in its next transaction.
+    Engine(mpsc::Sender<EngineMsg>),
+    /// The relay itself, in a transaction of its own.
+    Direct,
+}
 
 pub struct Relay {
     pub vol: Arc<Volume>,
@@ -30,6 +45,9 @@ pub struct Relay {
     pub notify: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     pub shared: Arc<SharedState>,
+    deleter: Deleter,
+    /// Everything up to this key was published and handed over for deletion.
+    after: Option<Vec<u8>>,
     /// Entries that can never be published (e.g. larger than the server accepts): skipped,
     /// kept, and reported.
     poisoned: HashSet<Vec<u8>>,
@@ -40,7 +58,7 @@ pub struct Relay {
 pub struct Round {
     pub published: usize,
     pub failed: usize,
-    /// Entries left after the round (counted from table statistics).
+    /// Entries in the table after the round (including published ones not yet deleted).
     pub left: u64,
 }
 
@@ -51,6 +69,7 @@ impl Relay {
         notify: Arc<Notify>,
         metrics: Arc<Metrics>,
         shared: Arc<SharedState>,
+        deleter: Deleter,
     ) -> Relay {
         Relay {
             vol,
@@ -58,15 +77,24 @@ impl Relay {
             notify,
             metrics,
             shared,
+            deleter,
+            after: None,
             poisoned: HashSet::new(),
         }
     }
 
-    /// Publishes until the outbox is empty or a round fails.
+    /// Publishes as entries arrive, until `shutdown`.
     pub async fn run(mut self, shutdown: CancellationToken) -> Relay {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.round().await {
+            if shutdown.is_cancelled() {
+                return self;
+            }
+            let round = tokio::select! {
+                _ = shutdown.cancelled() => return self,
+                r = self.round() => r,
+            };
+            match round {
                 Ok(r) if r.failed == 0 && r.published > 0 => {
                     backoff = Duration::from_millis(100);
                     continue;
@@ -81,24 +109,26 @@ impl Relay {
             tokio::select! {
                 _ = shutdown.cancelled() => return self,
                 _ = self.notify.notified() => {}
-                _ = tokio::time::sleep(backoff.max(Duration::from_millis(100)).min(Duration::from_secs(1))) => {}
+                _ = tokio::time::sleep(backoff.min(Duration::from_secs(1))) => {}
             }
         }
     }
 
-    /// Publishes what is left, for at most `within`. Returns the entries still waiting.
+    /// After the engine stopped: publishes everything left (from the head again, as deletes
+    /// handed to the engine may not have been committed) and deletes directly, for at most
+    /// `within`. Returns the entries still waiting.
     pub async fn flush(&mut self, within: Duration) -> u64 {
+        self.deleter = Deleter::Direct;
+        self.after = None;
         let deadline = Instant::now() + within;
         loop {
-            let left = tokio::time::timeout_at(deadline.into(), self.round()).await;
-            match left {
-                Ok(Ok(r)) if r.left == 0 || r.left as usize <= self.poisoned.len() => {
-                    return r.left;
-                }
-                Ok(Ok(r)) if r.failed > 0 => {
+            match tokio::time::timeout_at(deadline.into(), self.round()).await {
+                Ok(Ok(r)) if r.left as usize <= self.poisoned.len() => return r.left,
+                Ok(Ok(r)) if r.failed > 0 || r.published == 0 => {
                     if Instant::now() + Duration::from_millis(200) > deadline {
                         return r.left;
                     }
+                    self.after = None;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Ok(Ok(_)) => {}
@@ -116,18 +146,20 @@ impl Relay {
             .unwrap_or(0)
     }
 
-    /// Reads a batch, publishes it, awaits the acks, deletes what was acknowledged.
+    /// Reads the next entries, publishes them, awaits the acks, hands the acknowledged ones
+    /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
         let vol = self.vol.clone();
         let skip = self.poisoned.clone();
+        let after = self.after.clone();
         let batch = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
                 let mut out = Vec::new();
-                let mut after: Option<Vec<u8>> = None;
+                let mut from = after;
                 loop {
-                    let page = r.outbox_batch(after.as_deref(), ROUND)?;
+                    let page = r.outbox_batch(from.as_deref(), ROUND)?;
                     let full = page.len() == ROUND;
-                    after = page.last().map(|(k, _)| k.clone());
+                    from = page.last().map(|(k, _)| k.clone());
                     out.extend(page.into_iter().filter(|(k, _)| !skip.contains(k)));
                     if out.len() >= ROUND || !full {
                         break;
@@ -157,13 +189,12 @@ impl Relay {
             match self.js.send_publish(e.subject.clone(), msg).await {
                 Ok(ack) => pending.push((i, ack)),
                 Err(err) if err.kind() == PublishErrorKind::MaxPayloadExceeded => {
-                    error!(subject = %e.subject, msg_id = %e.msg_id, error = %err, "outbox entry can never be published; it stays in the outbox (see runnerctl inspect outbox)");
+                    error!(subject = %e.subject, msg_id = %e.msg_id, error = %err, "outbox entry can never be published; it stays in the outbox");
                     self.shared.set_storage_problem(Some(format!(
                         "outbox entry {} for {} cannot be published: {err}",
                         e.msg_id, e.subject
                     )));
                     self.poisoned.insert(key.clone());
-                    round.failed += 1;
                 }
                 Err(err) => {
                     round.failed += 1;
@@ -173,12 +204,21 @@ impl Relay {
                 }
             }
         }
-        let mut done: Vec<(Vec<u8>, OutboxEntry)> = Vec::with_capacity(pending.len());
+        // Await the acks together: each one's timeout starts when it is first polled.
+        let acks = futures_util::future::join_all(
+            pending
+                .into_iter()
+                .map(|(i, ack)| async move { (i, ack.await) }),
+        )
+        .await;
+        let mut done: Vec<Published> = Vec::with_capacity(acks.len());
+        let mut contiguous = true;
+        let mut advance_to: Option<Vec<u8>> = None;
         let mut first_error = None;
-        for (i, ack) in pending {
-            match ack.await {
+        for (i, ack) in acks {
+            let (k, e) = &batch[i];
+            match ack {
                 Ok(_) => {
-                    let (k, e) = &batch[i];
                     let kind = match e.kind {
                         OutboxKind::Command => "command",
                         OutboxKind::DeadLetter => "dead_letter",
@@ -187,35 +227,61 @@ impl Relay {
                         .published
                         .get_or_create(&KindLabels { kind })
                         .inc();
-                    done.push((k.clone(), e.clone()));
+                    done.push(Published {
+                        key: k.clone(),
+                        tenant: e.tenant.clone(),
+                        saga: e.saga.clone(),
+                    });
+                    if contiguous {
+                        advance_to = Some(k.clone());
+                    }
                 }
                 Err(err) => {
+                    contiguous = false;
                     round.failed += 1;
                     self.metrics.publish_errors.inc();
-                    first_error.get_or_insert_with(|| {
-                        format!("{} ({}): {err}", batch[i].1.subject, batch[i].1.msg_id)
-                    });
+                    first_error
+                        .get_or_insert_with(|| format!("{} ({}): {err}", e.subject, e.msg_id));
                 }
             }
+        }
+        if round.failed > 0 {
+            contiguous = false;
         }
         if let Some(e) = first_error {
             warn!(error = %e, failed = round.failed, "outbox publishes not acknowledged; will retry");
         }
+        // Poisoned entries at the head must not hold the cursor back.
+        if contiguous && advance_to.is_none() {
+            advance_to = batch.last().map(|(k, _)| k.clone());
+        }
         round.published = done.len();
-        let vol = self.vol.clone();
-        let left = tokio::task::spawn_blocking(move || {
-            vol.write(|w| {
-                for (k, e) in &done {
-                    w.delete_outbox(k, e)?;
+        match &self.deleter {
+            Deleter::Engine(tx) => {
+                if !done.is_empty() && tx.send(EngineMsg::Published(done)).await.is_err() {
+                    // The engine has stopped: the flush at shutdown takes over.
+                    return Ok(round);
                 }
-                Ok::<_, StorageError>(())
-            })?;
-            vol.read(|r| r.entries(TableId::Outbox))
-        })
-        .await
-        .expect("outbox delete task")?;
-        round.left = left;
-        self.metrics.outbox_depth.set(left as i64);
+            }
+            Deleter::Direct => {
+                let vol = self.vol.clone();
+                tokio::task::spawn_blocking(move || {
+                    vol.write(|w| {
+                        for p in &done {
+                            w.delete_outbox(&p.key, &p.tenant, &p.saga)?;
+                        }
+                        Ok::<_, StorageError>(())
+                    })
+                })
+                .await
+                .expect("outbox delete task")?;
+            }
+        }
+        if let Some(k) = advance_to {
+            self.after = Some(k);
+        }
+        round.left = self.depth().await;
+        self.metrics.outbox_depth.set(round.left as i64);
         Ok(round)
     }
 }

@@ -23,7 +23,14 @@ See docs/cli.md.";
 #[command(name = "runnerctl", version, about = ABOUT, after_help = AFTER)]
 pub struct Cli {
     /// Output format: table for people, json for scripts.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t, env = "RUNNERCTL_OUTPUT")]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "RUNNERCTL_OUTPUT"
+    )]
     pub output: Format,
     /// Bearer token for runners started with RUNNER_ADMIN_TOKEN.
     #[arg(long, global = true, env = "RUNNERCTL_TOKEN", hide_env_values = true)]
@@ -111,15 +118,31 @@ mod tests {
     fn every_subcommand_has_an_example_in_its_help() {
         let cmd = Cli::command();
         for sub in cmd.get_subcommands() {
-            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
-            assert!(help.contains("Examples:"), "`runnerctl {}` has no example", sub.get_name());
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                help.contains("Examples:"),
+                "`runnerctl {}` has no example",
+                sub.get_name()
+            );
         }
     }
 
     #[test]
     fn global_flags_work_before_and_after_the_subcommand() {
-        let a = Cli::try_parse_from(["runnerctl", "-o", "json", "status", "--url", "http://x"]).unwrap();
-        let b = Cli::try_parse_from(["runnerctl", "status", "--url", "http://x", "--output", "json"]).unwrap();
+        let a = Cli::try_parse_from(["runnerctl", "-o", "json", "status", "--url", "http://x"])
+            .unwrap();
+        let b = Cli::try_parse_from([
+            "runnerctl",
+            "status",
+            "--url",
+            "http://x",
+            "--output",
+            "json",
+        ])
+        .unwrap();
         assert_eq!(a.output, Format::Json);
         assert_eq!(b.output, Format::Json);
     }

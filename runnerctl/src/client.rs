@@ -52,7 +52,13 @@ impl Admin {
         let status = resp.status();
         if status.is_success() {
             return resp.json().await.map_err(|e| {
-                CliError::new(REJECTED, format!("{} answered {path} with something that is not a runner's status: {e}", self.base))
+                CliError::new(
+                    REJECTED,
+                    format!(
+                        "{} answered {path} with something that is not a runner's status: {e}",
+                        self.base
+                    ),
+                )
             });
         }
         let body = resp.text().await.unwrap_or_default();
@@ -63,6 +69,9 @@ impl Admin {
             StatusCode::UNAUTHORIZED => " (pass --token or set RUNNERCTL_TOKEN)",
             _ => "",
         };
-        Err(CliError::new(REJECTED, format!("{} answered {path} with {status}: {msg}{hint}", self.base)))
+        Err(CliError::new(
+            REJECTED,
+            format!("{} answered {path} with {status}: {msg}{hint}", self.base),
+        ))
     }
 }

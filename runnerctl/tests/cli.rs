@@ -4,27 +4,41 @@ use std::process::Command;
 
 fn runnerctl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_runnerctl"));
-    c.env_remove("RUNNERCTL_TOKEN").env_remove("RUNNERCTL_URL").env("NO_COLOR", "1");
+    c.env_remove("RUNNERCTL_TOKEN")
+        .env_remove("RUNNERCTL_URL")
+        .env("NO_COLOR", "1");
     c
 }
 
 #[test]
 fn an_unreachable_runner_exits_3_with_a_hint() {
-    let out = runnerctl().args(["status", "--url", "http://127.0.0.1:1"]).output().unwrap();
+    let out = runnerctl()
+        .args(["status", "--url", "http://127.0.0.1:1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot reach the runner at http://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("cannot reach the runner at http://127.0.0.1:1"),
+        "{err}"
+    );
     assert!(err.contains("RUNNER_ADMIN_ADDR"), "{err}");
 }
 
 #[test]
 fn a_malformed_url_is_a_usage_error() {
-    let out = runnerctl().args(["status", "--url", "127.0.0.1:7070"]).output().unwrap();
+    let out = runnerctl()
+        .args(["status", "--url", "127.0.0.1:7070"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected the runner's admin URL"));
     let out = runnerctl().args(["status"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "missing --url");
-    let out = runnerctl().args(["status", "--url", "http://x", "-o", "yaml"]).output().unwrap();
+    let out = runnerctl()
+        .args(["status", "--url", "http://x", "-o", "yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "unknown output format");
 }
 
@@ -42,7 +56,11 @@ fn help_lists_only_working_commands_with_examples() {
 fn completions_come_from_the_binary_itself() {
     let out = runnerctl().args(["completions", "bash"]).output().unwrap();
     assert!(out.status.success());
-    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../completions/runnerctl.bash")).unwrap();
+    let file = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../completions/runnerctl.bash"
+    ))
+    .unwrap();
     assert_eq!(out.stdout, file);
 }
 
@@ -58,7 +76,12 @@ fn a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(status.success(), "{status}: {err}");
     assert!(err.is_empty(), "{err}");
 }

@@ -224,7 +224,13 @@ impl Runner {
             }
             if Instant::now() > deadline {
                 let _ = c.kill();
-                bail!("runner did not exit within {within:?} of SIGTERM");
+                let text = self.log_text();
+                let tail: Vec<&str> = text.lines().rev().take(30).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                bail!(
+                    "runner did not exit within {within:?} of SIGTERM; log tail:\n{}",
+                    tail.join("\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

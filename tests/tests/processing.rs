@@ -110,7 +110,12 @@ fn rng() -> impl FnMut(u64) -> u64 {
     let seed = std::env::var("E2E_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
     eprintln!("E2E_SEED={seed}");
     let mut x = seed | 1;
     move |n| {
@@ -125,7 +130,12 @@ fn rng() -> impl FnMut(u64) -> u64 {
 async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> anyhow::Result<()> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
-    let mut runner = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1", "t2"])).await?;
+    let mut runner = Runner::start(RunnerSpec::new(
+        &nats,
+        &tmp.path().join("vol"),
+        &["t1", "t2"],
+    ))
+    .await?;
     let js = jetstream(&nats).await?;
     let mut rand = rng();
 
@@ -137,7 +147,10 @@ async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> 
         let acc = format!("acc{}", rand(20));
         let amount = 1 + rand(100) as i64;
         let id = format!("{t}-dep-{i}");
-        let e = (format!("evt.{t}.account"), event(&id, "Deposited", &acc, json!({"amount": amount})));
+        let e = (
+            format!("evt.{t}.account"),
+            event(&id, "Deposited", &acc, json!({"amount": amount})),
+        );
         events.push(e.clone());
         if i % 20 == 0 {
             events.push(e);
@@ -167,7 +180,12 @@ async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> 
     publisher.await??;
     eprintln!("killed the runner {kills} times");
     let status = runner.wait_caught_up(WAIT).await?;
-    let deduped: u64 = status.tenants.iter().flat_map(|t| &t.sagas).map(|s| s.counters.deduped).sum();
+    let deduped: u64 = status
+        .tenants
+        .iter()
+        .flat_map(|t| &t.sagas)
+        .map(|s| s.counters.deduped)
+        .sum();
     assert!(status.totals.dead_lettered == 0, "{status:?}");
     assert!(runner.terminate(WAIT)?.success());
 
@@ -177,7 +195,11 @@ async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> 
     for ((t, acc), (sum, n)) in &expected {
         let rec = &vol.instances[&(t.clone(), "account".to_string(), acc.clone())];
         let data: serde_json::Value = serde_json::from_str(&rec.data)?;
-        assert_eq!(data["balance"], json!(sum), "{t}/{acc}: balance reflects each event once");
+        assert_eq!(
+            data["balance"],
+            json!(sum),
+            "{t}/{acc}: balance reflects each event once"
+        );
         assert_eq!(rec.version, *n, "{t}/{acc}: one version per unique event");
     }
     // Duplicates published on purpose are skipped by their dedupe marker (at least in the
@@ -187,7 +209,13 @@ async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> 
     let cmds = read_stream(&js, "RUNNER_COMMANDS").await?;
     let ids: std::collections::BTreeSet<String> = cmds
         .iter()
-        .map(|m| m.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.to_string()).unwrap_or_default())
+        .map(|m| {
+            m.headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(cmds.len(), 3000, "one ledger.credit per unique deposit");
     assert_eq!(ids.len(), 3000, "no command twice");
@@ -198,41 +226,99 @@ async fn sigkill_while_events_flow_loses_nothing_and_applies_nothing_twice() -> 
 async fn duplicate_event_ids_are_applied_once() -> anyhow::Result<()> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
-    let mut runner = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])).await?;
+    let mut runner =
+        Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])).await?;
     let js = jetstream(&nats).await?;
-    let dep = |id: &str| ("evt.t1.account".to_string(), event(id, "Deposited", "a", json!({"amount": 7})));
-    publish_all(&js, &[dep("d1"), dep("d1"), dep("d2"), dep("d1"), dep("d2")]).await?;
+    let dep = |id: &str| {
+        (
+            "evt.t1.account".to_string(),
+            event(id, "Deposited", "a", json!({"amount": 7})),
+        )
+    };
+    publish_all(
+        &js,
+        &[dep("d1"), dep("d1"), dep("d2"), dep("d1"), dep("d2")],
+    )
+    .await?;
     let s = runner.wait_caught_up(WAIT).await?;
-    let acc = s.tenants[0].sagas.iter().find(|x| x.saga == "account").unwrap();
+    let acc = s.tenants[0]
+        .sagas
+        .iter()
+        .find(|x| x.saga == "account")
+        .unwrap();
     assert_eq!((acc.counters.applied, acc.counters.deduped), (2, 3));
     runner.terminate(WAIT)?;
     let vol = read_volume(&tmp.path().join("vol"))?;
     let rec = &vol.instances[&("t1".into(), "account".into(), "a".into())];
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&rec.data)?["balance"], json!(14));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rec.data)?["balance"],
+        json!(14)
+    );
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on() -> anyhow::Result<()> {
+async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on()
+-> anyhow::Result<()> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
-    let spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]).env("RUNNER_MAX_EVENT_BYTES", "1024");
+    let spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])
+        .env("RUNNER_MAX_EVENT_BYTES", "1024");
     let mut runner = Runner::start(spec).await?;
     let js = jetstream(&nats).await?;
-    let good = |i: u32| ("evt.t1.account".to_string(), event(&format!("g{i}"), "Deposited", "a", json!({"amount": 1})));
-    let raw = |subject: &str, body: &[u8]| (subject.to_string(), bytes::Bytes::copy_from_slice(body));
-    let big = format!(r#"{{"id":"big","type":"Deposited","key":"a","data":{{"pad":"{}"}}}}"#, "x".repeat(2000));
+    let good = |i: u32| {
+        (
+            "evt.t1.account".to_string(),
+            event(&format!("g{i}"), "Deposited", "a", json!({"amount": 1})),
+        )
+    };
+    let raw =
+        |subject: &str, body: &[u8]| (subject.to_string(), bytes::Bytes::copy_from_slice(body));
+    let big = format!(
+        r#"{{"id":"big","type":"Deposited","key":"a","data":{{"pad":"{}"}}}}"#,
+        "x".repeat(2000)
+    );
     let bad = vec![
         (raw("evt.t1.account", b"{not json"), "bad_json"),
         (raw("evt.t1.account", b"\xff\xfe\x00"), "bad_json"),
-        (raw("evt.t1.account", br#"{"type":"Deposited","key":"a"}"#), "bad_envelope"),
-        (raw("evt.t1.account", br#"{"id":"x1","key":"a"}"#), "bad_envelope"),
-        (raw("evt.t1.account", br#"{"id":"x2","type":"Deposited"}"#), "bad_envelope"),
-        (raw("evt.t1.account", br#"{"id":5,"type":"Deposited","key":"a"}"#), "bad_envelope"),
-        (raw("evt.t1.account", br#"{"id":"x3","type":"Deposited","key":"a","data":{"amount":"ten"}}"#), "apply_failed"),
-        (raw("evt.t1.nosuchsaga", br#"{"id":"x4","type":"T","key":"a"}"#), "unknown_saga"),
+        (
+            raw("evt.t1.account", br#"{"type":"Deposited","key":"a"}"#),
+            "bad_envelope",
+        ),
+        (
+            raw("evt.t1.account", br#"{"id":"x1","key":"a"}"#),
+            "bad_envelope",
+        ),
+        (
+            raw("evt.t1.account", br#"{"id":"x2","type":"Deposited"}"#),
+            "bad_envelope",
+        ),
+        (
+            raw(
+                "evt.t1.account",
+                br#"{"id":5,"type":"Deposited","key":"a"}"#,
+            ),
+            "bad_envelope",
+        ),
+        (
+            raw(
+                "evt.t1.account",
+                br#"{"id":"x3","type":"Deposited","key":"a","data":{"amount":"ten"}}"#,
+            ),
+            "apply_failed",
+        ),
+        (
+            raw("evt.t1.nosuchsaga", br#"{"id":"x4","type":"T","key":"a"}"#),
+            "unknown_saga",
+        ),
         (raw("evt.t1.account", big.as_bytes()), "too_large"),
-        (raw("evt.t@1.account", br#"{"id":"x5","type":"Deposited","key":"a"}"#), "invalid_subject"),
+        (
+            raw(
+                "evt.t@1.account",
+                br#"{"id":"x5","type":"Deposited","key":"a"}"#,
+            ),
+            "invalid_subject",
+        ),
     ];
     let mut all = vec![good(0)];
     for (i, (e, _)) in bad.iter().enumerate() {
@@ -241,8 +327,16 @@ async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on(
     }
     let seqs = publish_all(&js, &all).await?;
     let s = runner.wait_caught_up(WAIT).await?;
-    let acc = s.tenants[0].sagas.iter().find(|x| x.saga == "account").unwrap();
-    assert_eq!(acc.counters.applied, bad.len() as u64 + 1, "every good event after a bad one is applied");
+    let acc = s.tenants[0]
+        .sagas
+        .iter()
+        .find(|x| x.saga == "account")
+        .unwrap();
+    assert_eq!(
+        acc.counters.applied,
+        bad.len() as u64 + 1,
+        "every good event after a bad one is applied"
+    );
     assert_eq!(acc.counters.dead_lettered, 8);
     assert_eq!(s.invalid_subjects, 1);
     assert!(s.problems.is_empty(), "{:?}", s.problems);
@@ -252,12 +346,28 @@ async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on(
         let seq = seqs[1 + 2 * i];
         let m = dlq
             .iter()
-            .find(|m| m.headers.as_ref().and_then(|h| h.get("Runner-Original-Sequence")).map(|v| v.to_string()) == Some(seq.to_string()))
+            .find(|m| {
+                m.headers
+                    .as_ref()
+                    .and_then(|h| h.get("Runner-Original-Sequence"))
+                    .map(|v| v.to_string())
+                    == Some(seq.to_string())
+            })
             .unwrap_or_else(|| panic!("no dead letter for seq {seq}"));
         let h = m.headers.as_ref().unwrap();
-        assert_eq!(h.get("Runner-Dlq-Code").map(|v| v.to_string()).as_deref(), Some(*code), "seq {seq}");
+        assert_eq!(
+            h.get("Runner-Dlq-Code").map(|v| v.to_string()).as_deref(),
+            Some(*code),
+            "seq {seq}"
+        );
         assert!(!h.get("Runner-Dlq-Reason").unwrap().to_string().is_empty());
-        let expect_subject = if *code == "invalid_subject" { "dlq.invalid-subject".to_string() } else if *code == "unknown_saga" { "dlq.t1.nosuchsaga".into() } else { "dlq.t1.account".into() };
+        let expect_subject = if *code == "invalid_subject" {
+            "dlq.invalid-subject".to_string()
+        } else if *code == "unknown_saga" {
+            "dlq.t1.nosuchsaga".into()
+        } else {
+            "dlq.t1.account".into()
+        };
         assert_eq!(m.subject.as_str(), expect_subject);
     }
     assert!(runner.terminate(WAIT)?.success());
@@ -269,14 +379,27 @@ async fn a_timer_due_while_the_runner_was_down_fires_once_after_restart() -> any
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
     let sagas = tmp.path().join("sagas.toml");
-    let text = std::fs::read_to_string(example_sagas())?.replace("after = \"30s\"", "after = \"2s\"");
+    let text =
+        std::fs::read_to_string(example_sagas())?.replace("after = \"30s\"", "after = \"2s\"");
     assert!(text.contains("after = \"2s\""));
     std::fs::write(&sagas, text)?;
     let mut spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"]);
     spec.sagas = sagas;
     let mut runner = Runner::start(spec).await?;
     let js = jetstream(&nats).await?;
-    publish_all(&js, &[("evt.t1.order".into(), event("p1", "OrderPlaced", "o1", json!({"amount": 5, "customer": "c"})))]).await?;
+    publish_all(
+        &js,
+        &[(
+            "evt.t1.order".into(),
+            event(
+                "p1",
+                "OrderPlaced",
+                "o1",
+                json!({"amount": 5, "customer": "c"}),
+            ),
+        )],
+    )
+    .await?;
     let s = runner.wait_caught_up(WAIT).await?;
     assert_eq!(s.timers_pending, 1);
     runner.kill9();
@@ -298,7 +421,11 @@ async fn a_timer_due_while_the_runner_was_down_fires_once_after_restart() -> any
     assert_eq!(rec.state, "cancelled");
     assert_eq!(rec.version, 2);
     assert!(rec.timers.is_empty());
-    let cancels = read_stream(&js, "RUNNER_COMMANDS").await?.into_iter().filter(|m| m.subject.as_str() == "cmd.t1.orders.cancel").count();
+    let cancels = read_stream(&js, "RUNNER_COMMANDS")
+        .await?
+        .into_iter()
+        .filter(|m| m.subject.as_str() == "cmd.t1.orders.cancel")
+        .count();
     assert_eq!(cancels, 1);
     Ok(())
 }
@@ -320,7 +447,10 @@ async fn a_second_runner_on_the_same_volume_is_refused_naming_the_holder() -> an
         .output()?;
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("held by runner pid {}", runner.pid().unwrap())), "{err}");
+    assert!(
+        err.contains(&format!("held by runner pid {}", runner.pid().unwrap())),
+        "{err}"
+    );
     assert!(err.contains("shard shard-a"), "{err}");
     // The holder was not disturbed.
     assert!(runner.status().await.is_ok());
@@ -328,14 +458,27 @@ async fn a_second_runner_on_the_same_volume_is_refused_naming_the_holder() -> an
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tenant_added_later_catches_up_from_the_first_event_while_events_flow() -> anyhow::Result<()> {
+async fn a_tenant_added_later_catches_up_from_the_first_event_while_events_flow()
+-> anyhow::Result<()> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("vol");
     let mut runner = Runner::start(RunnerSpec::new(&nats, &dir, &["t1"])).await?;
     let js = jetstream(&nats).await?;
-    let dep = |t: &str, i: u32| (format!("evt.{t}.account"), event(&format!("{t}-{i}"), "Deposited", &format!("a{}", i % 3), json!({"amount": i})));
-    let first: Vec<_> = (0..600).map(|i| dep(if i % 2 == 0 { "t1" } else { "t2" }, i)).collect();
+    let dep = |t: &str, i: u32| {
+        (
+            format!("evt.{t}.account"),
+            event(
+                &format!("{t}-{i}"),
+                "Deposited",
+                &format!("a{}", i % 3),
+                json!({"amount": i}),
+            ),
+        )
+    };
+    let first: Vec<_> = (0..600)
+        .map(|i| dep(if i % 2 == 0 { "t1" } else { "t2" }, i))
+        .collect();
     publish_all(&js, &first).await?;
     runner.wait_caught_up(WAIT).await?;
     assert!(runner.terminate(WAIT)?.success());
@@ -360,13 +503,21 @@ async fn a_tenant_added_later_catches_up_from_the_first_event_while_events_flow(
     let t2 = s.tenants.iter().find(|t| t.tenant == "t2").unwrap();
     assert_eq!(t2.mode, "live");
     let log = runner.log_text();
-    assert!(log.contains("tenant catching up on its own reader") && log.contains("tenant=t2"), "{log}");
-    assert!(log.contains("tenant caught up: now served by the main reader"), "{log}");
+    assert!(
+        log.contains("tenant catching up on its own reader") && log.contains("tenant=t2"),
+        "{log}"
+    );
+    assert!(
+        log.contains("tenant caught up: now served by the main reader"),
+        "{log}"
+    );
     assert!(runner.terminate(WAIT)?.success());
     let vol = read_volume(&dir)?;
     for t in ["t1", "t2"] {
         for a in 0..3u32 {
-            let want: Vec<u32> = (0..1200).filter(|i| (i % 2 == 0) == (t == "t1") && i % 3 == a).collect();
+            let want: Vec<u32> = (0..1200)
+                .filter(|i| (i % 2 == 0) == (t == "t1") && i % 3 == a)
+                .collect();
             let rec = &vol.instances[&(t.to_string(), "account".to_string(), format!("a{a}"))];
             let data: serde_json::Value = serde_json::from_str(&rec.data)?;
             assert_eq!(data["balance"], json!(want.iter().sum::<u32>()), "{t}/a{a}");
@@ -388,7 +539,8 @@ async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Res
     // Not ready, with the reason, while NATS is down.
     let lock = tmp.path().join("vol").join(shared::edge_storage::LOCK_FILE);
     let admin = eventually(WAIT, "the admin API", || async {
-        let h: shared::edge_storage::Holder = serde_json::from_str(&std::fs::read_to_string(&lock).ok()?).ok()?;
+        let h: shared::edge_storage::Holder =
+            serde_json::from_str(&std::fs::read_to_string(&lock).ok()?).ok()?;
         h.admin_url
     })
     .await?;
@@ -397,7 +549,10 @@ async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Res
         let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
         (r.status() == 503).then_some(())?;
         let b: shared::wire::Readiness = r.json().await.ok()?;
-        b.reasons.iter().any(|x| x.contains("cannot connect to NATS")).then_some(b)
+        b.reasons
+            .iter()
+            .any(|x| x.contains("cannot connect to NATS"))
+            .then_some(b)
     })
     .await?;
     assert!(body.reasons.iter().any(|r| r.contains(&url)), "{body:?}");
@@ -406,10 +561,14 @@ async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Res
     assert!(text.contains("attempt 1"), "{text}");
     // Once NATS is back the runner gets ready by itself.
     nats.restart().map_err(anyhow::Error::msg)?;
-    eventually(Duration::from_secs(60), "the runner to become ready", || async {
-        let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
-        r.status().is_success().then_some(())
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the runner to become ready",
+        || async {
+            let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
+            r.status().is_success().then_some(())
+        },
+    )
     .await?;
     let _ = child.kill();
     let _ = child.wait();
@@ -420,13 +579,31 @@ async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Res
 async fn bad_configuration_exits_2_with_a_specific_message() -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let bad_sagas = tmp.path().join("bad.toml");
-    std::fs::write(&bad_sagas, "[[saga]]\nname = \"order\"\n[[saga.transition]]\nfrom = \"new\"\non = \"A\"\nto = \"b\"\n[[saga.transition.emit]]\nsubject = \"evt.elsewhere\"\n")?;
+    std::fs::write(
+        &bad_sagas,
+        "[[saga]]\nname = \"order\"\n[[saga.transition]]\nfrom = \"new\"\non = \"A\"\nto = \"b\"\n[[saga.transition.emit]]\nsubject = \"evt.elsewhere\"\n",
+    )?;
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
-        (vec![("RUNNER_TENANT_ALLOWLIST", "t1,bad tenant".into())], "'bad tenant'"),
-        (vec![("RUNNER_SAGAS", bad_sagas.display().to_string())], "bad.toml:8:11: emit subject"),
-        (vec![("RUNNER_SAGAS", "/nonexistent.toml".into())], "/nonexistent.toml: cannot read it"),
-        (vec![("RUNNER_ADMIN_ADDR", "0.0.0.0:0".into())], "RUNNER_ADMIN_TOKEN is not set"),
-        (vec![("RUNNER_DATA_DIR", "/proc/runner".into())], "RUNNER_DATA_DIR=/proc/runner"),
+        (
+            vec![("RUNNER_TENANT_ALLOWLIST", "t1,bad tenant".into())],
+            "'bad tenant'",
+        ),
+        (
+            vec![("RUNNER_SAGAS", bad_sagas.display().to_string())],
+            "bad.toml:8:11: emit subject",
+        ),
+        (
+            vec![("RUNNER_SAGAS", "/nonexistent.toml".into())],
+            "/nonexistent.toml: cannot read it",
+        ),
+        (
+            vec![("RUNNER_ADMIN_ADDR", "0.0.0.0:0".into())],
+            "RUNNER_ADMIN_TOKEN is not set",
+        ),
+        (
+            vec![("RUNNER_DATA_DIR", "/proc/runner".into())],
+            "RUNNER_DATA_DIR=/proc/runner",
+        ),
     ];
     for (env, needle) in cases {
         let mut cmd = std::process::Command::new(bin("runner"));
@@ -442,7 +619,10 @@ async fn bad_configuration_exits_2_with_a_specific_message() -> anyhow::Result<(
         let out = cmd.output()?;
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{env:?}: {err}");
-        assert!(err.contains(needle), "{env:?}: expected {needle:?} in {err}");
+        assert!(
+            err.contains(needle),
+            "{env:?}: expected {needle:?} in {err}"
+        );
     }
     Ok(())
 }

@@ -26,13 +26,21 @@ pub struct Msg {
     pub payload: Bytes,
 }
 
+/// Per tenant+saga results of a batch.
+#[derive(Debug, Default)]
+pub struct SagaAcc {
+    /// New checkpoint, written once at the end of the batch.
+    pub checkpoint: Option<u64>,
+    /// Indexed like [`outcome::ALL`].
+    pub counts: [u64; 5],
+    pub timers_fired: u64,
+}
+
 /// What a batch did, gathered while its transaction is open and used only after it commits.
 #[derive(Debug, Default)]
 pub struct BatchCtx {
-    /// New checkpoint per (tenant, saga), written once at the end of the batch.
-    pub checkpoints: HashMap<(String, String), u64>,
-    pub counts: HashMap<(String, String, &'static str), u64>,
-    pub timers_fired: HashMap<(String, String), u64>,
+    /// tenant -> saga -> results (nested so lookups by `&str` need no allocation).
+    pub sagas: HashMap<String, HashMap<String, SagaAcc>>,
     pub invalid_subjects: u64,
     pub outbox_added: usize,
     /// Earliest due time of the timers armed by this batch.
@@ -44,24 +52,40 @@ pub struct BatchCtx {
 }
 
 impl BatchCtx {
+    pub fn acc(&mut self, tenant: &str, saga: &str) -> &mut SagaAcc {
+        if !self.sagas.contains_key(tenant) {
+            self.sagas.insert(tenant.to_string(), HashMap::new());
+        }
+        let per = self.sagas.get_mut(tenant).expect("inserted");
+        if !per.contains_key(saga) {
+            per.insert(saga.to_string(), SagaAcc::default());
+        }
+        per.get_mut(saga).expect("inserted")
+    }
+
     fn count(&mut self, tenant: &str, saga: &str, what: &'static str) {
-        *self
-            .counts
-            .entry((tenant.to_string(), saga.to_string(), what))
-            .or_default() += 1;
+        let i = outcome::ALL
+            .iter()
+            .position(|o| *o == what)
+            .expect("known outcome");
+        self.acc(tenant, saga).counts[i] += 1;
     }
 
     /// Writes the batch's checkpoints.
     pub fn flush_checkpoints(&self, w: &mut Writer<'_>, now: u64) -> Result<(), StorageError> {
-        for ((t, s), seq) in &self.checkpoints {
-            w.set_checkpoint(
-                t,
-                s,
-                &shared::edge_storage::Checkpoint {
-                    seq: *seq,
-                    updated_at_ms: now,
-                },
-            )?;
+        for (t, per) in &self.sagas {
+            for (s, acc) in per {
+                if let Some(seq) = acc.checkpoint {
+                    w.set_checkpoint(
+                        t,
+                        s,
+                        &shared::edge_storage::Checkpoint {
+                            seq,
+                            updated_at_ms: now,
+                        },
+                    )?;
+                }
+            }
         }
         Ok(())
     }
@@ -171,21 +195,27 @@ pub fn apply_event(
         );
         return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why);
     };
-    let ck = (tenant.to_string(), saga_name.to_string());
-    let checkpoint = match ctx.checkpoints.get(&ck) {
-        Some(v) => *v,
+    let checkpoint = match ctx.acc(tenant, saga_name).checkpoint {
+        Some(v) => v,
         None => w.checkpoint(tenant, saga_name)?.map(|c| c.seq).unwrap_or(0),
     };
     if m.seq <= checkpoint {
         ctx.count(tenant, saga_name, outcome::SKIPPED);
         return Ok(());
     }
-    ctx.checkpoints.insert(ck, m.seq);
+    ctx.acc(tenant, saga_name).checkpoint = Some(m.seq);
     let ev = match envelope::parse(&m.payload, env.max_event_bytes) {
         Ok(e) => e,
         Err(why) => return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why),
     };
-    if w.dedupe(tenant, saga_name, &ev.id)?.is_some() {
+    // Claim the event id: the marker is written now (as applied) and corrected below if the
+    // event turns out ignored or dead-lettered; the transaction makes that invisible.
+    let claimed = DedupeRecord {
+        seq: m.seq,
+        at_ms: env.now_ms,
+        outcome: Outcome::Applied,
+    };
+    if !w.insert_dedupe(tenant, saga_name, &ev.id, &claimed)? {
         ctx.count(tenant, saga_name, outcome::DEDUPED);
         return Ok(());
     }
@@ -200,39 +230,28 @@ pub fn apply_event(
         m.time_ms,
         ev.data,
     );
-    match decide(saga.as_ref(), &view, rec.as_ref()) {
+    let decision = decide(saga.as_ref(), &view, rec.as_ref()).and_then(|d| match &d {
+        Decision::Apply(tr) => check_commands(tenant, tr).map(|_| d),
+        Decision::Ignore => Ok(d),
+    });
+    match decision {
         Err(reason) => {
+            // Not applied: the id stays free for a corrected event.
+            w.delete_dedupe(tenant, saga_name, &ev.id)?;
             let why = Rejection::new("apply_failed", reason);
             dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why)
         }
         Ok(Decision::Ignore) => {
-            mark(
-                w,
-                tenant,
-                saga_name,
-                &ev.id,
-                m.seq,
-                Outcome::Ignored,
-                env.now_ms,
-            )?;
+            let rec = DedupeRecord {
+                outcome: Outcome::Ignored,
+                ..claimed
+            };
+            w.put_dedupe(tenant, saga_name, &ev.id, &rec)?;
             ctx.count(tenant, saga_name, outcome::IGNORED);
             Ok(())
         }
         Ok(Decision::Apply(tr)) => {
-            if let Err(reason) = check_commands(tenant, &tr) {
-                let why = Rejection::new("apply_failed", reason);
-                return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why);
-            }
             write_transition(w, ctx, env, saga.as_ref(), &view, rec, tr)?;
-            mark(
-                w,
-                tenant,
-                saga_name,
-                &ev.id,
-                m.seq,
-                Outcome::Applied,
-                env.now_ms,
-            )?;
             ctx.count(tenant, saga_name, outcome::APPLIED);
             ctx.applied_times.push(m.time_ms);
             Ok(())
@@ -463,8 +482,6 @@ pub fn fire_timer(
         Outcome::TimerFired,
         env.now_ms,
     )?;
-    *ctx.timers_fired
-        .entry((tenant.to_string(), saga_name.to_string()))
-        .or_default() += 1;
+    ctx.acc(tenant, saga_name).timers_fired += 1;
     Ok(())
 }

@@ -28,7 +28,7 @@ pub use apply::Msg;
 use apply::{ApplyEnv, BatchCtx};
 
 use crate::envelope::Rejection;
-use crate::metrics::{Metrics, OutcomeLabels, SagaLabels};
+use crate::metrics::{Metrics, OutcomeLabels, SagaLabels, outcome};
 use crate::saga::SagaRegistry;
 use crate::state::{ReaderId, SharedState, TenantView};
 
@@ -48,10 +48,21 @@ pub enum EngineMsg {
         msgs: Vec<Msg>,
         caught_up: bool,
     },
-    /// Time to look for due timers.
+    /// Time to look for due timers (and to delete published outbox entries when idle).
     Tick,
+    /// Outbox entries the relay published and JetStream acknowledged: delete them in the
+    /// next transaction.
+    Published(Vec<Published>),
     /// Finish the current batch and stop.
     Stop,
+}
+
+/// An acknowledged outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub key: Vec<u8>,
+    pub tenant: String,
+    pub saga: String,
 }
 
 /// Orders for the reader tasks.
@@ -90,6 +101,8 @@ pub struct EngineConfig {
     pub max_event_bytes: usize,
     /// Most events queued per catching-up tenant ([`QUEUE_MAX_EVENTS`]).
     pub queue_max_events: usize,
+    /// Most events of the main reader applied in one transaction.
+    pub max_batch: usize,
 }
 
 pub struct Engine {
@@ -106,6 +119,8 @@ pub struct Engine {
     readers: mpsc::UnboundedSender<ReaderCmd>,
     outbox_notify: Arc<Notify>,
     stop: Arc<AtomicBool>,
+    /// Published outbox entries to delete in the next transaction.
+    pending_deletes: Vec<Published>,
 }
 
 impl Engine {
@@ -143,6 +158,7 @@ impl Engine {
             readers,
             outbox_notify,
             stop,
+            pending_deletes: Vec::new(),
         };
         let now = shared::now_ms();
         // Where each owned tenant stands: live, or caught up to a sequence.
@@ -246,22 +262,43 @@ impl Engine {
     /// Runs until told to stop. Returns when the current batch is committed.
     pub fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>) {
         self.shared.engine_alive.store(true, Ordering::Relaxed);
-        while let Some(msg) = rx.blocking_recv() {
+        let mut held: Option<EngineMsg> = None;
+        while let Some(msg) = held.take().or_else(|| rx.blocking_recv()) {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
             match msg {
                 EngineMsg::Batch {
                     reader: ReaderId::Main,
-                    msgs,
+                    mut msgs,
                     ..
-                } => self.main_batch(msgs),
+                } => {
+                    // While a commit runs the main reader keeps fetching: take what it queued
+                    // meanwhile into the same transaction, so batches grow exactly when
+                    // commits are the bottleneck.
+                    while msgs.len() < self.cfg.max_batch {
+                        match rx.try_recv() {
+                            Ok(EngineMsg::Batch {
+                                reader: ReaderId::Main,
+                                msgs: more,
+                                ..
+                            }) => msgs.extend(more),
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.main_batch(msgs)
+                }
                 EngineMsg::Batch {
                     reader: ReaderId::Lane(lane),
                     msgs,
                     caught_up,
                 } => self.lane_batch(lane, msgs, caught_up),
                 EngineMsg::Tick => self.tick(),
+                EngineMsg::Published(p) => self.pending_deletes.extend(p),
                 EngineMsg::Stop => break,
             }
         }
@@ -279,17 +316,25 @@ impl Engine {
         }
     }
 
-    /// Runs `f` in a write transaction, retrying (and reporting the problem) until it
-    /// commits. Returns `None` only when the runner is stopping.
+    /// Runs `f` in a write transaction (with the pending outbox deletes), retrying and
+    /// reporting the problem until it commits. Returns `None` only when the runner is
+    /// stopping.
     fn commit<R>(
-        &self,
+        &mut self,
         mut f: impl FnMut(&mut Writer<'_>, &ApplyEnv<'_>) -> Result<R, StorageError>,
     ) -> Option<R> {
+        let deletes = std::mem::take(&mut self.pending_deletes);
         let mut backoff = Duration::from_millis(100);
         let mut last_log: Option<Instant> = None;
         loop {
             let env = self.env();
-            match self.vol.write(|w| f(w, &env)) {
+            let result = self.vol.write(|w| {
+                for p in &deletes {
+                    w.delete_outbox(&p.key, &p.tenant, &p.saga)?;
+                }
+                f(w, &env)
+            });
+            match result {
                 Ok(r) => {
                     if last_log.is_some() {
                         info!("volume writes succeed again");
@@ -306,6 +351,7 @@ impl Engine {
                     self.shared
                         .set_storage_problem(Some(format!("volume: {e}")));
                     if self.stop.load(Ordering::Relaxed) {
+                        self.pending_deletes = deletes;
                         return None;
                     }
                     std::thread::sleep(backoff);
@@ -383,6 +429,7 @@ impl Engine {
         let Some(ctx) = ctx else { return };
         self.main_pos = new_pos;
         self.metrics.reader_position.set(new_pos as i64);
+        self.metrics.last_commit_ms.set(shared::now_ms() as i64);
         self.after_commit(ctx, start);
         self.enqueue(queued);
     }
@@ -521,6 +568,9 @@ impl Engine {
     fn tick(&mut self) {
         let now = shared::now_ms();
         if self.earliest_timer.is_none_or(|e| e > now) {
+            if !self.pending_deletes.is_empty() {
+                self.commit(|_, _| Ok(()));
+            }
             return;
         }
         let live: Vec<TenantId> = self
@@ -555,7 +605,7 @@ impl Engine {
         });
         let Some(mut ctx) = ctx else { return };
         self.earliest_timer = ctx.next_timer.take();
-        if !ctx.timers_fired.is_empty() {
+        if !ctx.sagas.is_empty() {
             self.after_commit(ctx, start);
         }
     }
@@ -564,24 +614,31 @@ impl Engine {
         let m = &self.metrics;
         m.batches.inc();
         m.batch_seconds.observe(start.elapsed().as_secs_f64());
-        for ((tenant, saga, outcome), n) in ctx.counts {
-            m.events
-                .get_or_create(&OutcomeLabels {
-                    tenant,
+        for (tenant, per) in ctx.sagas {
+            for (saga, acc) in per {
+                for (i, n) in acc.counts.iter().enumerate() {
+                    if *n > 0 {
+                        let labels = OutcomeLabels {
+                            tenant: tenant.clone(),
+                            saga: saga.clone(),
+                            outcome: outcome::ALL[i],
+                        };
+                        m.events.get_or_create(&labels).inc_by(*n);
+                    }
+                }
+                let labels = SagaLabels {
+                    tenant: tenant.clone(),
                     saga,
-                    outcome,
-                })
-                .inc_by(n);
-        }
-        for ((tenant, saga), n) in ctx.timers_fired {
-            m.timers_fired
-                .get_or_create(&SagaLabels { tenant, saga })
-                .inc_by(n);
-        }
-        for ((tenant, saga), seq) in ctx.checkpoints {
-            m.checkpoint
-                .get_or_create(&SagaLabels { tenant, saga })
-                .set(seq as i64);
+                };
+                if acc.timers_fired > 0 {
+                    m.timers_fired
+                        .get_or_create(&labels)
+                        .inc_by(acc.timers_fired);
+                }
+                if let Some(seq) = acc.checkpoint {
+                    m.checkpoint.get_or_create(&labels).set(seq as i64);
+                }
+            }
         }
         if ctx.invalid_subjects > 0 {
             m.invalid_subjects.inc_by(ctx.invalid_subjects);

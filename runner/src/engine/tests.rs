@@ -50,6 +50,7 @@ fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
             shard: "a".into(),
             max_event_bytes: 1 << 20,
             queue_max_events: queue_max,
+            max_batch: 1000,
         },
         &owned,
         Arc::new(Metrics::new()),
@@ -104,7 +105,10 @@ fn actual(vol: &Volume) -> BTreeMap<(String, String), (u64, u64)> {
                 let key = format!("a{a}");
                 if let Some(rec) = r.instance(t, "account", &key)? {
                     let d: Value = serde_json::from_str(&rec.data).unwrap();
-                    out.insert((t.to_string(), key), (d["balance"].as_u64().unwrap(), rec.version));
+                    out.insert(
+                        (t.to_string(), key),
+                        (d["balance"].as_u64().unwrap(), rec.version),
+                    );
                 }
             }
         }
@@ -138,13 +142,24 @@ fn run_scenario(seed: u64, n: u64, queue_max: usize) {
     let mut lane: Option<u64> = None;
     while let Ok(cmd) = r.cmds.try_recv() {
         match cmd {
-            ReaderCmd::Start { reader: ReaderId::Main, start_seq, .. } => {
+            ReaderCmd::Start {
+                reader: ReaderId::Main,
+                start_seq,
+                ..
+            } => {
                 assert_eq!(start_seq, k + 1);
                 main_started = true;
             }
-            ReaderCmd::Start { reader: ReaderId::Lane(l), filter, start_seq } => {
+            ReaderCmd::Start {
+                reader: ReaderId::Lane(l),
+                filter,
+                start_seq,
+            } => {
                 assert_eq!(filter.as_deref(), Some("evt.t2.>"));
-                assert_eq!(start_seq, 1, "a tenant never served starts at the first event");
+                assert_eq!(
+                    start_seq, 1,
+                    "a tenant never served starts at the first event"
+                );
                 lane = Some(l);
             }
             other => panic!("unexpected {other:?}"),
@@ -152,7 +167,10 @@ fn run_scenario(seed: u64, n: u64, queue_max: usize) {
     }
     assert!(main_started);
     let lane = lane.expect("t2 catches up on a lane");
-    let t2: Vec<&Msg> = msgs.iter().filter(|m| m.subject.starts_with("evt.t2.")).collect();
+    let t2: Vec<&Msg> = msgs
+        .iter()
+        .filter(|m| m.subject.starts_with("evt.t2."))
+        .collect();
     // What each reader fetched but the engine has not taken yet (the channel), so that a
     // lane's "nothing pending" can be older than what the main reader delivered since.
     let mut main_fifo: VecDeque<Vec<Msg>> = VecDeque::new();
@@ -211,7 +229,9 @@ fn run_scenario(seed: u64, n: u64, queue_max: usize) {
     }
     assert!(stopped);
     assert_eq!(actual(&vol), expected(&msgs, &["t1", "t2"]), "seed {seed}");
-    let markers = vol.read(|r| r.count("t2", "account", TableCode::Dedupe)).unwrap();
+    let markers = vol
+        .read(|r| r.count("t2", "account", TableCode::Dedupe))
+        .unwrap();
     assert_eq!(markers, t2.len() as u64, "seed {seed}");
     let cursor = vol.read(|r| r.cursor("t2")).unwrap().unwrap();
     assert_eq!(cursor.mode, CursorMode::Live);
@@ -251,15 +271,27 @@ fn released_tenants_resume_where_they_left_off() {
     let mut r = rig(vol.clone(), &["t1", "t2"], 100);
     let mut lane_start = None;
     while let Ok(cmd) = r.cmds.try_recv() {
-        if let ReaderCmd::Start { reader: ReaderId::Lane(l), start_seq, .. } = cmd {
+        if let ReaderCmd::Start {
+            reader: ReaderId::Lane(l),
+            start_seq,
+            ..
+        } = cmd
+        {
             lane_start = Some((l, start_seq));
         }
     }
     let (lane, start) = lane_start.expect("t2 catches up");
     assert_eq!(start, 31, "from the released position on");
-    let t2_missed: Vec<Msg> = msgs[30..60].iter().filter(|m| m.subject.starts_with("evt.t2.")).cloned().collect();
+    let t2_missed: Vec<Msg> = msgs[30..60]
+        .iter()
+        .filter(|m| m.subject.starts_with("evt.t2."))
+        .cloned()
+        .collect();
     r.engine.lane_batch(lane, t2_missed, true);
-    assert!(lane_of(&r.engine, "t2").is_none(), "caught up with an empty queue");
+    assert!(
+        lane_of(&r.engine, "t2").is_none(),
+        "caught up with an empty queue"
+    );
     r.engine.main_batch(msgs[60..].to_vec());
     assert_eq!(actual(&vol), expected(&msgs, &["t1", "t2"]));
 }

@@ -126,9 +126,11 @@ pub trait Saga: Send + Sync + 'static {
     fn name(&self) -> &SagaName;
     /// State of an instance before its first event.
     fn initial_state(&self) -> &str;
-    /// How many recent transitions to keep in each instance's history.
+    /// How many recent transitions to keep in each instance's history (0: none). Each kept
+    /// entry is read and rewritten with its instance on every event, so history costs
+    /// throughput.
     fn history_limit(&self) -> usize {
-        10
+        0
     }
     /// Decides what `event` does to `instance`. An `Err` dead-letters the event with the
     /// message as the reason.

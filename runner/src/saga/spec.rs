@@ -185,7 +185,7 @@ fn load_saga(
         terminal.insert(state_name(cx, t, "terminal state")?);
     }
     let history = match &s.history {
-        None => 10,
+        None => 0,
         Some(h) if (0..=1000).contains(h.get_ref()) => *h.get_ref() as usize,
         Some(h) => return Err(cx.err(Some(h.span()), "history must be between 0 and 1000")),
     };

@@ -26,7 +26,11 @@ mod tests {
     #[test]
     fn completions_in_the_repo_match_the_cli() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../completions");
-        for (shell, file) in [(Shell::Bash, "runnerctl.bash"), (Shell::Zsh, "_runnerctl"), (Shell::Fish, "runnerctl.fish")] {
+        for (shell, file) in [
+            (Shell::Bash, "runnerctl.bash"),
+            (Shell::Zsh, "_runnerctl"),
+            (Shell::Fish, "runnerctl.fish"),
+        ] {
             let want = script(shell);
             let path = dir.join(file);
             if std::env::var_os("UPDATE_COMPLETIONS").is_some() {

@@ -91,7 +91,10 @@ async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String>
     let http = reqwest::Client::new();
     loop {
         if let Some(status) = proc.child.try_wait()? {
-            bail!("the runner exited during start ({status}); its log:\n{}", proc.log_tail());
+            bail!(
+                "the runner exited during start ({status}); its log:\n{}",
+                proc.log_tail()
+            );
         }
         let holder = std::fs::read_to_string(dir.join(LOCK_FILE))
             .ok()
@@ -104,7 +107,10 @@ async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String>
             }
         }
         if Instant::now() > deadline {
-            bail!("the runner did not become ready within 60 s; its log:\n{}", proc.log_tail());
+            bail!(
+                "the runner did not become ready within 60 s; its log:\n{}",
+                proc.log_tail()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -120,10 +126,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         return Err(CliError::usage("--tenants: name at least one tenant").into());
     }
     if args.rate == 0 || args.rate > 100_000 {
-        return Err(CliError::usage("--rate must be between 1 and 100000 events per second").into());
+        return Err(
+            CliError::usage("--rate must be between 1 and 100000 events per second").into(),
+        );
     }
     let runner_bin = runner_binary(args.runner_bin.clone())?;
-    let work = tempfile::Builder::new().prefix("runner-dev-").tempdir().context("cannot create a temp dir")?;
+    let work = tempfile::Builder::new()
+        .prefix("runner-dev-")
+        .tempdir()
+        .context("cannot create a temp dir")?;
     let root = work.path().to_path_buf();
     let sagas = match &args.sagas {
         Some(p) => p.clone(),
@@ -137,10 +148,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     eprintln!("starting nats-server with JetStream...");
     let store = root.join("nats");
     let nats = tokio::task::spawn_blocking(move || {
-        NatsServer::start_with(ServerOptions { store_dir: Some(store), ..Default::default() })
+        NatsServer::start_with(ServerOptions {
+            store_dir: Some(store),
+            ..Default::default()
+        })
     })
     .await?
-    .map_err(|e| CliError::new(crate::exit::UNREACHABLE, format!("cannot start nats-server: {e}")))?;
+    .map_err(|e| {
+        CliError::new(
+            crate::exit::UNREACHABLE,
+            format!("cannot start nats-server: {e}"),
+        )
+    })?;
 
     let volume = root.join("shard-a");
     let log = root.join("shard-a.log");
@@ -152,7 +171,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .env("RUNNER_DATA_DIR", &volume)
         .env("RUNNER_SAGAS", &sagas)
         .env("RUNNER_SHARD_ID", "shard-a")
-        .env("RUNNER_TENANT_ALLOWLIST", tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","))
+        .env(
+            "RUNNER_TENANT_ALLOWLIST",
+            tenants
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .env("RUNNER_ADMIN_ADDR", addr.to_string())
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
@@ -160,10 +186,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .stderr(logf)
         .spawn()
         .with_context(|| format!("cannot start {}", runner_bin.display()))?;
-    let mut runner = RunnerProc { child, log: log.clone() };
+    let mut runner = RunnerProc {
+        child,
+        log: log.clone(),
+    };
     let url = wait_admin(&mut runner, &volume).await?;
 
-    let client = async_nats::connect(nats.url()).await.context("cannot connect to the dev nats-server")?;
+    let client = async_nats::connect(nats.url())
+        .await
+        .context("cannot connect to the dev nats-server")?;
     let js = async_nats::jetstream::new(client);
     let stop = tokio_util_free::Stop::default();
     let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
@@ -171,11 +202,19 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let intro = format!(
         "runnerctl dev: a local stack is running\n  nats     {}\n  runner   shard-a, admin {url}, tenants {}\n  volume   {}\n  log      {}\n  events   {} per second of the example sagas (docs/examples/sagas.toml)\n  try      runnerctl status --url {url}    curl {url}/metrics\n  stop     Ctrl-C{}\n",
         nats.url(),
-        tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
+        tenants
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         volume.display(),
         log.display(),
         args.rate,
-        if args.keep { " (everything is kept)" } else { " (everything is removed)" },
+        if args.keep {
+            " (everything is kept)"
+        } else {
+            " (everything is removed)"
+        },
     );
     let admin = Admin::new(&url, None)?;
     let live_view = !args.no_view && std::io::stdout().is_terminal();
@@ -201,7 +240,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             match &status {
                 Ok(s) => output::println(&format!(
                     "applied {} deduped {} ignored {} dead-lettered {} timers {} outbox {} reader at {}",
-                    s.totals.applied, s.totals.deduped, s.totals.ignored, s.totals.dead_lettered, s.totals.timers_fired, s.outbox_depth, s.reader.position
+                    s.totals.applied,
+                    s.totals.deduped,
+                    s.totals.ignored,
+                    s.totals.dead_lettered,
+                    s.totals.timers_fired,
+                    s.outbox_depth,
+                    s.reader.position
                 )),
                 Err(e) => eprintln!("status unavailable: {e}"),
             }
@@ -266,13 +311,20 @@ mod tokio_util_free {
 }
 
 fn envelope(id: &str, ty: &str, key: &str, data: serde_json::Value) -> bytes::Bytes {
-    serde_json::json!({"id": id, "type": ty, "key": key, "data": data}).to_string().into()
+    serde_json::json!({"id": id, "type": ty, "key": key, "data": data})
+        .to_string()
+        .into()
 }
 
 /// Publishes sample events at `rate` per second until stopped: orders that are paid and
 /// shipped (or left to time out), account deposits, now and then a duplicate and a malformed
 /// event so the dedupe and dead-letter paths show. Returns how many it published.
-async fn generate(js: async_nats::jetstream::Context, tenants: Vec<TenantId>, rate: u32, stop: tokio_util_free::Stop) -> u64 {
+async fn generate(
+    js: async_nats::jetstream::Context,
+    tenants: Vec<TenantId>,
+    rate: u32,
+    stop: tokio_util_free::Stop,
+) -> u64 {
     let tick = Duration::from_millis(100);
     let per_tick = (rate as f64 / 10.0).max(0.0);
     let mut budget = 0.0;
@@ -287,27 +339,76 @@ async fn generate(js: async_nats::jetstream::Context, tenants: Vec<TenantId>, ra
             budget -= 1.0;
             n += 1;
             let t = &tenants[(n as usize) % tenants.len()];
-            let (subject, payload) = if later.front().is_some_and(|(due, _, _)| *due <= Instant::now()) {
+            let (subject, payload) = if later
+                .front()
+                .is_some_and(|(due, _, _)| *due <= Instant::now())
+            {
                 let (_, s, p) = later.pop_front().expect("front");
                 (s, p)
-            } else if n % 500 == 0 {
-                (format!("evt.{t}.order"), bytes::Bytes::from_static(b"{this is not json"))
-            } else if n % 5 == 0 {
+            } else if n.is_multiple_of(500) {
+                (
+                    format!("evt.{t}.order"),
+                    bytes::Bytes::from_static(b"{this is not json"),
+                )
+            } else if n.is_multiple_of(5) {
                 let acc = format!("acc-{}", n % 7);
-                (format!("evt.{t}.account"), envelope(&format!("dep-{n}"), "Deposited", &acc, serde_json::json!({"amount": n % 100 + 1})))
+                (
+                    format!("evt.{t}.account"),
+                    envelope(
+                        &format!("dep-{n}"),
+                        "Deposited",
+                        &acc,
+                        serde_json::json!({"amount": n % 100 + 1}),
+                    ),
+                )
             } else {
                 let order = format!("o-{n}");
                 let now = Instant::now();
                 let subject = format!("evt.{t}.order");
-                if n % 4 != 0 {
-                    later.push_back((now + Duration::from_secs(2), subject.clone(), envelope(&format!("pay-{n}"), "PaymentCaptured", &order, serde_json::json!({}))));
-                    later.push_back((now + Duration::from_secs(4), subject.clone(), envelope(&format!("ship-{n}"), "OrderShipped", &order, serde_json::json!({}))));
+                if !n.is_multiple_of(4) {
+                    later.push_back((
+                        now + Duration::from_secs(2),
+                        subject.clone(),
+                        envelope(
+                            &format!("pay-{n}"),
+                            "PaymentCaptured",
+                            &order,
+                            serde_json::json!({}),
+                        ),
+                    ));
+                    later.push_back((
+                        now + Duration::from_secs(4),
+                        subject.clone(),
+                        envelope(
+                            &format!("ship-{n}"),
+                            "OrderShipped",
+                            &order,
+                            serde_json::json!({}),
+                        ),
+                    ));
                 }
-                if n % 200 == 0 {
+                if n.is_multiple_of(200) {
                     // A duplicate delivery of the same event id.
-                    later.push_back((now + Duration::from_secs(1), subject.clone(), envelope(&format!("place-{n}"), "OrderPlaced", &order, serde_json::json!({"amount": 10, "customer": "c"}))));
+                    later.push_back((
+                        now + Duration::from_secs(1),
+                        subject.clone(),
+                        envelope(
+                            &format!("place-{n}"),
+                            "OrderPlaced",
+                            &order,
+                            serde_json::json!({"amount": 10, "customer": "c"}),
+                        ),
+                    ));
                 }
-                (subject, envelope(&format!("place-{n}"), "OrderPlaced", &order, serde_json::json!({"amount": n % 90 + 10, "customer": format!("cust-{}", n % 13)})))
+                (
+                    subject,
+                    envelope(
+                        &format!("place-{n}"),
+                        "OrderPlaced",
+                        &order,
+                        serde_json::json!({"amount": n % 90 + 10, "customer": format!("cust-{}", n % 13)}),
+                    ),
+                )
             };
             let mut v: Vec<_> = later.drain(..).collect();
             v.sort_by_key(|(d, _, _)| *d);

@@ -34,7 +34,10 @@ pub async fn run(args: StatusArgs, format: Format, token: Option<String>) -> any
                     output::println("");
                 }
             }
-            Err(e) => eprintln!("error: {e} (retrying every {})", humantime::format_duration(every)),
+            Err(e) => eprintln!(
+                "error: {e} (retrying every {})",
+                humantime::format_duration(every)
+            ),
         }
         tokio::select! {
             _ = &mut interrupted => return Ok(()),
@@ -65,15 +68,26 @@ pub fn render(s: &StatusResponse) -> String {
     out += &format!(
         "nats {} ({})\n",
         s.nats.url,
-        if s.nats.connected { "connected" } else { "NOT CONNECTED" }
+        if s.nats.connected {
+            "connected"
+        } else {
+            "NOT CONNECTED"
+        }
     );
-    let last = s.stream_last_seq.map(|v| v.to_string()).unwrap_or_else(|| "?".into());
+    let last = s
+        .stream_last_seq
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "?".into());
     out += &format!(
         "stream {}  last seq {}  reader at {}{}\n",
         s.stream,
         last,
         s.reader.position,
-        s.reader.consumer.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
+        s.reader
+            .consumer
+            .as_ref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default()
     );
     out += &format!(
         "outbox {}  timers {}  invalid subjects {}  volume {} ({} file, {} used)\n\n",
@@ -85,7 +99,17 @@ pub fn render(s: &StatusResponse) -> String {
         output::bytes(s.volume.used_bytes)
     );
     let mut t = output::table([
-        "TENANT", "SAGA", "MODE", "CHECKPOINT", "STREAM LAST", "LAG", "APPLIED", "DEDUPED", "IGNORED", "DEAD", "TIMERS",
+        "TENANT",
+        "SAGA",
+        "MODE",
+        "CHECKPOINT",
+        "STREAM LAST",
+        "LAG",
+        "APPLIED",
+        "DEDUPED",
+        "IGNORED",
+        "DEAD",
+        "TIMERS",
     ]);
     for ten in &s.tenants {
         for sg in &ten.sagas {
@@ -95,7 +119,11 @@ pub fn render(s: &StatusResponse) -> String {
                 Cell::new(&sg.saga),
                 Cell::new(&ten.mode),
                 Cell::new(sg.checkpoint),
-                Cell::new(sg.stream_last_seq.map(|v| v.to_string()).unwrap_or_else(dash)),
+                Cell::new(
+                    sg.stream_last_seq
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(dash),
+                ),
                 Cell::new(sg.lag.map(|v| v.to_string()).unwrap_or_else(|| "?".into())),
                 Cell::new(sg.counters.applied),
                 Cell::new(sg.counters.deduped),

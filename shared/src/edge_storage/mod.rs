@@ -691,8 +691,7 @@ impl<'t, K: TransactionKind> Reader<'t, K> {
         Ok(out)
     }
 
-    /// Up to `limit` outbox entries in key order (per tenant: in the order they were
-    /// written), starting after `after`.
+    /// Up to `limit` outbox entries in the order they were written, starting after `after`.
     pub fn outbox_batch(
         &self,
         after: Option<&[u8]>,
@@ -792,7 +791,8 @@ pub struct DueTimer {
 /// Typed writes; reads see the writes made so far in the same transaction.
 pub struct Writer<'t> {
     r: Reader<'t, RW>,
-    deltas: HashMap<(String, String, TableCode), i64>,
+    /// tenant -> saga -> per-table count changes (nested so `&str` lookups allocate nothing).
+    deltas: HashMap<String, HashMap<String, [i64; 5]>>,
     outbox_next: Option<u64>,
 }
 
@@ -822,10 +822,14 @@ impl<'t> Writer<'t> {
         if tenant.is_empty() {
             return;
         }
-        *self
-            .deltas
-            .entry((tenant.to_string(), saga.to_string(), table))
-            .or_default() += d;
+        if !self.deltas.contains_key(tenant) {
+            self.deltas.insert(tenant.to_string(), HashMap::new());
+        }
+        let per = self.deltas.get_mut(tenant).expect("inserted");
+        if !per.contains_key(saga) {
+            per.insert(saga.to_string(), [0; 5]);
+        }
+        per.get_mut(saga).expect("inserted")[table as usize - 1] += d;
     }
 
     pub fn set_meta_raw(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
@@ -897,6 +901,31 @@ impl<'t> Writer<'t> {
         }
     }
 
+    /// Writes a dedupe marker unless one exists for the id; says whether it wrote it. One
+    /// B-tree descent for the check and the write.
+    pub fn insert_dedupe(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        event_id: &str,
+        rec: &DedupeRecord,
+    ) -> Result<bool, StorageError> {
+        let key = keys::dedupe_key(tenant, saga, event_id)?;
+        match self.r.txn.put(
+            &self.r.t.dedupe,
+            &key,
+            encode(rec)?,
+            WriteFlags::NO_OVERWRITE,
+        ) {
+            Ok(()) => {
+                self.count_delta(tenant, saga, TableCode::Dedupe, 1);
+                Ok(true)
+            }
+            Err(libmdbx::Error::KeyExist) => Ok(false),
+            Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
+        }
+    }
+
     pub fn delete_dedupe(
         &mut self,
         tenant: &str,
@@ -948,17 +977,23 @@ impl<'t> Writer<'t> {
             None => self.r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1),
         };
         self.outbox_next = Some(seq + 1);
-        let key = keys::outbox_key(&entry.tenant, seq)?;
+        let key = keys::outbox_key(seq);
         self.put_raw(TableId::Outbox, &key, &encode(entry)?)?;
         self.count_delta(&entry.tenant, &entry.saga, TableCode::Outbox, 1);
         Ok(key)
     }
 
-    /// Deletes an outbox entry after its publish was acknowledged.
-    pub fn delete_outbox(&mut self, key: &[u8], entry: &OutboxEntry) -> Result<bool, StorageError> {
+    /// Deletes an outbox entry (of `tenant`/`saga`) after its publish was acknowledged.
+    /// Deleting an entry that is already gone does nothing.
+    pub fn delete_outbox(
+        &mut self,
+        key: &[u8],
+        tenant: &str,
+        saga: &str,
+    ) -> Result<bool, StorageError> {
         let gone = self.del_raw(TableId::Outbox, key)?;
         if gone {
-            self.count_delta(&entry.tenant, &entry.saga, TableCode::Outbox, -1);
+            self.count_delta(tenant, saga, TableCode::Outbox, -1);
         }
         Ok(gone)
     }
@@ -1016,11 +1051,19 @@ impl<'t> Writer<'t> {
 
     fn finish(&mut self) -> Result<(), StorageError> {
         let deltas = std::mem::take(&mut self.deltas);
-        for ((t, s, code), d) in deltas {
+        let flat = deltas.iter().flat_map(|(t, per)| {
+            per.iter().flat_map(move |(s, ds)| {
+                TableCode::ALL
+                    .into_iter()
+                    .zip(ds.iter())
+                    .map(move |(code, d)| (t, s, code, *d))
+            })
+        });
+        for (t, s, code, d) in flat {
             if d == 0 {
                 continue;
             }
-            let key = keys::stats_key(&t, &s, code)?;
+            let key = keys::stats_key(t, s, code)?;
             let cur = match self.r.get_raw(TableId::Stats, &key)? {
                 Some(b) => decode_u64(&b)?,
                 None => 0,

@@ -96,7 +96,7 @@ fn writes_are_atomic_and_counted() {
 }
 
 #[test]
-fn outbox_keeps_write_order_per_tenant_and_counts_deletes() {
+fn outbox_keeps_write_order_and_counts_per_tenant() {
     let tmp = tempfile::tempdir().unwrap();
     let v = new_volume(tmp.path());
     let entry = |t: &str, n: u8| OutboxEntry {
@@ -124,14 +124,14 @@ fn outbox_keeps_write_order_per_tenant_and_counts_deletes() {
     let ids: Vec<_> = batch.iter().map(|(_, e)| e.msg_id.as_str()).collect();
     assert_eq!(
         ids,
-        ["t1-0", "t1-1", "t1-2", "t1-9", "t2-0", "t2-1", "t2-2"]
+        ["t2-0", "t1-0", "t2-1", "t1-1", "t2-2", "t1-2", "t1-9"]
     );
     let paged = v.read(|r| r.outbox_batch(Some(&batch[2].0), 2)).unwrap();
-    assert_eq!(paged[0].1.msg_id, "t1-9");
+    assert_eq!(paged[0].1.msg_id, "t1-1");
     assert_eq!(paged.len(), 2);
     v.write(|w| {
-        for (k, e) in &batch[..4] {
-            assert!(w.delete_outbox(k, e)?);
+        for (k, e) in batch.iter().filter(|(_, e)| e.tenant == "t1") {
+            assert!(w.delete_outbox(k, &e.tenant, &e.saga)?);
         }
         Ok::<_, StorageError>(())
     })

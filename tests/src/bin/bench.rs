@@ -1,1 +1,401 @@
-fn main() {}
+//! `just bench`: the runner's end-to-end throughput (published -> applied durably) beside
+//! the raw rate of one unfiltered JetStream pull consumer acking each message, on the same
+//! server and messages in the same run, for backlogs spread over 10, 100 and 1,000 tenants;
+//! then publish-to-applied latency at a steady 10,000 events/s, and peak RSS.
+//!
+//! Two workloads: `apply` (an account saga that updates its instance and emits nothing) and
+//! `commands` (the example `account` saga, which also emits one command per event through
+//! the outbox, so JetStream stores a message for every event read).
+//!
+//! Prints a table and writes `target/bench/runner_throughput.json`.
+//! Options (env): BENCH_EVENTS (default 200000), BENCH_TENANTS (default 10,100,1000),
+//! BENCH_STEADY_SECS (default 5).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use async_nats::jetstream::{self, consumer};
+use e2e::*;
+use futures_util::StreamExt;
+use serde_json::json;
+
+fn env_or<T: std::str::FromStr>(k: &str, d: T) -> T {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// A 200-byte-ish event of the `account` saga.
+fn payload(i: u64, pad: &str) -> bytes::Bytes {
+    event(
+        &format!("e{i}"),
+        "Deposited",
+        &format!("a{}", i % 50),
+        json!({"amount": i % 100 + 1, "pad": pad}),
+    )
+}
+
+fn tenants(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("t{i:04}")).collect()
+}
+
+async fn publish_backlog(
+    js: &jetstream::Context,
+    n_events: u64,
+    ts: &[String],
+) -> Result<Duration> {
+    let pad = "x".repeat(100);
+    let start = Instant::now();
+    let mut acks = Vec::with_capacity(1000);
+    for i in 0..n_events {
+        let t = &ts[(i as usize) % ts.len()];
+        acks.push(
+            js.publish(format!("evt.{t}.account"), payload(i, &pad))
+                .await?,
+        );
+        if acks.len() == 1000 {
+            for a in acks.drain(..) {
+                a.await?;
+            }
+        }
+    }
+    for a in acks {
+        a.await?;
+    }
+    Ok(start.elapsed())
+}
+
+/// One durable, unfiltered pull consumer, `ack()` per message.
+async fn raw_rate(js: &jetstream::Context, n_events: u64) -> Result<f64> {
+    let stream = js.get_stream("RUNNER_EVENTS").await?;
+    let c = stream
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("bench-raw".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await?;
+    let start = Instant::now();
+    let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+    let mut n = 0;
+    while n < n_events {
+        let m = msgs.next().await.context("raw consumer ended")??;
+        m.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        n += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    js.client().flush().await?;
+    stream.delete_consumer("bench-raw").await?;
+    Ok(n_events as f64 / secs)
+}
+
+async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Cumulative (le, count) buckets of the runner's apply-latency histogram.
+async fn latency_buckets(http: &reqwest::Client, url: &str) -> Result<Vec<(f64, f64)>> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut out = Vec::new();
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("runner_apply_latency_seconds_bucket"))
+    {
+        let le = l
+            .split("le=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("+Inf");
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse()?
+        };
+        let count: f64 = l.split_whitespace().last().unwrap_or("0").parse()?;
+        out.push((le, count));
+    }
+    Ok(out)
+}
+
+/// Quantile `q` of the observations between two snapshots, interpolated in its bucket.
+fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
+    let diff: Vec<(f64, f64)> = after
+        .iter()
+        .zip(before)
+        .map(|((le, a), (_, b))| (*le, a - b))
+        .collect();
+    let total = diff.last().map(|d| d.1).unwrap_or(0.0);
+    let target = q * total;
+    let mut prev = (0.0, 0.0);
+    for (le, c) in &diff {
+        if *c >= target {
+            if le.is_infinite() {
+                return prev.0;
+            }
+            let frac = if c - prev.1 > 0.0 {
+                (target - prev.1) / (c - prev.1)
+            } else {
+                1.0
+            };
+            return prev.0 + frac * (le - prev.0);
+        }
+        prev = (*le, *c);
+    }
+    f64::NAN
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.to_string())
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+struct Case {
+    workload: &'static str,
+    tenants: usize,
+    publish_eps: f64,
+    raw_eps: f64,
+    runner_eps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    steady_rate: f64,
+    rss_mb: f64,
+}
+
+/// The `apply` workload: the example account saga without its command.
+const APPLY_ONLY_SAGAS: &str = r#"
+[[saga]]
+name = "account"
+initial = "new"
+
+[[saga.transition]]
+from = ["new", "open"]
+on = "Deposited"
+to = "open"
+add = { balance = "{{event.data.amount}}", deposits = 1 }
+"#;
+
+async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str) -> Result<Case> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let ts = tenants(n_tenants);
+    let pub_time = publish_backlog(&js, n_events, &ts).await?;
+    let raw_eps = raw_rate(&js, n_events).await?;
+
+    let tmp = tempfile::tempdir()?;
+    let mut spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &[]);
+    spec.tenants = ts.clone();
+    if workload == "apply" {
+        let path = tmp.path().join("apply.toml");
+        std::fs::write(&path, APPLY_ONLY_SAGAS)?;
+        spec.sagas = path;
+    }
+    let start_ms = shared::now_ms();
+    let start = Instant::now();
+    let mut runner = Runner::start(spec).await?;
+    let http = reqwest::Client::new();
+    let url = runner.admin_url.clone();
+    loop {
+        let pos = metric(&http, &url, "runner_reader_position")
+            .await
+            .unwrap_or(0.0);
+        if pos as u64 >= n_events {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(600) {
+            bail!("runner did not finish the backlog in 10 minutes (at {pos})");
+        }
+        // Polling /metrics is not free for the runner; the finish time comes from its own
+        // clock below, so a coarse poll loses no precision.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // From the runner's own clock: when the batch holding the last event was committed.
+    let done_ms = metric(&http, &url, "runner_last_commit_unix_ms")
+        .await
+        .unwrap_or(0.0) as u64;
+    let runner_eps = n_events as f64 / (done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0);
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        for m in [
+            "runner_batches_total",
+            "runner_batch_seconds_sum",
+            "runner_batch_seconds_count",
+            "runner_storage_errors_total",
+            "runner_reader_recreates_total",
+        ] {
+            eprintln!("  {m} = {:?}", metric(&http, &url, m).await);
+        }
+    }
+
+    // Steady 10,000 events/s.
+    let before = latency_buckets(&http, &url).await?;
+    let pad = "x".repeat(100);
+    let rate = 10_000u64;
+    let total = rate * steady_secs;
+    let tick = Duration::from_millis(10);
+    let per_tick = rate / 100;
+    let t0 = Instant::now();
+    let mut i = n_events;
+    let mut next = tokio::time::Instant::now();
+    while i < n_events + total {
+        let mut acks = Vec::with_capacity(per_tick as usize);
+        for _ in 0..per_tick {
+            let t = &ts[(i as usize) % ts.len()];
+            acks.push(
+                js.publish(format!("evt.{t}.account"), payload(i, &pad))
+                    .await?,
+            );
+            i += 1;
+        }
+        for a in acks {
+            a.await?;
+        }
+        next += tick;
+        tokio::time::sleep_until(next).await;
+    }
+    let steady_rate = total as f64 / t0.elapsed().as_secs_f64();
+    eventually(
+        Duration::from_secs(60),
+        "the steady events to be applied",
+        || async {
+            let pos = metric(&http, &url, "runner_reader_position").await?;
+            (pos as u64 >= n_events + total).then_some(())
+        },
+    )
+    .await?;
+    let after = latency_buckets(&http, &url).await?;
+    let rss_mb = peak_rss_mb(runner.pid().unwrap_or(0));
+    runner.terminate(Duration::from_secs(30))?;
+    Ok(Case {
+        workload: if workload == "apply" {
+            "apply"
+        } else {
+            "commands"
+        },
+        tenants: n_tenants,
+        publish_eps: n_events as f64 / pub_time.as_secs_f64(),
+        raw_eps,
+        runner_eps,
+        p50_ms: quantile(&before, &after, 0.5) * 1000.0,
+        p99_ms: quantile(&before, &after, 0.99) * 1000.0,
+        steady_rate,
+        rss_mb,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let n_events: u64 = env_or("BENCH_EVENTS", 200_000);
+    let steady: u64 = env_or("BENCH_STEADY_SECS", 5);
+    let counts: Vec<usize> = std::env::var("BENCH_TENANTS")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if cfg!(debug_assertions) {
+        eprintln!("warning: bench built without --release; figures are not representative");
+    }
+    println!(
+        "runner throughput: {n_events} events of ~200 bytes, backlog read from seq 1, then {steady} s at 10,000 events/s"
+    );
+    println!(
+        "apply = account saga updating its instance; commands = the same plus one command per event through the outbox"
+    );
+    println!(
+        "raw = one durable unfiltered pull consumer with ack() per message, same server and messages, same run\n"
+    );
+    println!(
+        "{:>9} {:>8} {:>11} {:>10} {:>10} {:>7} {:>9} {:>8} {:>8} {:>7}",
+        "workload",
+        "tenants",
+        "publish/s",
+        "raw/s",
+        "runner/s",
+        "ratio",
+        "steady/s",
+        "p50 ms",
+        "p99 ms",
+        "rss MB"
+    );
+    let workloads: Vec<String> = std::env::var("BENCH_WORKLOADS")
+        .unwrap_or_else(|_| "apply,commands".into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let mut results = BTreeMap::new();
+    for w in &workloads {
+        for &n in &counts {
+            let c = case(n, n_events, steady, w).await?;
+            let ratio = c.runner_eps / c.raw_eps;
+            println!(
+                "{:>9} {:>8} {:>11.0} {:>10.0} {:>10.0} {:>7.2} {:>9.0} {:>8.2} {:>8.2} {:>7.1}",
+                c.workload,
+                c.tenants,
+                c.publish_eps,
+                c.raw_eps,
+                c.runner_eps,
+                ratio,
+                c.steady_rate,
+                c.p50_ms,
+                c.p99_ms,
+                c.rss_mb
+            );
+            results.insert(
+                format!("{}/{}", c.workload, c.tenants),
+                json!({
+                    "workload": c.workload,
+                    "tenants": c.tenants,
+                    "events": n_events,
+                    "publish_events_per_sec": c.publish_eps.round(),
+                    "raw_events_per_sec": c.raw_eps.round(),
+                    "runner_events_per_sec": c.runner_eps.round(),
+                    "ratio_to_raw": (ratio * 1000.0).round() / 1000.0,
+                    "steady_rate_events_per_sec": c.steady_rate.round(),
+                    "latency_p50_ms": (c.p50_ms * 100.0).round() / 100.0,
+                    "latency_p99_ms": (c.p99_ms * 100.0).round() / 100.0,
+                    "peak_rss_mb": (c.rss_mb * 10.0).round() / 10.0,
+                }),
+            );
+        }
+    }
+    let out = serde_json::json!({
+        "benchmark": "runner_throughput",
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+        "cases": results,
+    });
+    let dir = bin_dir().join("../bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("runner_throughput.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
+    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
+    Ok(())
+}
