@@ -122,6 +122,38 @@ pub struct TimerArm {
 /// A saga. Implementations must be deterministic: the same event on the same instance gives
 /// the same decision, so that a replay rebuilds the same state and re-emits the same
 /// commands (whose ids are then deduplicated by JetStream).
+///
+/// ```
+/// use std::sync::Arc;
+/// use runner::saga::{Decision, EventView, InstanceView, Saga, SagaRegistry, Transition};
+/// use shared::ids::SagaName;
+///
+/// struct Refunds {
+///     name: SagaName,
+/// }
+///
+/// impl Saga for Refunds {
+///     fn name(&self) -> &SagaName {
+///         &self.name
+///     }
+///     fn initial_state(&self) -> &str {
+///         "new"
+///     }
+///     fn handle(&self, ev: &EventView<'_>, inst: &InstanceView<'_>) -> Result<Decision, String> {
+///         match (inst.state, ev.event_type) {
+///             ("new", "RefundRequested") => Ok(Decision::Apply(Transition {
+///                 to: "requested".into(),
+///                 ..Default::default()
+///             })),
+///             _ => Ok(Decision::Ignore),
+///         }
+///     }
+/// }
+///
+/// let mut sagas = SagaRegistry::default();
+/// sagas.add(Arc::new(Refunds { name: SagaName::new("refund").unwrap() })).unwrap();
+/// assert!(sagas.get("refund").is_some());
+/// ```
 pub trait Saga: Send + Sync + 'static {
     fn name(&self) -> &SagaName;
     /// State of an instance before its first event.

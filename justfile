@@ -1,0 +1,30 @@
+# Tasks for runner + runnerctl. `just` is optional: every recipe is a script in scripts/.
+
+# List the recipes
+default:
+    @just --list
+
+# Start a local stack (NATS, a runner, sample events) and watch it; Ctrl-C stops it
+dev *ARGS:
+    ./scripts/dev.sh {{ARGS}}
+
+# Run the whole test suite (installs what is missing)
+test *ARGS:
+    ./scripts/test.sh {{ARGS}}
+
+# Benchmarks (release build): throughput vs raw JetStream, latency, RSS -> target/bench/
+bench *ARGS:
+    ./scripts/bench.sh {{ARGS}}
+
+# Formatting and clippy, as CI runs them
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# Regenerate completions/ from the CLI
+completions:
+    UPDATE_COMPLETIONS=1 cargo test -p runnerctl completions
