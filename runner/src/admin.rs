@@ -196,15 +196,22 @@ async fn status(
     Query(q): Query<StatusQuery>,
 ) -> Result<axum::Json<StatusResponse>, ApiError> {
     let view = st.shared.engine.lock().expect("lock").clone();
-    let tenants: Vec<String> = view.tenants.keys().cloned().collect();
-    let sagas = st.sagas.clone();
+    let tenants: Vec<(String, Vec<String>)> = view
+        .tenants
+        .keys()
+        .map(|t| {
+            let mut sagas = st.sagas.clone();
+            sagas.extend(st.shared.undeclared_of(t));
+            (t.clone(), sagas)
+        })
+        .collect();
     let vol = st.vol.clone();
     let snap = tokio::task::spawn_blocking(move || {
         vol.read(|r| {
             let mut out = BTreeMap::new();
-            for t in &tenants {
+            for (t, sagas) in &tenants {
                 let mut per = BTreeMap::new();
-                for s in &sagas {
+                for s in sagas {
                     let cp = r.checkpoint(t, s)?.map(|c| c.seq).unwrap_or(0);
                     per.insert(
                         s.clone(),
@@ -246,9 +253,14 @@ async fn status(
             let counters = st.metrics.counters(t, s);
             totals.add(&counters);
             // Present: NATS answered (None: no event on the subject). Absent: unknown.
-            let known = last_by_subject.get(&(t.clone(), s.clone())).copied();
+            let declared = st.sagas.contains(s);
+            let known = last_by_subject
+                .get(&(t.clone(), s.clone()))
+                .copied()
+                .filter(|_| declared);
             sagas.push(SagaStatus {
                 saga: s.clone(),
+                declared,
                 checkpoint: *cp,
                 stream_last_seq: known.flatten(),
                 lag: known.map(|l| l.unwrap_or(0).saturating_sub(*cp)),

@@ -36,6 +36,9 @@ pub struct SharedState {
     pub engine_alive: AtomicBool,
     pub engine: Mutex<EngineView>,
     consumers: Mutex<HashMap<ReaderId, String>>,
+    /// (tenant, saga) pairs that had events although the saga is not declared, so status
+    /// can show their dead letters.
+    undeclared: Mutex<std::collections::BTreeSet<(String, String)>>,
 }
 
 impl SharedState {
@@ -49,6 +52,7 @@ impl SharedState {
             engine_alive: AtomicBool::new(false),
             engine: Mutex::new(EngineView::default()),
             consumers: Mutex::new(HashMap::new()),
+            undeclared: Mutex::new(Default::default()),
         }
     }
 
@@ -78,6 +82,24 @@ impl SharedState {
 
     pub fn consumer(&self, reader: ReaderId) -> Option<String> {
         self.consumers.lock().expect("lock").get(&reader).cloned()
+    }
+
+    pub fn note_undeclared(&self, tenant: &str, saga: &str) {
+        let mut u = self.undeclared.lock().expect("lock");
+        if !u.contains(&(tenant.to_string(), saga.to_string())) {
+            u.insert((tenant.to_string(), saga.to_string()));
+        }
+    }
+
+    /// Undeclared sagas that had events for `tenant`.
+    pub fn undeclared_of(&self, tenant: &str) -> Vec<String> {
+        self.undeclared
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(t, _)| t == tenant)
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     /// Why the runner does not take work now (empty when it does).

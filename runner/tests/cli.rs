@@ -51,11 +51,18 @@ fn missing_required_settings_exit_2_and_name_them() {
 
 #[test]
 fn the_configuration_reference_lists_every_setting() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md")).unwrap();
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/configuration.md"
+    ))
+    .unwrap();
     for arg in runner::Args::command().get_arguments() {
         if let Some(env) = arg.get_env() {
             let env = env.to_string_lossy();
-            assert!(doc.contains(&format!("`{env}`")), "docs/configuration.md does not document {env}");
+            assert!(
+                doc.contains(&format!("`{env}`")),
+                "docs/configuration.md does not document {env}"
+            );
         }
     }
 }

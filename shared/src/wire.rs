@@ -113,6 +113,9 @@ pub struct TenantStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SagaStatus {
     pub saga: String,
+    /// False for a saga that is not in the saga file but had events (all dead-lettered);
+    /// such a saga has no checkpoint and no lag.
+    pub declared: bool,
     /// Last stream sequence applied (or skipped) for this tenant+saga; 0 if none yet.
     pub checkpoint: u64,
     /// Sequence of the last event on `evt.<tenant>.<saga>` in the stream, if any.

@@ -249,9 +249,9 @@ impl Runner {
         eventually(within, "the runner to catch up with the stream", || async {
             let s = self.status().await.ok()?;
             let done = s.stream_last_seq.is_some()
-                && s.tenants
-                    .iter()
-                    .all(|t| t.mode == "live" && t.sagas.iter().all(|sg| sg.lag == Some(0)))
+                && s.tenants.iter().all(|t| {
+                    t.mode == "live" && t.sagas.iter().all(|sg| !sg.declared || sg.lag == Some(0))
+                })
                 && s.outbox_depth == 0;
             done.then_some(s)
         })

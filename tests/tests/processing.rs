@@ -338,6 +338,13 @@ async fn malformed_events_are_dead_lettered_with_a_reason_and_the_rest_flows_on(
         "every good event after a bad one is applied"
     );
     assert_eq!(acc.counters.dead_lettered, 8);
+    let unknown = s.tenants[0]
+        .sagas
+        .iter()
+        .find(|x| x.saga == "nosuchsaga")
+        .expect("undeclared saga shown in status");
+    assert_eq!(unknown.counters.dead_lettered, 1);
+    assert_eq!(s.totals.dead_lettered, 9);
     assert_eq!(s.invalid_subjects, 1);
     assert!(s.problems.is_empty(), "{:?}", s.problems);
     let dlq = read_stream(&js, "RUNNER_DLQ").await?;
@@ -624,5 +631,63 @@ async fn bad_configuration_exits_2_with_a_specific_message() -> anyhow::Result<(
             "{env:?}: expected {needle:?} in {err}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_events_flow_stops_cleanly_and_loses_nothing() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("vol");
+    let mut runner = Runner::start(RunnerSpec::new(&nats, &dir, &["t1"])).await?;
+    let js = jetstream(&nats).await?;
+    let dep = |i: u32| {
+        (
+            "evt.t1.account".to_string(),
+            event(&format!("d{i}"), "Deposited", "a", json!({"amount": 1})),
+        )
+    };
+    let events: Vec<_> = (0..4000).map(dep).collect();
+    let publisher = {
+        let js = js.clone();
+        tokio::spawn(async move {
+            for c in events.chunks(200) {
+                publish_all(&js, c).await?;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            anyhow::Ok(())
+        })
+    };
+    // Stop in the middle of the flow.
+    eventually(WAIT, "some events applied", || async {
+        let s = runner.status().await.ok()?;
+        (s.totals.applied > 500).then_some(())
+    })
+    .await?;
+    let started = std::time::Instant::now();
+    let exit = runner.terminate(WAIT)?;
+    assert!(exit.success(), "{exit}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    let log = runner.log_text();
+    assert!(
+        log.contains("SIGTERM: stopping") && log.contains("stopped cleanly"),
+        "{log}"
+    );
+    publisher.await??;
+    runner.restart().await?;
+    runner.wait_caught_up(WAIT).await?;
+    assert!(runner.terminate(WAIT)?.success());
+    let vol = read_volume(&dir)?;
+    let rec = &vol.instances[&("t1".into(), "account".into(), "a".into())];
+    assert_eq!(rec.version, 4000);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rec.data)?["balance"],
+        json!(4000)
+    );
+    assert_eq!(read_stream(&js, "RUNNER_COMMANDS").await?.len(), 4000);
     Ok(())
 }

@@ -300,7 +300,17 @@ fn decide(
         data: &data,
         timers: rec.map(|r| r.timers.as_slice()).unwrap_or(&[]),
     };
-    saga.handle(ev, &view)
+    // A saga implemented in code may panic: that must dead-letter the event, not crash-loop
+    // the runner on it.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| saga.handle(ev, &view)))
+        .unwrap_or_else(|p| {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(format!("saga '{}' panicked: {what}", ev.saga))
+        })
 }
 
 /// Commands must stay on the tenant's own command subjects.

@@ -616,6 +616,9 @@ impl Engine {
         m.batch_seconds.observe(start.elapsed().as_secs_f64());
         for (tenant, per) in ctx.sagas {
             for (saga, acc) in per {
+                if self.sagas.get(&saga).is_none() {
+                    self.shared.note_undeclared(&tenant, &saga);
+                }
                 for (i, n) in acc.counts.iter().enumerate() {
                     if *n > 0 {
                         let labels = OutcomeLabels {

@@ -295,3 +295,75 @@ fn released_tenants_resume_where_they_left_off() {
     r.engine.main_batch(msgs[60..].to_vec());
     assert_eq!(actual(&vol), expected(&msgs, &["t1", "t2"]));
 }
+
+struct Panics {
+    name: shared::ids::SagaName,
+}
+
+impl crate::saga::Saga for Panics {
+    fn name(&self) -> &shared::ids::SagaName {
+        &self.name
+    }
+    fn initial_state(&self) -> &str {
+        "new"
+    }
+    fn handle(
+        &self,
+        _: &crate::saga::EventView<'_>,
+        _: &crate::saga::InstanceView<'_>,
+    ) -> Result<crate::saga::Decision, String> {
+        panic!("bug in saga code")
+    }
+}
+
+#[test]
+fn a_panicking_saga_dead_letters_the_event_instead_of_crashing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    let mut reg = sagas();
+    reg.add(Arc::new(Panics {
+        name: shared::ids::SagaName::new("boom").unwrap(),
+    }))
+    .unwrap();
+    r.engine.sagas = reg;
+    let body = json!({"id": "e1", "type": "X", "key": "k"}).to_string();
+    let next =
+        json!({"id": "e2", "type": "Deposited", "key": "a0", "data": {"amount": 2}}).to_string();
+    r.engine.main_batch(vec![
+        Msg {
+            seq: 1,
+            time_ms: 1,
+            subject: "evt.t1.boom".into(),
+            payload: Bytes::from(body),
+        },
+        Msg {
+            seq: 2,
+            time_ms: 1,
+            subject: "evt.t1.account".into(),
+            payload: Bytes::from(next),
+        },
+    ]);
+    let (dlq, cp) = vol
+        .read(|r| Ok::<_, StorageError>((r.outbox_batch(None, 10)?, r.checkpoint("t1", "boom")?)))
+        .unwrap();
+    let dead: Vec<_> = dlq
+        .iter()
+        .filter(|(_, e)| e.subject == "dlq.t1.boom")
+        .collect();
+    assert_eq!(dead.len(), 1);
+    let reason = &dead[0]
+        .1
+        .headers
+        .iter()
+        .find(|(k, _)| k == "Runner-Dlq-Reason")
+        .unwrap()
+        .1;
+    assert!(reason.contains("panicked: bug in saga code"), "{reason}");
+    assert_eq!(cp.unwrap().seq, 1, "the checkpoint moves past it");
+    assert_eq!(
+        actual(&vol)[&("t1".to_string(), "a0".to_string())],
+        (2, 1),
+        "the next event is applied"
+    );
+}
