@@ -4,10 +4,11 @@
 say() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 
 have_libclang() {
+  # clang-sys (bindgen) loads libclang.so or libclang-<version>.so; libclang-cpp is not it.
   [ -n "${LIBCLANG_PATH:-}" ] && return 0
-  ldconfig -p 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' && return 0
-  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null && return 0
-  compgen -G '/usr/lib/*/libclang*.so*' >/dev/null && return 0
+  ldconfig -p 2>/dev/null | grep -qE 'libclang(-[0-9.]+)?\.so' && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null && return 0
+  compgen -G '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' >/dev/null && return 0
   return 1
 }
 
