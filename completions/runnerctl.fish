@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_runnerctl_global_optspecs
-    string join \n o/output= token= h/help V/version
+    string join \n o/output= token= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= h/help V/version
 end
 
 function __fish_runnerctl_needs_command
@@ -27,9 +27,25 @@ end
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s V -l version -d 'Print version'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -38,7 +54,107 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l watch -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l expect -d 'Write only if the tenant is placed on this shard now ("-": not placed at all)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l reason -d 'Why, for the audit trail (`runnerctl history`)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l force -d 'Place even if the shard is not registered or is draining, or the tenant has state on another live shard (it then starts empty on the new shard)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l create -d 'Create the placement bucket if it does not exist'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l expect -d 'Remove only if the tenant is placed on this shard now' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l reason -d 'Why, for the audit trail' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l tenants -d 'Tenants the runner serves and the generator writes to' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l rate -d 'Sample events per second, over all tenants' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l admin-addr -d 'Admin address of the runner' -r
@@ -47,14 +163,40 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l sagas -d 'Sa
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l keep -d 'Keep the runner\'s volume and the NATS store after stopping (their paths are printed)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l no-view -d 'Print where everything is and progress lines instead of the live status view'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use shared::edge_storage::{StorageError, TableCode, TableId, Volume};
 use shared::wire::{
     Counters, ErrorBody, NatsStatus, ReaderStatus, Readiness, SagaStatus, StatusResponse,
-    TenantStatus, VolumeStatus,
+    TenantStatus, VolumeStatus, WaitingTenant,
 };
 use subtle::ConstantTimeEq;
 
@@ -40,6 +40,7 @@ pub struct AdminState {
     pub nats_url: String,
     pub sagas: Vec<String>,
     pub token: Option<String>,
+    pub placement_bucket: Option<String>,
 }
 
 /// An error answer: status code plus `{error, message}`.
@@ -292,6 +293,24 @@ async fn status(
             position: view.main_pos,
         },
         tenants: out_tenants,
+        assignment: if st.placement_bucket.is_some() {
+            "placement"
+        } else {
+            "allowlist"
+        }
+        .to_string(),
+        placement_bucket: st.placement_bucket.clone(),
+        waiting: st
+            .shared
+            .waiting
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(t, r)| WaitingTenant {
+                tenant: t.clone(),
+                reason: r.clone(),
+            })
+            .collect(),
         totals,
         invalid_subjects: st.metrics.invalid_subjects.get(),
         outbox_depth: snap.outbox,

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use shared::edge_storage::{StorageError, Volume, WriteOptions, meta};
+use shared::placement::{NoticeKind, PositionsRecord, ShardRecord};
 use shared::wire::RunnerState;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -14,8 +15,11 @@ use tracing::{error, info, warn};
 use crate::admin::{self, AdminState};
 use crate::config::Config;
 use crate::engine::{Engine, EngineConfig, EngineMsg};
+use crate::fence::Fence;
+use crate::lease::{Lease, RecordFn, notice};
 use crate::metrics::Metrics;
 use crate::outbox::{Deleter, Relay};
+use crate::placement::Placement;
 use crate::reader::{self, ReaderCtx};
 use crate::state::SharedState;
 
@@ -113,6 +117,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         nats_url: args.nats_url.clone(),
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
+        placement_bucket: args.tenant_placement_bucket.clone(),
     });
     let admin_stop = CancellationToken::new();
     let admin_task = tokio::spawn({
@@ -152,6 +157,94 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     }
     let _ = admin_state.js.set(js.clone());
 
+    // The shard's lease (and registry record) before anything is consumed.
+    let registry = shared::nats::open_or_create_bucket(
+        &js,
+        shared::nats::registry_bucket(&args.registry_bucket, args.lease_ttl),
+    )
+    .await
+    .map_err(|e| RunError::Runtime(e.to_string()))?;
+    let ttl = match registry.status().await.map(|s| s.max_age()) {
+        Ok(d) if !d.is_zero() => d,
+        Ok(_) => {
+            return Err(RunError::Config(format!(
+                "registry bucket {} has no max_age, so a dead runner's lease would never expire; recreate it (runner creates it with RUNNER_LEASE_TTL)",
+                args.registry_bucket
+            )));
+        }
+        Err(e) => {
+            return Err(RunError::Runtime(format!(
+                "cannot read the registry bucket: {e}"
+            )));
+        }
+    };
+    if ttl != args.lease_ttl {
+        info!(
+            lease_s = ttl.as_secs_f64(),
+            "the registry bucket's max_age sets the lease time"
+        );
+    }
+    let fence = Arc::new(Fence::closed());
+    let record: RecordFn = {
+        let (shared, metrics, shard, admin_url, sagas) = (
+            shared.clone(),
+            metrics.clone(),
+            cfg.shard_id.to_string(),
+            admin_url.clone(),
+            cfg.sagas.names().map(|n| n.to_string()).collect::<Vec<_>>(),
+        );
+        let host = gethostname();
+        let volume_id = vol
+            .read(|r| r.meta_str(shared::edge_storage::meta::VOLUME_ID))
+            .map_err(RunError::Volume)?
+            .unwrap_or_default();
+        Arc::new(move || {
+            let view = shared.engine.lock().expect("lock").clone();
+            let mut counters = shared::wire::Counters::default();
+            for t in view.tenants.keys() {
+                for s in &sagas {
+                    counters.add(&metrics.counters(t, s));
+                }
+            }
+            ShardRecord {
+                shard_id: shard.clone(),
+                admin_url: admin_url.clone(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                state: shared.state().as_str().to_string(),
+                host: host.clone(),
+                pid: std::process::id(),
+                started_at_ms: shared.started_at_ms,
+                heartbeat_at_ms: shared::now_ms(),
+                lease_ms: ttl.as_millis() as u64,
+                tenants: view.tenants.keys().cloned().collect(),
+                counters,
+                volume_id: volume_id.clone(),
+            }
+        })
+    };
+    let Some(mut lease) = Lease::acquire(
+        registry.clone(),
+        ttl,
+        &record,
+        fence.clone(),
+        &shared,
+        &shutdown,
+    )
+    .await
+    else {
+        admin_stop.cancel();
+        let _ = admin_task.await;
+        return Ok(());
+    };
+    notice(
+        &client,
+        cfg.shard_id.as_str(),
+        NoticeKind::LeaseAcquired,
+        None,
+        format!("pid {}", std::process::id()),
+    );
+
+    let placement_mode = args.tenant_placement_bucket.is_some();
     // Room for many small reader chunks: while a commit runs they pile up here and the next
     // transaction takes them all (see Engine::run).
     let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(64);
@@ -159,17 +252,18 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let outbox_notify = Arc::new(Notify::new());
     let engine_stop = Arc::new(AtomicBool::new(false));
     let engine = {
-        let (vol, sagas, shard, tenants) = (
-            vol.clone(),
-            cfg.sagas.clone(),
-            cfg.shard_id.to_string(),
-            cfg.tenants.clone(),
-        );
-        let (metrics, shared, notify, stop) = (
+        let (vol, sagas, shard) = (vol.clone(), cfg.sagas.clone(), cfg.shard_id.to_string());
+        let tenants = if placement_mode {
+            Vec::new()
+        } else {
+            cfg.tenants.clone()
+        };
+        let (metrics, shared, notify, stop, fence) = (
             metrics.clone(),
             shared.clone(),
             outbox_notify.clone(),
             engine_stop.clone(),
+            fence.clone(),
         );
         let ecfg = EngineConfig {
             stream: args.stream.clone(),
@@ -177,10 +271,11 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             max_event_bytes: args.max_event_bytes,
             queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
             max_batch: args.batch_size as usize,
+            defer_main_reader: placement_mode,
         };
         tokio::task::spawn_blocking(move || {
             Engine::new(
-                vol, sagas, ecfg, &tenants, metrics, shared, reader_tx, notify, stop,
+                vol, sagas, ecfg, &tenants, metrics, shared, reader_tx, notify, stop, fence,
             )
         })
         .await
@@ -201,7 +296,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             engine: engine_tx.clone(),
             shared: shared.clone(),
             metrics: metrics.clone(),
-            reconnects: reconnect_rx,
+            reconnects: reconnect_rx.clone(),
         }),
         reader_rx,
         readers_stop.clone(),
@@ -232,25 +327,132 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         .run(relay_stop.clone()),
     );
 
+    let handoff = shared::nats::open_or_create_bucket(
+        &js,
+        shared::nats::handoff_bucket(&args.handoff_bucket),
+    )
+    .await
+    .map_err(|e| RunError::Runtime(e.to_string()))?;
+    let placement_stop = CancellationToken::new();
+    let placement = match &args.tenant_placement_bucket {
+        Some(bucket) => {
+            let kv =
+                shared::nats::open_or_create_bucket(&js, shared::nats::placement_bucket(bucket))
+                    .await
+                    .map_err(|e| RunError::Runtime(e.to_string()))?;
+            let allow = (!cfg.tenants.is_empty())
+                .then(|| cfg.tenants.iter().map(|t| t.to_string()).collect());
+            let p = Placement::new(
+                cfg.shard_id.to_string(),
+                kv,
+                handoff.clone(),
+                registry.clone(),
+                allow,
+                engine_tx.clone(),
+                client.clone(),
+                shared.clone(),
+                vol.clone(),
+                reconnect_rx.clone(),
+            );
+            Some(tokio::spawn(p.run(placement_stop.clone())))
+        }
+        None => None,
+    };
+
+    let lease_stop = CancellationToken::new();
+    let lease_lost = CancellationToken::new();
+    let keeper = tokio::spawn({
+        let (record, stop, lost) = (record.clone(), lease_stop.clone(), lease_lost.clone());
+        let shared = shared.clone();
+        async move {
+            lease.keep(record, &shared.heartbeat_now, stop, lost).await;
+            lease
+        }
+    });
+    // How far each tenant is applied, reported four times a second when it moved: what a
+    // new owner starts after if this runner crashes (events applied here after the last
+    // report are applied there again).
+    let reporter = tokio::spawn({
+        let (shared, handoff, shard, stop) = (
+            shared.clone(),
+            handoff.clone(),
+            cfg.shard_id.to_string(),
+            lease_stop.clone(),
+        );
+        async move {
+            let key = shared::placement::positions_key(&shard);
+            let mut last: Option<std::collections::BTreeMap<String, u64>> = None;
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = every.tick() => {}
+                }
+                let view = shared.engine.lock().expect("lock").clone();
+                let tenants: std::collections::BTreeMap<String, u64> = view
+                    .tenants
+                    .keys()
+                    .filter_map(|t| view.position_of(t).map(|p| (t.clone(), p)))
+                    .collect();
+                if last.as_ref() == Some(&tenants) {
+                    continue;
+                }
+                let rec = PositionsRecord {
+                    shard: shard.clone(),
+                    at_ms: shared::now_ms(),
+                    tenants: tenants.clone(),
+                };
+                if handoff
+                    .put(
+                        &key,
+                        bytes::Bytes::from(serde_json::to_vec(&rec).expect("serialisable")),
+                    )
+                    .await
+                    .is_ok()
+                {
+                    last = Some(tenants);
+                }
+            }
+        }
+    });
+
     shared.set_state(RunnerState::Running);
     info!(
         shard = %cfg.shard_id,
+        mode = if placement_mode { "placement" } else { "allowlist" },
         tenants = cfg.tenants.len(),
         sagas = cfg.sagas.len(),
         admin = %admin_url,
         "runner is running"
     );
+    notice(
+        &client,
+        cfg.shard_id.as_str(),
+        NoticeKind::State,
+        None,
+        "running",
+    );
 
+    let mut lost = false;
     tokio::select! {
         _ = shutdown.cancelled() => {}
+        _ = lease_lost.cancelled() => { lost = true; }
         _ = wait_thread_exit(&shared) => {
             error!("the engine thread stopped unexpectedly; exiting so a supervisor restarts the runner");
         }
     }
 
-    // Stop: no new reads, finish the batch in flight, flush the outbox.
+    // Stop: no new reads, hand the tenants over, finish the batch in flight, flush the
+    // outbox, give the lease up.
     let stopping = std::time::Instant::now();
     shared.set_state(RunnerState::Stopping);
+    notice(
+        &client,
+        cfg.shard_id.as_str(),
+        NoticeKind::State,
+        None,
+        "stopping",
+    );
     readers_stop.cancel();
     let _ = readers.await;
     let _ = ticker.await;
@@ -258,6 +460,14 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         elapsed_ms = stopping.elapsed().as_millis() as u64,
         "readers stopped"
     );
+    placement_stop.cancel();
+    if let Some(p) = placement {
+        if lost {
+            p.abort();
+        } else {
+            let _ = p.await;
+        }
+    }
     engine_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = tokio::time::timeout(Duration::from_secs(5), engine_tx.send(EngineMsg::Stop)).await;
     drop(engine_tx);
@@ -281,15 +491,33 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             "outbox not empty at exit; it is published at the next start"
         );
     }
+    lease_stop.cancel();
+    let _ = reporter.await;
+    if let Ok(lease) = keeper.await
+        && !lost
+    {
+        lease.release().await;
+    }
     // Neither may hold the exit hostage when NATS is gone or a client keeps a connection.
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     admin_stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(2), admin_task).await;
+    if lost {
+        return Err(RunError::Runtime(
+            "lost the shard's lease to another runner; stopped".into(),
+        ));
+    }
     if crashed {
         return Err(RunError::Runtime("the engine thread panicked".into()));
     }
     info!("stopped cleanly");
     Ok(())
+}
+
+fn gethostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 async fn wait_thread_exit(shared: &SharedState) {

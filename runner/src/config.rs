@@ -66,9 +66,27 @@ pub struct Args {
     /// This runner's shard id ([A-Za-z0-9_-], 1-64). Default: the host name.
     #[arg(long, env = "RUNNER_SHARD_ID")]
     pub shard_id: Option<String>,
-    /// Comma-separated tenant ids this runner serves.
+    /// Comma-separated tenant ids this runner serves. With a placement bucket too, only
+    /// these of the tenants placed on this shard are served.
     #[arg(long, env = "RUNNER_TENANT_ALLOWLIST")]
     pub tenant_allowlist: Option<String>,
+    /// NATS KV bucket of the tenant placement (key = tenant, value = shard id): serve the
+    /// tenants placed on RUNNER_SHARD_ID and follow changes live. Created if missing.
+    #[arg(long, env = "RUNNER_TENANT_PLACEMENT_BUCKET")]
+    pub tenant_placement_bucket: Option<String>,
+    /// NATS KV bucket of the shard registry, which is also the shard lease. Created if
+    /// missing.
+    #[arg(long, env = "RUNNER_REGISTRY_BUCKET", default_value = shared::placement::DEFAULT_REGISTRY_BUCKET)]
+    pub registry_bucket: String,
+    /// NATS KV bucket of the hand-over records (tenant claims and position reports). Created
+    /// if missing.
+    #[arg(long, env = "RUNNER_HANDOFF_BUCKET", default_value = shared::placement::DEFAULT_HANDOFF_BUCKET)]
+    pub handoff_bucket: String,
+    /// Lease time: a dead runner's shard can be taken over this long after its last
+    /// heartbeat. Applies when this runner creates the registry bucket; an existing bucket
+    /// keeps its own (its max_age).
+    #[arg(long, env = "RUNNER_LEASE_TTL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: Duration,
 
     /// JetStream stream holding events on evt.<tenant>.<saga> (created if missing).
     #[arg(long, env = "RUNNER_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
@@ -145,11 +163,38 @@ impl Config {
                 .map_err(|e| ConfigError(format!("RUNNER_TENANT_ALLOWLIST: {e}")))?,
             None => Vec::new(),
         };
-        if tenants.is_empty() {
+        if args.tenant_placement_bucket.is_none() && tenants.is_empty() {
             return Err(ConfigError(
-                "no tenants to serve: set RUNNER_TENANT_ALLOWLIST (comma-separated tenant ids)"
-                    .into(),
+                "no tenants to serve: set RUNNER_TENANT_ALLOWLIST (comma-separated tenant ids), or RUNNER_TENANT_PLACEMENT_BUCKET to follow a placement bucket".into(),
             ));
+        }
+        for (what, name) in [
+            (
+                "RUNNER_TENANT_PLACEMENT_BUCKET",
+                args.tenant_placement_bucket.as_deref(),
+            ),
+            (
+                "RUNNER_REGISTRY_BUCKET",
+                Some(args.registry_bucket.as_str()),
+            ),
+            ("RUNNER_HANDOFF_BUCKET", Some(args.handoff_bucket.as_str())),
+        ] {
+            if let Some(n) = name
+                && (n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            {
+                return Err(ConfigError(format!(
+                    "{what}='{n}' is not a valid KV bucket name (A-Z a-z 0-9 _ -)"
+                )));
+            }
+        }
+        if args.lease_ttl < Duration::from_secs(3) || args.lease_ttl > Duration::from_secs(600) {
+            return Err(ConfigError(format!(
+                "RUNNER_LEASE_TTL={} is out of range: between 3s and 10m",
+                humantime::format_duration(args.lease_ttl)
+            )));
         }
         for (what, name) in [
             ("RUNNER_STREAM", &args.stream),
@@ -264,7 +309,21 @@ mod tests {
             "{e}"
         );
         let e = args(&[]).err().unwrap().0;
-        assert!(e.contains("no tenants"), "{e}");
+        assert!(
+            e.contains("no tenants") && e.contains("RUNNER_TENANT_PLACEMENT_BUCKET"),
+            "{e}"
+        );
+        assert!(args(&["--tenant-placement-bucket", "placement"]).is_ok());
+        let e = args(&["--tenant-placement-bucket", "place.ment"])
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("not a valid KV bucket name"), "{e}");
+        let e = args(&["--tenant-allowlist", "t1", "--lease-ttl", "1s"])
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("RUNNER_LEASE_TTL=1s"), "{e}");
         let e = args(&["--tenant-allowlist", "t1", "--admin-addr", "0.0.0.0:7070"])
             .err()
             .unwrap()

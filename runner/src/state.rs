@@ -18,6 +18,22 @@ pub enum ReaderId {
 pub struct TenantView {
     pub mode: &'static str,
     pub reader: ReaderId,
+    /// For a catching-up tenant: every event of it up to here is applied (a live tenant is
+    /// at the main reader's position).
+    pub position: u64,
+}
+
+impl EngineView {
+    /// Every event of `tenant` up to the returned sequence is applied here.
+    pub fn position_of(&self, tenant: &str) -> Option<u64> {
+        self.tenants.get(tenant).map(|v| {
+            if v.mode == "live" {
+                self.main_pos
+            } else {
+                v.position
+            }
+        })
+    }
 }
 
 /// The engine's tenants and position, refreshed after every commit.
@@ -33,9 +49,14 @@ pub struct SharedState {
     pub nats_connected: AtomicBool,
     nats_problem: Mutex<Option<String>>,
     storage_problem: Mutex<Option<String>>,
+    lease_problem: Mutex<Option<String>>,
     pub engine_alive: AtomicBool,
     pub engine: Mutex<EngineView>,
     consumers: Mutex<HashMap<ReaderId, String>>,
+    /// Wakes the lease keeper to publish a heartbeat now (state or tenants changed).
+    pub heartbeat_now: tokio::sync::Notify,
+    /// Tenants placed here but not served yet, with the reason.
+    pub waiting: Mutex<BTreeMap<String, String>>,
     /// (tenant, saga) pairs that had events although the saga is not declared, so status
     /// can show their dead letters.
     undeclared: Mutex<std::collections::BTreeSet<(String, String)>>,
@@ -49,9 +70,12 @@ impl SharedState {
             nats_connected: AtomicBool::new(false),
             nats_problem: Mutex::new(None),
             storage_problem: Mutex::new(None),
+            lease_problem: Mutex::new(None),
             engine_alive: AtomicBool::new(false),
             engine: Mutex::new(EngineView::default()),
             consumers: Mutex::new(HashMap::new()),
+            heartbeat_now: tokio::sync::Notify::new(),
+            waiting: Mutex::new(BTreeMap::new()),
             undeclared: Mutex::new(Default::default()),
         }
     }
@@ -62,6 +86,7 @@ impl SharedState {
 
     pub fn set_state(&self, s: RunnerState) {
         *self.state.lock().expect("state lock") = s;
+        self.heartbeat_now.notify_one();
     }
 
     pub fn set_nats_problem(&self, p: Option<String>) {
@@ -70,6 +95,10 @@ impl SharedState {
 
     pub fn set_storage_problem(&self, p: Option<String>) {
         *self.storage_problem.lock().expect("lock") = p;
+    }
+
+    pub fn set_lease_problem(&self, p: Option<String>) {
+        *self.lease_problem.lock().expect("lock") = p;
     }
 
     pub fn set_consumer(&self, reader: ReaderId, name: Option<String>) {
@@ -117,6 +146,9 @@ impl SharedState {
             None => {}
         }
         if let Some(p) = self.storage_problem.lock().expect("lock").clone() {
+            out.push(p);
+        }
+        if let Some(p) = self.lease_problem.lock().expect("lock").clone() {
             out.push(p);
         }
         if !self.engine_alive.load(Ordering::Relaxed) && self.state() != RunnerState::Starting {

@@ -8,16 +8,18 @@ use clap_complete::Shell;
 
 use crate::output::Format;
 
-const ABOUT: &str = "Operate saga runners: see a runner's status and run a local stack.";
+const ABOUT: &str = "Operate saga runners: place tenants on shards, see shards and their status, run a local stack.";
 
 const AFTER: &str = "\
 Examples:
-  runnerctl dev                                   # local NATS + runner + sample events, live status
-  runnerctl status --url http://127.0.0.1:7070    # one runner's status as a table
+  runnerctl dev                                   # local NATS + runners + sample events, live status
+  runnerctl shards                                # live runners: state, tenants, heartbeat
+  runnerctl place acme shard-b --reason \"rebalance\"
+  runnerctl placements                            # desired vs actual owner of every tenant
   runnerctl status --url http://127.0.0.1:7070 -o json | jq .totals
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 runner or NATS unreachable, 4 runner answered an error.
-See docs/cli.md.";
+Exit codes: 0 ok, 1 failure, 2 usage, 3 runner or NATS unreachable, 4 runner answered an error,
+5 not found, 6 conflicting change, 7 refused for safety (--force overrides). See docs/cli.md.";
 
 #[derive(Debug, Parser)]
 #[command(name = "runnerctl", version, about = ABOUT, after_help = AFTER)]
@@ -35,8 +37,60 @@ pub struct Cli {
     /// Bearer token for runners started with RUNNER_ADMIN_TOKEN.
     #[arg(long, global = true, env = "RUNNERCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    #[command(flatten)]
+    pub nats: NatsArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where NATS and the placement buckets are.
+#[derive(Debug, Clone, Args)]
+pub struct NatsArgs {
+    /// NATS server URL.
+    #[arg(
+        long,
+        global = true,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// NATS credentials file.
+    #[arg(long, global = true, env = "RUNNERCTL_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user (with --nats-password).
+    #[arg(long, global = true, env = "RUNNERCTL_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(
+        long,
+        global = true,
+        env = "RUNNERCTL_NATS_PASSWORD",
+        hide_env_values = true
+    )]
+    pub nats_password: Option<String>,
+    /// NATS token.
+    #[arg(
+        long,
+        global = true,
+        env = "RUNNERCTL_NATS_TOKEN",
+        hide_env_values = true
+    )]
+    pub nats_token: Option<String>,
+    /// File holding an nkey seed.
+    #[arg(long, global = true, env = "RUNNERCTL_NATS_NKEY")]
+    pub nats_nkey: Option<PathBuf>,
+    /// CA certificate (PEM) to verify the NATS server; enables TLS.
+    #[arg(long, global = true, env = "RUNNERCTL_NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// KV bucket of the tenant placement (the runners' RUNNER_TENANT_PLACEMENT_BUCKET).
+    #[arg(long, global = true, env = "RUNNERCTL_PLACEMENT_BUCKET", default_value = shared::placement::DEFAULT_PLACEMENT_BUCKET)]
+    pub placement_bucket: String,
+    /// KV bucket of the shard registry (the runners' RUNNER_REGISTRY_BUCKET).
+    #[arg(long, global = true, env = "RUNNERCTL_REGISTRY_BUCKET", default_value = shared::placement::DEFAULT_REGISTRY_BUCKET)]
+    pub registry_bucket: String,
+    /// KV bucket of the hand-over records (the runners' RUNNER_HANDOFF_BUCKET).
+    #[arg(long, global = true, env = "RUNNERCTL_HANDOFF_BUCKET", default_value = shared::placement::DEFAULT_HANDOFF_BUCKET)]
+    pub handoff_bucket: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +102,49 @@ Examples:
   runnerctl status --url http://127.0.0.1:7070 --watch 2s
   runnerctl status --url http://10.0.0.5:7070 --token \"$TOKEN\" -o json")]
     Status(StatusArgs),
+    /// Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard
+    /// that is not registered or is draining, and a tenant with state on another live shard,
+    /// unless --force.
+    #[command(after_help = "\
+Examples:
+  runnerctl place acme shard-b --reason \"shard-a is hot\"
+  runnerctl place acme shard-b --expect shard-a     # only if acme is on shard-a now
+  runnerctl place acme shard-a --expect -           # only if acme is not placed yet
+  runnerctl place acme shard-a --create             # create the placement bucket if missing")]
+    Place(PlaceArgs),
+    /// Remove a tenant's placement: its shard releases it and no shard serves it.
+    #[command(after_help = "\
+Examples:
+  runnerctl unplace acme --reason \"tenant offboarded\"
+  runnerctl unplace acme --expect shard-b")]
+    Unplace(UnplaceArgs),
+    /// Every placed tenant: desired shard, actual owner, the owner's health, and a mismatch
+    /// flag for tenants with no owner or an owner that is not the desired shard.
+    #[command(after_help = "\
+Examples:
+  runnerctl placements
+  runnerctl placements -o json | jq '.[] | select(.mismatch)'")]
+    Placements,
+    /// Live placement changes, and what the runners do about them, until Ctrl-C.
+    #[command(after_help = "\
+Examples:
+  runnerctl watch
+  runnerctl watch -o json     # one JSON object per line")]
+    Watch,
+    /// The revisions of a tenant's placement, with who changed it, when and why.
+    #[command(after_help = "\
+Examples:
+  runnerctl history acme")]
+    History {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Live shards from the registry: state, tenants, heartbeat age, admin URL.
+    #[command(after_help = "\
+Examples:
+  runnerctl shards
+  runnerctl shards -o json | jq -r '.[].admin_url'")]
+    Shards,
     /// Start a local stack (nats-server with JetStream, a runner on a temporary volume, a
     /// generator of sample events) and watch it; Ctrl-C stops and removes it.
     #[command(after_help = "\
@@ -66,6 +163,39 @@ Examples:
         /// Shell to generate for.
         shell: Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// The tenant ([A-Za-z0-9_-], 1-64).
+    pub tenant: String,
+    /// The shard to serve it.
+    pub shard: String,
+    /// Write only if the tenant is placed on this shard now ("-": not placed at all).
+    #[arg(long, value_name = "SHARD")]
+    pub expect: Option<String>,
+    /// Place even if the shard is not registered or is draining, or the tenant has state on
+    /// another live shard (it then starts empty on the new shard).
+    #[arg(long)]
+    pub force: bool,
+    /// Why, for the audit trail (`runnerctl history`).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Create the placement bucket if it does not exist.
+    #[arg(long)]
+    pub create: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnplaceArgs {
+    /// The tenant.
+    pub tenant: String,
+    /// Remove only if the tenant is placed on this shard now.
+    #[arg(long, value_name = "SHARD")]
+    pub expect: Option<String>,
+    /// Why, for the audit trail.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

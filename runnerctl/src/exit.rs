@@ -12,6 +12,13 @@ pub const USAGE: u8 = 2;
 pub const UNREACHABLE: u8 = 3;
 /// The runner answered with an error (4xx/5xx), e.g. a missing or wrong token.
 pub const REJECTED: u8 = 4;
+/// Something named does not exist: a bucket, a shard, a tenant's placement.
+pub const NOT_FOUND: u8 = 5;
+/// A concurrent change won: compare-and-swap conflict, or `--expect` did not match.
+pub const CONFLICT: u8 = 6;
+/// Refused for safety (an unregistered or draining shard, state on another live shard);
+/// `--force` overrides.
+pub const REFUSED: u8 = 7;
 
 /// An error with the exit code it ends the process with.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod cmd;
 mod exit;
+mod nats;
 mod output;
 
 use std::process::ExitCode;

@@ -4,6 +4,9 @@
 pub mod edge_storage;
 pub mod ids;
 pub mod names;
+#[cfg(feature = "nats")]
+pub mod nats;
+pub mod placement;
 pub mod wire;
 
 #[cfg(feature = "devtools")]

@@ -69,6 +69,15 @@ pub struct StatusResponse {
     pub reader: ReaderStatus,
     /// One entry per tenant served, sorted by tenant.
     pub tenants: Vec<TenantStatus>,
+    /// How tenants are assigned: `allowlist` or `placement` (then `placement_bucket`).
+    #[serde(default)]
+    pub assignment: String,
+    #[serde(default)]
+    pub placement_bucket: Option<String>,
+    /// Tenants placed here that are not served yet, and why (e.g. waiting for their previous
+    /// shard to release them).
+    #[serde(default)]
+    pub waiting: Vec<WaitingTenant>,
     /// Sum of every tenant's counters.
     pub totals: Counters,
     /// Events whose subject names no valid tenant or saga (dead-lettered to
@@ -81,6 +90,12 @@ pub struct StatusResponse {
     pub volume: VolumeStatus,
     /// What is wrong right now, in words (empty when healthy).
     pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingTenant {
+    pub tenant: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

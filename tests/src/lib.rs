@@ -66,6 +66,8 @@ pub struct RunnerSpec {
     pub nats_url: String,
     pub tenants: Vec<String>,
     pub sagas: PathBuf,
+    /// Follow this placement bucket (`RUNNER_TENANT_PLACEMENT_BUCKET`).
+    pub placement: Option<String>,
     pub env: BTreeMap<String, String>,
 }
 
@@ -77,8 +79,17 @@ impl RunnerSpec {
             nats_url: nats.url(),
             tenants: tenants.iter().map(|t| t.to_string()).collect(),
             sagas: example_sagas(),
+            placement: None,
             env: BTreeMap::new(),
         }
+    }
+
+    /// A runner of shard `shard` following the default placement bucket.
+    pub fn placed(nats: &NatsServer, data_dir: &Path, shard: &str) -> Self {
+        let mut s = Self::new(nats, data_dir, &[]);
+        s.shard = shard.to_string();
+        s.placement = Some(shared::placement::DEFAULT_PLACEMENT_BUCKET.to_string());
+        s
     }
 
     pub fn env(mut self, k: &str, v: &str) -> Self {
@@ -110,13 +121,17 @@ impl Runner {
             .env("RUNNER_DATA_DIR", &spec.data_dir)
             .env("RUNNER_SAGAS", &spec.sagas)
             .env("RUNNER_SHARD_ID", &spec.shard)
-            .env("RUNNER_TENANT_ALLOWLIST", spec.tenants.join(","))
             .env("RUNNER_ADMIN_ADDR", "127.0.0.1:0")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUNNER_TEST_LOG").unwrap_or_else(|_| "info".into()),
-            )
             .env("NO_COLOR", "1");
+        if !spec.tenants.is_empty() {
+            cmd.env("RUNNER_TENANT_ALLOWLIST", spec.tenants.join(","));
+        }
+        if let Some(b) = &spec.placement {
+            cmd.env("RUNNER_TENANT_PLACEMENT_BUCKET", b);
+        }
+        if let Ok(level) = std::env::var("RUNNER_TEST_LOG") {
+            cmd.env("RUST_LOG", level);
+        }
         for (k, v) in &spec.env {
             cmd.env(k, v);
         }
@@ -395,4 +410,130 @@ fn postcard_decode<T: serde::de::DeserializeOwned>(
     v: &[u8],
 ) -> Result<T, shared::edge_storage::StorageError> {
     shared::edge_storage::decode_value(v)
+}
+
+/// `runnerctl` pointed at `nats`, with colour off.
+pub fn runnerctl(nats: &NatsServer) -> Command {
+    let mut c = Command::new(bin("runnerctl"));
+    c.env("NATS_URL", nats.url())
+        .env("NO_COLOR", "1")
+        .env_remove("RUNNERCTL_TOKEN");
+    c
+}
+
+/// Runs `runnerctl` and fails (with its output) unless it exits 0; returns stdout.
+pub fn runnerctl_ok(nats: &NatsServer, args: &[&str]) -> Result<String> {
+    let out = runnerctl(nats).args(args).output()?;
+    if !out.status.success() {
+        bail!(
+            "runnerctl {} exited {}: {}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+impl Runner {
+    /// Waits until the runner serves exactly `tenants`, each live.
+    pub async fn wait_serving(&self, tenants: &[&str], within: Duration) -> Result<StatusResponse> {
+        let want: std::collections::BTreeSet<String> =
+            tenants.iter().map(|t| t.to_string()).collect();
+        eventually(
+            within,
+            &format!("shard {} to serve {want:?}", self.spec.shard),
+            || async {
+                let s = self.status().await.ok()?;
+                let have: std::collections::BTreeSet<String> =
+                    s.tenants.iter().map(|t| t.tenant.clone()).collect();
+                (have == want && s.tenants.iter().all(|t| t.mode == "live")).then_some(s)
+            },
+        )
+        .await
+    }
+}
+
+/// A TCP proxy in front of a server, to cut and restore a client's connection without
+/// touching the server.
+pub struct TcpProxy {
+    pub port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    pub async fn start(target_port: u16) -> Result<TcpProxy> {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let accept = tokio::spawn({
+            let (up, conns) = (up.clone(), conns.clone());
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !up.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                        {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    conns.lock().expect("lock").push(task.abort_handle());
+                }
+            }
+        });
+        Ok(TcpProxy {
+            port,
+            up,
+            conns,
+            accept,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Drops every connection and refuses new ones until [`restore`](Self::restore).
+    pub fn sever(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().expect("lock").drain(..) {
+            c.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.sever();
+        self.accept.abort();
+    }
+}
+
+/// The dedupe markers (event ids) of one tenant+saga in a stopped volume.
+pub fn applied_ids(
+    dir: &Path,
+    tenant: &str,
+    saga: &str,
+) -> Result<std::collections::BTreeSet<String>> {
+    Ok(read_volume(dir)?
+        .dedupe
+        .into_keys()
+        .filter(|(t, s, _)| t == tenant && s == saga)
+        .map(|(_, _, id)| id)
+        .collect())
 }

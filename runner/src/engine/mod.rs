@@ -21,13 +21,14 @@ use std::time::{Duration, Instant};
 
 use shared::edge_storage::{CursorMode, StorageError, TenantCursor, Volume, Writer, meta};
 use shared::ids::{TenantId, is_valid_id};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 pub use apply::Msg;
 use apply::{ApplyEnv, BatchCtx};
 
 use crate::envelope::Rejection;
+use crate::fence::Fence;
 use crate::metrics::{Metrics, OutcomeLabels, SagaLabels, outcome};
 use crate::saga::SagaRegistry;
 use crate::state::{ReaderId, SharedState, TenantView};
@@ -55,6 +56,37 @@ pub enum EngineMsg {
     Published(Vec<Published>),
     /// Finish the current batch and stop.
     Stop,
+    /// A placement order.
+    Ctl(Ctl),
+}
+
+/// Placement orders, each answered once done.
+pub enum Ctl {
+    /// Start the main reader (deferred until the initial placement is known, so tenants
+    /// acquired at start begin on it instead of each catching up).
+    StartMainReader,
+    /// Serve these tenants, each after its position (everything up to it was applied
+    /// elsewhere and is skipped here) or, if `None`, from where this volume left it (or the
+    /// first event). One transaction for all.
+    Acquire {
+        tenants: Vec<(TenantId, Option<u64>)>,
+        reply: oneshot::Sender<Vec<(TenantId, Result<Started, String>)>>,
+    },
+    /// Stop serving these tenants once their last batch is committed; answers, per tenant,
+    /// the position up to which its events are applied here (`None` if it was not served).
+    Release {
+        tenants: Vec<TenantId>,
+        reply: oneshot::Sender<Vec<(TenantId, Option<u64>)>>,
+    },
+}
+
+/// How an acquired tenant started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// On the main reader already, or catching up on a reader of its own.
+    pub live: bool,
+    /// The first stream sequence it will read.
+    pub from: u64,
 }
 
 /// An acknowledged outbox entry.
@@ -103,6 +135,8 @@ pub struct EngineConfig {
     pub queue_max_events: usize,
     /// Most events of the main reader applied in one transaction.
     pub max_batch: usize,
+    /// Start the main reader only on [`Ctl::StartMainReader`].
+    pub defer_main_reader: bool,
 }
 
 pub struct Engine {
@@ -121,6 +155,8 @@ pub struct Engine {
     stop: Arc<AtomicBool>,
     /// Published outbox entries to delete in the next transaction.
     pending_deletes: Vec<Published>,
+    fence: Arc<Fence>,
+    main_started: bool,
 }
 
 impl Engine {
@@ -136,6 +172,7 @@ impl Engine {
         readers: mpsc::UnboundedSender<ReaderCmd>,
         outbox_notify: Arc<Notify>,
         stop: Arc<AtomicBool>,
+        fence: Arc<Fence>,
     ) -> Result<Engine, StorageError> {
         let (main_pos, cursors) = vol.read(|r| {
             Ok::<_, StorageError>((
@@ -159,6 +196,8 @@ impl Engine {
             outbox_notify,
             stop,
             pending_deletes: Vec::new(),
+            fence,
+            main_started: false,
         };
         let now = shared::now_ms();
         // Where each owned tenant stands: live, or caught up to a sequence.
@@ -210,11 +249,9 @@ impl Engine {
             Ok::<_, StorageError>(())
         })?;
         e.metrics.reader_position.set(main_pos as i64);
-        let _ = e.readers.send(ReaderCmd::Start {
-            reader: ReaderId::Main,
-            filter: None,
-            start_seq: main_pos + 1,
-        });
+        if !e.cfg.defer_main_reader {
+            e.start_main_reader();
+        }
         for (t, from) in plan {
             match from {
                 None => {
@@ -235,6 +272,186 @@ impl Engine {
             "engine ready"
         );
         Ok(e)
+    }
+
+    fn start_main_reader(&mut self) {
+        if self.main_started {
+            return;
+        }
+        self.main_started = true;
+        let _ = self.readers.send(ReaderCmd::Start {
+            reader: ReaderId::Main,
+            filter: None,
+            start_seq: self.main_pos + 1,
+        });
+    }
+
+    fn control(&mut self, c: Ctl) {
+        match c {
+            Ctl::StartMainReader => self.start_main_reader(),
+            Ctl::Acquire { tenants, reply } => {
+                let r = self.acquire(tenants);
+                let _ = reply.send(r);
+            }
+            Ctl::Release { tenants, reply } => {
+                let r = self.release(tenants);
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Starts serving tenants (see [`Ctl::Acquire`]).
+    fn acquire(
+        &mut self,
+        tenants: Vec<(TenantId, Option<u64>)>,
+    ) -> Vec<(TenantId, Result<Started, String>)> {
+        let mut out = Vec::new();
+        // (tenant, after, from): from None = live, Some(seq) = catch up from seq + 1.
+        let mut plan: Vec<(TenantId, Option<u64>, Option<u64>)> = Vec::new();
+        let main_pos = self.main_pos;
+        for (tenant, after) in tenants {
+            if let Some(slot) = self.tenants.get(&tenant) {
+                let started = match slot {
+                    Slot::Live => Started {
+                        live: true,
+                        from: main_pos + 1,
+                    },
+                    Slot::CatchingUp(cu) => Started {
+                        live: false,
+                        from: cu.last + 1,
+                    },
+                };
+                out.push((tenant, Ok(started)));
+                continue;
+            }
+            let cursor = match self.vol.read(|r| r.cursor(tenant.as_str())) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.push((tenant, Err(e.to_string())));
+                    continue;
+                }
+            };
+            let from = match (after, cursor) {
+                (Some(p), _) if p >= main_pos => None,
+                (Some(p), _) => Some(p),
+                (None, Some(c)) if c.mode == CursorMode::Live || c.seq >= main_pos => None,
+                (None, Some(c)) => Some(c.seq),
+                (None, None) if main_pos == 0 => None,
+                (None, None) => Some(0),
+            };
+            plan.push((tenant, after, from));
+        }
+        if plan.is_empty() {
+            return out;
+        }
+        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
+        let committed = self.commit(|w, env| {
+            for (t, after, from) in &plan {
+                if let Some(p) = after {
+                    // Everything up to p was applied elsewhere: never apply it here.
+                    for s in &sagas {
+                        if w.checkpoint(t.as_str(), s)?.is_none_or(|c| c.seq < *p) {
+                            w.set_checkpoint(
+                                t.as_str(),
+                                s,
+                                &shared::edge_storage::Checkpoint {
+                                    seq: *p,
+                                    updated_at_ms: env.now_ms,
+                                },
+                            )?;
+                        }
+                    }
+                }
+                let cursor = match from {
+                    None => TenantCursor {
+                        mode: CursorMode::Live,
+                        seq: 0,
+                        updated_at_ms: env.now_ms,
+                    },
+                    Some(seq) => TenantCursor {
+                        mode: CursorMode::CatchingUp,
+                        seq: *seq,
+                        updated_at_ms: env.now_ms,
+                    },
+                };
+                w.set_cursor(t.as_str(), &cursor)?;
+            }
+            Ok(())
+        });
+        if committed.is_none() {
+            out.extend(
+                plan.into_iter()
+                    .map(|(t, _, _)| (t, Err("the runner is stopping".to_string()))),
+            );
+            return out;
+        }
+        for (tenant, after, from) in plan {
+            let started = match from {
+                None => {
+                    info!(tenant = %tenant, after = ?after, "tenant served by the main reader");
+                    self.tenants.insert(tenant.clone(), Slot::Live);
+                    self.earliest_timer = Some(0);
+                    Started {
+                        live: true,
+                        from: main_pos + 1,
+                    }
+                }
+                Some(seq) => {
+                    self.start_catch_up(tenant.clone(), seq);
+                    Started {
+                        live: false,
+                        from: seq + 1,
+                    }
+                }
+            };
+            out.push((tenant, Ok(started)));
+        }
+        self.publish_view();
+        out
+    }
+
+    /// Stops serving tenants (see [`Ctl::Release`]).
+    fn release(&mut self, tenants: Vec<TenantId>) -> Vec<(TenantId, Option<u64>)> {
+        let mut out = Vec::new();
+        for tenant in tenants {
+            let Some(slot) = self.tenants.remove(&tenant) else {
+                out.push((tenant, None));
+                continue;
+            };
+            let position = match slot {
+                Slot::Live => self.main_pos,
+                Slot::CatchingUp(cu) => {
+                    self.lanes.remove(&cu.lane);
+                    let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
+                    cu.last
+                }
+            };
+            out.push((tenant, Some(position)));
+        }
+        let released: Vec<(String, u64)> = out
+            .iter()
+            .filter_map(|(t, p)| p.map(|p| (t.to_string(), p)))
+            .collect();
+        if !released.is_empty() {
+            self.commit(|w, env| {
+                for (t, p) in &released {
+                    w.set_cursor(
+                        t,
+                        &TenantCursor {
+                            mode: CursorMode::Released,
+                            seq: *p,
+                            updated_at_ms: env.now_ms,
+                        },
+                    )?;
+                }
+                Ok(())
+            });
+            for (t, p) in &released {
+                info!(tenant = %t, position = p, "tenant released");
+            }
+            self.publish_view();
+        }
+        out
     }
 
     fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
@@ -298,6 +515,7 @@ impl Engine {
                     caught_up,
                 } => self.lane_batch(lane, msgs, caught_up),
                 EngineMsg::Tick => self.tick(),
+                EngineMsg::Ctl(c) => self.control(c),
                 EngineMsg::Published(p) => self.pending_deletes.extend(p),
                 EngineMsg::Stop => break,
             }
@@ -323,6 +541,9 @@ impl Engine {
         &mut self,
         mut f: impl FnMut(&mut Writer<'_>, &ApplyEnv<'_>) -> Result<R, StorageError>,
     ) -> Option<R> {
+        if !self.wait_for_lease() {
+            return None;
+        }
         let deletes = std::mem::take(&mut self.pending_deletes);
         let mut backoff = Duration::from_millis(100);
         let mut last_log: Option<Instant> = None;
@@ -359,6 +580,28 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Holds the engine while the lease fence is closed. False when stopping.
+    fn wait_for_lease(&self) -> bool {
+        if self.fence.is_open() {
+            return true;
+        }
+        warn!("the shard's lease is not confirmed: applying nothing until it is");
+        while !self.fence.is_open() {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            let closed = self.fence.closed_for().unwrap_or_default();
+            self.shared.set_lease_problem(Some(format!(
+                "the shard's lease has not been renewed for {:.1}s (NATS unreachable?): holding batches, nothing is applied until it is",
+                closed.as_secs_f64()
+            )));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.shared.set_lease_problem(None);
+        info!("lease confirmed again: applying");
+        true
     }
 
     fn main_batch(&mut self, msgs: Vec<Msg>) {
@@ -514,6 +757,16 @@ impl Engine {
             let Some(ctx) = ctx else { return };
             if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
                 cu.last = cu.last.max(last);
+                if let Some(v) = self
+                    .shared
+                    .engine
+                    .lock()
+                    .expect("lock")
+                    .tenants
+                    .get_mut(tenant.as_str())
+                {
+                    v.position = cu.last;
+                }
             }
             self.after_commit(ctx, start);
         }
@@ -676,10 +929,12 @@ impl Engine {
                     Slot::Live => TenantView {
                         mode: "live",
                         reader: ReaderId::Main,
+                        position: self.main_pos,
                     },
                     Slot::CatchingUp(cu) => TenantView {
                         mode: "catching_up",
                         reader: ReaderId::Lane(cu.lane),
+                        position: cu.last,
                     },
                 };
                 (t.to_string(), v)

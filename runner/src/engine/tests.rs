@@ -51,6 +51,7 @@ fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
             max_event_bytes: 1 << 20,
             queue_max_events: queue_max,
             max_batch: 1000,
+            defer_main_reader: false,
         },
         &owned,
         Arc::new(Metrics::new()),
@@ -58,6 +59,7 @@ fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
         tx,
         Arc::new(Notify::new()),
         Arc::new(AtomicBool::new(false)),
+        Arc::new(Fence::open()),
     )
     .unwrap();
     Rig { engine, cmds }

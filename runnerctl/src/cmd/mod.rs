@@ -2,13 +2,24 @@
 
 mod completions;
 mod dev;
+mod history;
+mod place;
+mod placements;
+mod shards;
 mod status;
+mod watch;
 
 use crate::cli::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Status(a) => status::run(a, cli.output, cli.token).await,
+        Command::Place(a) => place::place(a, &cli.nats, cli.token, cli.output).await,
+        Command::Unplace(a) => place::unplace(a, &cli.nats, cli.output).await,
+        Command::Placements => placements::run(&cli.nats, cli.output).await,
+        Command::Watch => watch::run(&cli.nats, cli.output).await,
+        Command::History { tenant } => history::run(&tenant, &cli.nats, cli.output).await,
+        Command::Shards => shards::run(&cli.nats, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Completions { shell } => completions::run(shell),
     }

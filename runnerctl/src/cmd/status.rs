@@ -65,6 +65,10 @@ pub fn render(s: &StatusResponse) -> String {
         s.version,
         output::age(up)
     );
+    out += &match &s.placement_bucket {
+        Some(b) => format!("tenants by placement (bucket {b})\n"),
+        None => "tenants by allowlist\n".to_string(),
+    };
     out += &format!(
         "nats {} ({})\n",
         s.nats.url,
@@ -135,6 +139,12 @@ pub fn render(s: &StatusResponse) -> String {
     }
     out += &t.to_string();
     out.push('\n');
+    if !s.waiting.is_empty() {
+        out += "\nWAITING\n";
+        for w in &s.waiting {
+            out += &format!("  - {}: {}\n", w.tenant, w.reason);
+        }
+    }
     if s.problems.is_empty() {
         out += "\nno problems\n";
     } else {

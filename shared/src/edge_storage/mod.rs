@@ -69,6 +69,9 @@ pub mod meta {
     pub const READER_POSITION: &str = "reader_position";
     /// u64 big-endian: the next outbox sequence.
     pub const OUTBOX_NEXT: &str = "outbox_next";
+    /// UTF-8: a unique id made when the volume was created, so records elsewhere (the shard
+    /// lease) can say which volume they were made with.
+    pub const VOLUME_ID: &str = "volume_id";
 }
 
 /// Everything that can go wrong with a volume, each with what to do about it.
@@ -278,6 +281,16 @@ impl Volume {
             txn.put(&meta, k, v, WriteFlags::UPSERT)
                 .map_err(|e| map_mdbx(&self.dir, "cannot write meta", e))
         };
+        if get(meta::VOLUME_ID)?.is_none() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            put(
+                meta::VOLUME_ID,
+                format!("{nanos:x}-{:x}", std::process::id()).as_bytes(),
+            )?;
+        }
         match get(meta::FORMAT_VERSION)? {
             None => {
                 put(meta::FORMAT_VERSION, &FORMAT_VERSION.to_be_bytes())?;

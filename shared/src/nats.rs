@@ -1,0 +1,177 @@
+//! The KV buckets and streams of the placement protocol, defined once for the runner and
+//! `runnerctl` (whoever comes first creates them with these settings).
+
+use std::time::Duration;
+
+use async_nats::jetstream::ErrorCode;
+use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::{self, kv, stream};
+
+use crate::placement::{AUDIT_STREAM, PLACEMENT_HISTORY};
+
+/// Why a bucket could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BucketError {
+    #[error("KV bucket '{0}' does not exist")]
+    NotFound(String),
+    #[error("cannot open KV bucket '{0}': {1}")]
+    Other(String, String),
+}
+
+/// Opens an existing bucket, telling a missing bucket apart from other failures.
+pub async fn open_bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store, BucketError> {
+    if let Err(e) = js.get_stream(format!("KV_{name}")).await {
+        return Err(match e.kind() {
+            GetStreamErrorKind::JetStream(err)
+                if err.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+            {
+                BucketError::NotFound(name.to_string())
+            }
+            _ => BucketError::Other(name.to_string(), e.to_string()),
+        });
+    }
+    js.get_key_value(name)
+        .await
+        .map_err(|e| BucketError::Other(name.to_string(), e.to_string()))
+}
+
+/// Opens the bucket `config` describes, creating it if it does not exist.
+pub async fn open_or_create_bucket(
+    js: &jetstream::Context,
+    config: kv::Config,
+) -> Result<kv::Store, BucketError> {
+    let name = config.bucket.clone();
+    match open_bucket(js, &name).await {
+        Err(BucketError::NotFound(_)) => match js.create_key_value(config).await {
+            Ok(s) => Ok(s),
+            // Created by somebody else meanwhile.
+            Err(e) => open_bucket(js, &name)
+                .await
+                .map_err(|_| BucketError::Other(name.clone(), format!("cannot create it: {e}"))),
+        },
+        other => other,
+    }
+}
+
+/// Placement: tenant -> shard, written by operators; revisions kept for `history`.
+pub fn placement_bucket(name: &str) -> kv::Config {
+    kv::Config {
+        bucket: name.to_string(),
+        description: "runner tenant placement: key = tenant, value = shard id".into(),
+        history: PLACEMENT_HISTORY,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// Shard registry and lease: one heartbeat record per live runner, gone `lease` after its
+/// last heartbeat.
+pub fn registry_bucket(name: &str, lease: Duration) -> kv::Config {
+    kv::Config {
+        bucket: name.to_string(),
+        description: "runner shard registry and lease: key = shard id".into(),
+        history: 1,
+        max_age: lease,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// Hand-over: tenant claims and shards' position reports.
+pub fn handoff_bucket(name: &str) -> kv::Config {
+    kv::Config {
+        bucket: name.to_string(),
+        description: "runner hand-over: claim.<tenant>, positions.<shard>".into(),
+        history: 8,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    }
+}
+
+/// The audit trail of placement changes.
+pub fn audit_stream() -> stream::Config {
+    stream::Config {
+        name: AUDIT_STREAM.to_string(),
+        subjects: vec!["audit.>".into()],
+        storage: stream::StorageType::File,
+        max_messages_per_subject: 1000,
+        ..Default::default()
+    }
+}
+
+/// A key's latest entry.
+#[derive(Debug, Clone)]
+pub struct Latest {
+    pub key: String,
+    pub value: bytes::Bytes,
+    pub revision: u64,
+    /// False for a delete or purge marker.
+    pub live: bool,
+    pub time_ms: u64,
+}
+
+/// Every key's latest entry in a bucket, for keys matching `filter` (`>`, `claim.>`), read
+/// with one consumer that ends when it has delivered them all (nothing to wait for when no
+/// key matches).
+pub async fn latest_entries(
+    js: &jetstream::Context,
+    bucket: &str,
+    filter: &str,
+) -> Result<Vec<Latest>, String> {
+    use futures_util::StreamExt;
+    let stream = js
+        .get_stream(format!("KV_{bucket}"))
+        .await
+        .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
+    let prefix = format!("$KV.{bucket}.");
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::Config {
+            filter_subject: format!("{prefix}{filter}"),
+            deliver_policy: jetstream::consumer::DeliverPolicy::LastPerSubject,
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            memory_storage: true,
+            inactive_threshold: Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
+    let mut pending = consumer.cached_info().num_pending;
+    let mut out = Vec::new();
+    if pending == 0 {
+        return Ok(out);
+    }
+    let mut msgs = consumer
+        .messages()
+        .await
+        .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
+    while pending > 0 {
+        let m = tokio::time::timeout(Duration::from_secs(10), msgs.next())
+            .await
+            .map_err(|_| format!("reading KV bucket '{bucket}' took too long"))?
+            .ok_or_else(|| format!("reading KV bucket '{bucket}' ended early"))?
+            .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
+        let info = m.info().map_err(|e| e.to_string())?;
+        pending = info.pending;
+        let revision = info.stream_sequence;
+        let time = (info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+        let live = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("KV-Operation"))
+            .is_none_or(|op| op.as_str() != "DEL" && op.as_str() != "PURGE");
+        let key = m
+            .subject
+            .as_str()
+            .strip_prefix(&prefix)
+            .unwrap_or(m.subject.as_str())
+            .to_string();
+        out.push(Latest {
+            key,
+            value: m.payload.clone(),
+            revision,
+            live,
+            time_ms: time,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,193 @@
+//! Records of the placement protocol, shared by the runner and `runnerctl`: the shard
+//! registry (which is also the shard lease), tenant claims and position reports (the
+//! hand-over), the audit trail of placement edits, and the runner's notices.
+//!
+//! Buckets (NATS KV):
+//! * placement (`RUNNER_TENANT_PLACEMENT_BUCKET`, runnerctl default `runner_placement`):
+//!   key = tenant, value = shard id. Written by operators (`runnerctl place`).
+//! * registry (`runner_shards`): key = shard id, value = [`ShardRecord`]. The bucket's
+//!   `max_age` is the lease time: a runner creates its key to take the shard and updates it
+//!   (compare-and-swap) to keep it; a dead runner's key expires.
+//! * handoff (`runner_handoff`): `claim.<tenant>` = [`ClaimRecord`] (who serves a tenant, or
+//!   where its last owner released it) and `positions.<shard>` = [`PositionsRecord`] (how far
+//!   each tenant of a shard was applied, reported with every heartbeat).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wire::Counters;
+
+/// Default name of the placement bucket used by `runnerctl` and `runnerctl dev`.
+pub const DEFAULT_PLACEMENT_BUCKET: &str = "runner_placement";
+/// Default name of the shard registry (and lease) bucket.
+pub const DEFAULT_REGISTRY_BUCKET: &str = "runner_shards";
+/// Default name of the hand-over bucket (claims and position reports).
+pub const DEFAULT_HANDOFF_BUCKET: &str = "runner_handoff";
+/// Stream of audit entries (`audit.placement.<tenant>`).
+pub const AUDIT_STREAM: &str = "RUNNER_AUDIT";
+/// Revisions kept per key in the placement bucket (for `runnerctl history`).
+pub const PLACEMENT_HISTORY: i64 = 64;
+
+/// Key of a tenant's claim in the hand-over bucket.
+pub fn claim_key(tenant: &str) -> String {
+    format!("claim.{tenant}")
+}
+
+/// Key of a shard's position report in the hand-over bucket.
+pub fn positions_key(shard: &str) -> String {
+    format!("positions.{shard}")
+}
+
+/// Subject of the audit entries of a tenant's placement.
+pub fn audit_subject(tenant: &str) -> String {
+    format!("audit.placement.{tenant}")
+}
+
+/// Subject a runner publishes its notices on (core NATS, not stored).
+pub fn notice_subject(shard: &str) -> String {
+    format!("runner.notice.{shard}")
+}
+
+/// A runner's heartbeat in the registry; holding the key is holding the shard's lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    pub shard_id: String,
+    pub admin_url: String,
+    pub version: String,
+    /// `starting`, `running`, `draining`, `drained`, `stopping`.
+    pub state: String,
+    pub host: String,
+    pub pid: u32,
+    pub started_at_ms: u64,
+    pub heartbeat_at_ms: u64,
+    /// How long the lease lasts without a heartbeat.
+    pub lease_ms: u64,
+    /// Tenants served now.
+    pub tenants: Vec<String>,
+    pub counters: Counters,
+    /// The volume the runner writes (`meta.volume_id`).
+    #[serde(default)]
+    pub volume_id: String,
+}
+
+/// Who serves a tenant, or where it was last released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    /// The shard that serves (or last served) the tenant.
+    pub shard: String,
+    pub state: ClaimState,
+    /// Every event of the tenant up to this stream sequence was applied by `shard` (for a
+    /// release: its final position).
+    pub position: u64,
+    pub updated_at_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimState {
+    /// `shard` serves the tenant now.
+    Active,
+    /// `shard` stopped serving it after applying everything up to `position`.
+    Released,
+}
+
+/// How far each tenant of a shard was applied, reported with every heartbeat; what a new
+/// owner starts after when the old one crashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionsRecord {
+    pub shard: String,
+    pub at_ms: u64,
+    pub tenants: BTreeMap<String, u64>,
+}
+
+/// Who changed a placement, when, why, and from what to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// `place` or `unplace`.
+    pub action: String,
+    pub tenant: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The placement key's revision written by the change.
+    pub revision: u64,
+    pub who: String,
+    pub host: String,
+    pub at_ms: u64,
+    pub reason: Option<String>,
+    /// The change was made with `--force` over a refusal.
+    pub forced: bool,
+}
+
+/// Something a runner did, published on `runner.notice.<shard>` as it happens (for
+/// dashboards, `runnerctl watch`, and measurements).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub shard: String,
+    pub at_ms: u64,
+    pub kind: NoticeKind,
+    pub tenant: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The runner took the shard's lease.
+    LeaseAcquired,
+    /// A tenant is served here now (its reader is running).
+    TenantStarted,
+    /// A tenant is no longer served here (its last batch committed, released).
+    TenantReleased,
+    /// A tenant waits for its previous owner to release it.
+    TenantWaiting,
+    /// A tenant was taken over from a crashed shard.
+    TenantTakenOver,
+    /// The runner's state changed.
+    State,
+}
+
+/// What a placement value says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementValue {
+    Shard(crate::ids::ShardId),
+    Invalid(String),
+}
+
+pub fn parse_placement_value(v: &[u8]) -> PlacementValue {
+    match std::str::from_utf8(v) {
+        Ok(s) => match crate::ids::ShardId::new(s.trim()) {
+            Ok(id) => PlacementValue::Shard(id),
+            Err(e) => PlacementValue::Invalid(e.to_string()),
+        },
+        Err(_) => PlacementValue::Invalid("the value is not UTF-8".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_values() {
+        assert!(
+            matches!(parse_placement_value(b"shard-a"), PlacementValue::Shard(s) if s.as_str() == "shard-a")
+        );
+        assert!(matches!(
+            parse_placement_value(b" shard-a\n"),
+            PlacementValue::Shard(_)
+        ));
+        assert!(matches!(
+            parse_placement_value(b""),
+            PlacementValue::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_placement_value(b"shard a"),
+            PlacementValue::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_placement_value(&[0xff]),
+            PlacementValue::Invalid(_)
+        ));
+    }
+}
