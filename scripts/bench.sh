@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Benchmarks, built with --release: runner throughput beside a raw JetStream consumer on the
-# same server in the same run, latency at a steady rate, peak RSS. Prints a table and writes
-# target/bench/*.json. See docs/performance.md.
+# Benchmarks, built with --release, each beside a baseline measured in the same run:
+#   throughput  runner vs a raw JetStream consumer, latency at a steady rate, peak RSS
+#   placement   placement reaction vs raw KV put-to-watch, start with 1,000 tenants placed
+# Usage: scripts/bench.sh [throughput] [placement]   (default: all)
+# Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 ensure_libclang
+suites=("$@")
+[ ${#suites[@]} -eq 0 ] && suites=(throughput placement)
 cargo build --locked --release -p runner -p e2e --bins
-target/release/bench "$@"
+for s in "${suites[@]}"; do
+  case "$s" in
+    throughput) target/release/bench ;;
+    placement) target/release/bench_placement ;;
+    *) echo "unknown benchmark '$s': expected throughput or placement" >&2; exit 2 ;;
+  esac
+  echo
+done
