@@ -339,8 +339,56 @@ async fn runnerctl_placement_commands_check_before_writing() -> anyhow::Result<(
     assert_eq!(c, Some(5), "nothing was written: {err}");
 
     let a = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("a"), "shard-a")).await?;
+    // `watch` shows the change and what the runner did about it, one JSON object per line.
+    let mut watch = runnerctl(&nats)
+        .args(["watch", "-o", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let err = watch.stderr.take().expect("piped");
+    let (up_tx, up) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(err).read_line(&mut first);
+        let _ = up_tx.send(first);
+    });
+    let first = up.recv_timeout(WAIT)?;
+    assert!(first.starts_with("watching placement bucket"), "{first}");
+    let (tx, lines) = std::sync::mpsc::channel::<serde_json::Value>();
+    let out = watch.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx
+                .send(serde_json::from_str(&l).expect("watch prints JSON lines"))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
     runnerctl_ok(&nats, &["place", "t1", "shard-a", "--expect", "-"])?;
     a.wait_serving(&["t1"], WAIT).await?;
+    let deadline = std::time::Instant::now() + WAIT;
+    let (mut saw_put, mut saw_started) = (false, false);
+    while !(saw_put && saw_started) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(v) = lines.recv_timeout(left) else {
+            let _ = watch.kill();
+            anyhow::bail!(
+                "watch did not show the placement (put {saw_put}, started {saw_started})"
+            );
+        };
+        if v["type"] == "placement" && v["tenant"] == "t1" && v["shard"] == "shard-a" {
+            saw_put = true;
+        }
+        if v["type"] == "notice" && v["kind"] == "tenant_started" && v["tenant"] == "t1" {
+            saw_started = true;
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
     // Compare-and-swap: --expect names the wrong owner.
     let (c, err) = code(&["place", "t1", "shard-a", "--expect", "shard-c"])?;
     assert_eq!(c, Some(6), "{err}");

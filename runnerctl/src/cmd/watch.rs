@@ -41,12 +41,13 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         .subscribe("runner.notice.>")
         .await
         .map_err(|e| CliError::new(FAILURE, format!("cannot subscribe to runner notices: {e}")))?;
-    if format == Format::Table {
-        eprintln!(
-            "watching placement bucket '{}' and runner notices on {} (Ctrl-C stops)",
-            args.placement_bucket, args.nats_url
-        );
-    }
+    // The subscription is known to the server once flushed.
+    let _ = nats.client.flush().await;
+    // On stderr in every format: scripts may wait for it to know the watch is up.
+    eprintln!(
+        "watching placement bucket '{}' and runner notices on {} (Ctrl-C stops)",
+        args.placement_bucket, args.nats_url
+    );
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     loop {
