@@ -46,6 +46,9 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "placements" -d 
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "resume" -d 'Return a drained (or draining) runner to service'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -155,6 +158,63 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l placement
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l timeout -d 'How long to wait for the drain; then list what blocks and exit 8' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l flush-timeout -d 'How long the runner may spend flushing its outbox before it counts as drained (entries left are published after resume or at the next start)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l no-wait -d 'Start the drain and return at once'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l tenant -d 'The tenant' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l saga -d 'The saga' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l mode -d 'What to reset before the re-read' -r -f -a "checkpoint_only\t''
+checkpoint_and_dedupe\t''
+full_reset\t''"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l shard -d 'The shard serving the tenant (default: found from the tenant\'s claim)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l url -d 'The runner\'s admin URL instead' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l timeout -d 'How long to follow the replay before giving up (it keeps running); exit 8' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l dry-run -d 'Show the preview and stop'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s y -l yes -d 'Proceed without asking (required without a terminal for destructive modes and retention warnings)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l tenants -d 'Tenants the runner serves and the generator writes to' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l rate -d 'Sample events per second, over all tenants' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l admin-addr -d 'Admin address of the runner' -r
@@ -190,13 +250,16 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l plac
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -2,7 +2,8 @@
 # Benchmarks, built with --release, each beside a baseline measured in the same run:
 #   throughput  runner vs a raw JetStream consumer, latency at a steady rate, peak RSS
 #   placement   placement reaction vs raw KV put-to-watch, start with 1,000 tenants placed
-# Usage: scripts/bench.sh [throughput] [placement]   (default: all)
+#   ops         full_reset replay rate vs live apply rate, drain latency of a busy runner
+# Usage: scripts/bench.sh [throughput] [placement] [ops]   (default: all)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,13 +11,14 @@ cd "$(dirname "$0")/.."
 ensure_cargo
 ensure_libclang
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(throughput placement)
+[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops)
 cargo build --locked --release -p runner -p e2e --bins
 for s in "${suites[@]}"; do
   case "$s" in
     throughput) target/release/bench ;;
     placement) target/release/bench_placement ;;
-    *) echo "unknown benchmark '$s': expected throughput or placement" >&2; exit 2 ;;
+    ops) target/release/bench_ops ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement or ops" >&2; exit 2 ;;
   esac
   echo
 done

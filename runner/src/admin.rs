@@ -10,17 +10,18 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use axum::Router;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use shared::edge_storage::{StorageError, TableCode, TableId, Volume};
 use shared::wire::{
-    Counters, ErrorBody, NatsStatus, ReaderStatus, Readiness, SagaStatus, StatusResponse,
-    TenantStatus, VolumeStatus, WaitingTenant,
+    Counters, DrainRequest, ErrorBody, NatsStatus, ReaderStatus, Readiness, ReplayAccepted,
+    ReplayRequest, SagaStatus, StatusResponse, TenantStatus, VolumeStatus, WaitingTenant,
 };
 use subtle::ConstantTimeEq;
 
@@ -41,6 +42,8 @@ pub struct AdminState {
     pub sagas: Vec<String>,
     pub token: Option<String>,
     pub placement_bucket: Option<String>,
+    /// Drain, resume and replay; set once the engine runs (503 before).
+    pub ops: OnceLock<Arc<crate::ops::Ops>>,
 }
 
 /// An error answer: status code plus `{error, message}`.
@@ -70,6 +73,214 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::NotFound(code, m) => ApiError::new(StatusCode::NOT_FOUND, code, m),
+            OpError::Conflict(code, m) => ApiError::new(StatusCode::CONFLICT, code, m),
+            OpError::Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
+        }
+    }
+}
+
+/// A request body that could not be taken: too large, not JSON, wrong fields or values.
+fn body_error(e: JsonRejection, example: &str) -> ApiError {
+    match e {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the body as JSON with 'Content-Type: application/json', e.g. {example}"),
+        ),
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{}; expected e.g. {example}", other.body_text()),
+        ),
+    }
+}
+
+fn ops(st: &AdminState) -> Result<Arc<crate::ops::Ops>, ApiError> {
+    st.ops.get().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting",
+            "the runner is still starting; try again shortly",
+        )
+    })
+}
+
+const DRAIN_EXAMPLE: &str = r#"{"timeout_ms": 30000} or no body"#;
+const REPLAY_EXAMPLE: &str =
+    r#"{"tenant_id": "acme", "saga_name": "order", "mode": "checkpoint_only", "dry_run": true}"#;
+
+async fn drain(
+    State(st): State<Arc<AdminState>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let req: DrainRequest = if body.iter().all(|b| b.is_ascii_whitespace()) {
+        DrainRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("bad drain request: {e}; expected {DRAIN_EXAMPLE}"),
+            )
+        })?
+    };
+    let timeout = match req.timeout_ms {
+        None => crate::ops::DEFAULT_DRAIN_TIMEOUT,
+        Some(ms) if ms <= crate::ops::MAX_DRAIN_TIMEOUT.as_millis() as u64 => {
+            Duration::from_millis(ms)
+        }
+        Some(ms) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "timeout_ms {ms} is above the limit of {}",
+                    crate::ops::MAX_DRAIN_TIMEOUT.as_millis()
+                ),
+            ));
+        }
+    };
+    let status = ops(&st)?.drain(timeout).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(status)).into_response())
+}
+
+async fn resume(State(st): State<Arc<AdminState>>) -> Result<Response, ApiError> {
+    let state = ops(&st)?.resume().await?;
+    Ok(axum::Json(serde_json::json!({"state": state})).into_response())
+}
+
+static REPLAY_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn replay(
+    State(st): State<Arc<AdminState>>,
+    body: Result<axum::Json<ReplayRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let axum::Json(req) = body.map_err(|e| body_error(e, REPLAY_EXAMPLE))?;
+    for (what, v) in [("tenant_id", &req.tenant_id), ("saga_name", &req.saga_name)] {
+        if let Err(e) = shared::ids::TenantId::new(v.clone()) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("{what}: {e}"),
+            ));
+        }
+    }
+    let ops = ops(&st)?;
+    let js = st.js.get().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting",
+            "not connected to NATS yet",
+        )
+    })?;
+    let (tenant, plan) = ops.plan(&js, &st.stream, &st.sagas, &req).await?;
+    if req.dry_run {
+        return Ok(axum::Json(plan).into_response());
+    }
+    let id = format!(
+        "r-{}-{}",
+        shared::now_ms(),
+        REPLAY_SERIAL.fetch_add(1, Ordering::Relaxed)
+    );
+    let order = crate::engine::ReplayOrder {
+        id: id.clone(),
+        tenant,
+        saga: req.saga_name.clone(),
+        mode: req.mode,
+        first_seq: plan.stream.first_seq,
+        target_seq: plan.stream.last_seq,
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    ops.engine
+        .send(crate::engine::EngineMsg::Ctl(crate::engine::Ctl::Replay {
+            order,
+            reply: tx,
+        }))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the engine is not running",
+            )
+        })?;
+    let started = rx.await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the engine stopped",
+        )
+    })?;
+    use crate::engine::ReplayRefusal;
+    match started {
+        Ok(_) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(ReplayAccepted {
+                status_url: format!("/admin/replay/{id}"),
+                replay_id: id,
+                plan,
+            }),
+        )
+            .into_response()),
+        Err(ReplayRefusal::NotServed) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_tenant",
+            format!(
+                "tenant {} was released by this shard while the replay was planned",
+                req.tenant_id
+            ),
+        )),
+        Err(ReplayRefusal::Running(other)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "replay_running",
+            format!(
+                "replay {other} of {}/{} is running (GET /admin/replay/{other})",
+                req.tenant_id, req.saga_name
+            ),
+        )),
+        Err(ReplayRefusal::Stopping) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "draining",
+            "the runner started draining; nothing was changed",
+        )),
+    }
+}
+
+async fn replay_status(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    st.shared
+        .replays
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|r| r.replay_id == id)
+        .cloned()
+        .map(|r| axum::Json(r).into_response())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_replay",
+                format!("no replay {id} on this runner (replays are kept in memory: the latest 100 since it started)"),
+            )
+        })
+}
+
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", e.to_string())
@@ -79,6 +290,10 @@ impl From<StorageError> for ApiError {
 pub fn router(state: Arc<AdminState>) -> Router {
     let admin = Router::new()
         .route("/admin/status", get(status))
+        .route("/admin/drain", post(drain))
+        .route("/admin/resume", post(resume))
+        .route("/admin/replay", post(replay))
+        .route("/admin/replay/{id}", get(replay_status))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))
@@ -321,6 +536,8 @@ async fn status(
             used_bytes: snap.used_bytes,
         },
         problems: st.shared.problems(),
+        drain: st.shared.drain.lock().expect("lock").clone(),
+        replays: st.shared.replays.lock().expect("lock").clone(),
     }))
 }
 

@@ -118,6 +118,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
         placement_bucket: args.tenant_placement_bucket.clone(),
+        ops: OnceLock::new(),
     });
     let admin_stop = CancellationToken::new();
     let admin_task = tokio::spawn({
@@ -333,6 +334,14 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     )
     .await
     .map_err(|e| RunError::Runtime(e.to_string()))?;
+    let _ = admin_state.ops.set(Arc::new(crate::ops::Ops::new(
+        engine_tx.clone(),
+        vol.clone(),
+        shared.clone(),
+        cfg.shard_id.to_string(),
+        handoff.clone(),
+        registry.clone(),
+    )));
     let placement_stop = CancellationToken::new();
     let placement = match &args.tenant_placement_bucket {
         Some(bucket) => {
@@ -442,16 +451,27 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         }
     }
 
-    // Stop: no new reads, hand the tenants over, finish the batch in flight, flush the
-    // outbox, give the lease up.
+    // Stop: the same drain as POST /admin/drain (no new reads, the batches in flight
+    // committed, the outbox flushed within RUNNER_SHUTDOWN_TIMEOUT), then hand the tenants
+    // over and give the lease up. After a lost lease or a dead engine there is no drain.
     let stopping = std::time::Instant::now();
-    shared.set_state(RunnerState::Stopping);
+    let draining = !lost
+        && shared
+            .engine_alive
+            .load(std::sync::atomic::Ordering::Relaxed);
+    if draining {
+        if shared.state() != RunnerState::Drained {
+            crate::ops::begin_drain(&shared, args.shutdown_timeout);
+        }
+    } else {
+        shared.set_state(RunnerState::Stopping);
+    }
     notice(
         &client,
         cfg.shard_id.as_str(),
         NoticeKind::State,
         None,
-        "stopping",
+        shared.state().as_str(),
     );
     readers_stop.cancel();
     let _ = readers.await;
@@ -489,6 +509,14 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         warn!(
             left,
             "outbox not empty at exit; it is published at the next start"
+        );
+    }
+    if draining {
+        let _ = crate::ops::progress(&shared, &vol, stopping, Duration::ZERO).await;
+        shared.set_state(RunnerState::Drained);
+        info!(
+            elapsed_ms = stopping.elapsed().as_millis() as u64,
+            "drained"
         );
     }
     lease_stop.cancel();

@@ -10,6 +10,7 @@ pub mod fence;
 pub mod lease;
 pub mod metrics;
 pub mod nats;
+pub mod ops;
 pub mod outbox;
 pub mod placement;
 pub mod reader;

@@ -131,6 +131,17 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
 }
 
 /// One reader: delivers every event from `next` on, in order, until cancelled.
+/// Sends a batch to the engine, counting it as in flight until the engine takes it. If the
+/// caller drops this future before it completes it must uncount the batch.
+async fn hand_over(ctx: &ReaderCtx, batch: EngineMsg) -> bool {
+    ctx.shared.batches_queued.fetch_add(1, Ordering::Relaxed);
+    if ctx.engine.send(batch).await.is_err() {
+        ctx.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
 async fn read(
     ctx: Arc<ReaderCtx>,
     id: ReaderId,
@@ -138,6 +149,15 @@ async fn read(
     mut next: u64,
     cancel: CancellationToken,
 ) {
+    /// Counts this reader among the live ones until it returns.
+    struct Alive<'a>(&'a SharedState);
+    impl Drop for Alive<'_> {
+        fn drop(&mut self) {
+            self.0.readers_running.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    ctx.shared.readers_running.fetch_add(1, Ordering::Relaxed);
+    let _alive = Alive(&ctx.shared);
     let mut reconnects = ctx.reconnects.clone();
     let mut backoff = Duration::from_millis(100);
     let mut failures = 0u32;
@@ -180,7 +200,7 @@ async fn read(
                 msgs: Vec::new(),
                 caught_up: true,
             };
-            if ctx.engine.send(batch).await.is_err() {
+            if !hand_over(&ctx, batch).await {
                 break;
             }
         }
@@ -276,8 +296,11 @@ async fn read(
                     caught_up,
                 };
                 tokio::select! {
-                    _ = cancel.cancelled() => break 'outer,
-                    r = ctx.engine.send(batch) => if r.is_err() { break 'outer },
+                    _ = cancel.cancelled() => {
+                        ctx.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                        break 'outer;
+                    }
+                    sent = hand_over(&ctx, batch) => if !sent { break 'outer },
                 }
             }
             if let Some(why) = broken {

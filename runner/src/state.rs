@@ -57,6 +57,14 @@ pub struct SharedState {
     pub heartbeat_now: tokio::sync::Notify,
     /// Tenants placed here but not served yet, with the reason.
     pub waiting: Mutex<BTreeMap<String, String>>,
+    /// Replays running and recently finished (by the engine).
+    pub replays: Mutex<Vec<shared::wire::ReplayStatus>>,
+    /// Batches sent by readers and not yet taken by the engine.
+    pub batches_queued: std::sync::atomic::AtomicU64,
+    /// Reader tasks alive (a drain waits for 0).
+    pub readers_running: std::sync::atomic::AtomicU64,
+    /// The drain in progress or done.
+    pub drain: Mutex<Option<shared::wire::DrainStatus>>,
     /// (tenant, saga) pairs that had events although the saga is not declared, so status
     /// can show their dead letters.
     undeclared: Mutex<std::collections::BTreeSet<(String, String)>>,
@@ -76,6 +84,10 @@ impl SharedState {
             consumers: Mutex::new(HashMap::new()),
             heartbeat_now: tokio::sync::Notify::new(),
             waiting: Mutex::new(BTreeMap::new()),
+            replays: Mutex::new(Vec::new()),
+            readers_running: std::sync::atomic::AtomicU64::new(0),
+            batches_queued: std::sync::atomic::AtomicU64::new(0),
+            drain: Mutex::new(None),
             undeclared: Mutex::new(Default::default()),
         }
     }

@@ -145,6 +145,34 @@ Examples:
   runnerctl shards
   runnerctl shards -o json | jq -r '.[].admin_url'")]
     Shards,
+    /// Drain a runner: stop reading, commit what is in flight, flush the outbox, hold
+    /// timers; follow it until drained. For a rolling restart or maintenance.
+    #[command(after_help = "\
+Examples:
+  runnerctl drain shard-a                          # admin URL from the shard registry
+  runnerctl drain --url http://10.0.0.5:7070 --timeout 2m
+  runnerctl drain shard-a --no-wait                # start it and return
+  runnerctl resume shard-a                         # back to service")]
+    Drain(DrainArgs),
+    /// Return a drained (or draining) runner to service.
+    #[command(after_help = "\
+Examples:
+  runnerctl resume shard-a
+  runnerctl resume --url http://10.0.0.5:7070")]
+    Resume(TargetArgs),
+    /// Re-read a tenant's saga from the stream after resetting what the mode says; shows
+    /// the dry-run preview first and asks before destructive modes.
+    #[command(after_help = "\
+Modes (what is deleted for the tenant+saga before the re-read):
+  checkpoint_only        the checkpoint: only events never applied are applied
+  checkpoint_and_dedupe  checkpoint and dedupe markers: every retained event is applied again
+  full_reset             also instances, pending outbox and timers: state is rebuilt
+
+Examples:
+  runnerctl replay --tenant acme --saga order --mode checkpoint_only
+  runnerctl replay --tenant acme --saga order --mode full_reset --dry-run
+  runnerctl replay --tenant acme --saga order --mode full_reset --yes -o json")]
+    Replay(ReplayArgs),
     /// Start a local stack (nats-server with JetStream, a runner on a temporary volume, a
     /// generator of sample events) and watch it; Ctrl-C stops and removes it.
     #[command(after_help = "\
@@ -196,6 +224,70 @@ pub struct UnplaceArgs {
     /// Why, for the audit trail.
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+/// Which runner: a shard id (found in the registry) or an admin URL.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The shard, looked up in the shard registry.
+    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    pub shard: Option<String>,
+    /// The runner's admin URL instead (works without the registry).
+    #[arg(long, env = "RUNNERCTL_URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to wait for the drain; then list what blocks and exit 8.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// How long the runner may spend flushing its outbox before it counts as drained
+    /// (entries left are published after resume or at the next start).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub flush_timeout: Duration,
+    /// Start the drain and return at once.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ModeArg {
+    CheckpointOnly,
+    CheckpointAndDedupe,
+    FullReset,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// The saga.
+    #[arg(long)]
+    pub saga: String,
+    /// What to reset before the re-read.
+    #[arg(long, value_enum)]
+    pub mode: ModeArg,
+    /// The shard serving the tenant (default: found from the tenant's claim).
+    #[arg(long, conflicts_with = "url")]
+    pub shard: Option<String>,
+    /// The runner's admin URL instead.
+    #[arg(long, env = "RUNNERCTL_URL")]
+    pub url: Option<String>,
+    /// Show the preview and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Proceed without asking (required without a terminal for destructive modes and
+    /// retention warnings).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long to follow the replay before giving up (it keeps running); exit 8.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use shared::wire::ErrorBody;
 
-use crate::exit::{CliError, REJECTED, UNREACHABLE};
+use crate::exit::{CONFLICT, CliError, NOT_FOUND, REJECTED, UNREACHABLE};
 
 pub struct Admin {
     base: String,
@@ -32,7 +32,33 @@ impl Admin {
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
-        let mut req = self.http.get(format!("{}{path}", self.base));
+        self.call(self.http.get(format!("{}{path}", self.base)), path)
+            .await
+    }
+
+    /// POSTs `body` as JSON.
+    pub async fn post<T: DeserializeOwned, B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CliError> {
+        self.call(
+            self.http.post(format!("{}{path}", self.base)).json(body),
+            path,
+        )
+        .await
+    }
+
+    /// The admin URL this client talks to.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T, CliError> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -55,22 +81,29 @@ impl Admin {
                 CliError::new(
                     REJECTED,
                     format!(
-                        "{} answered {path} with something that is not a runner's status: {e}",
+                        "{} answered {path} with something this runnerctl does not understand: {e} (versions differ?)",
                         self.base
                     ),
                 )
             });
         }
         let body = resp.text().await.unwrap_or_default();
-        let msg = serde_json::from_str::<ErrorBody>(&body)
-            .map(|b| b.message)
-            .unwrap_or_else(|_| body.chars().take(300).collect());
+        let parsed = serde_json::from_str::<ErrorBody>(&body).ok();
+        let msg = parsed
+            .as_ref()
+            .map(|b| b.message.clone())
+            .unwrap_or_else(|| body.chars().take(300).collect());
         let hint = match status {
             StatusCode::UNAUTHORIZED => " (pass --token or set RUNNERCTL_TOKEN)",
             _ => "",
         };
+        let code = match status {
+            StatusCode::NOT_FOUND => NOT_FOUND,
+            StatusCode::CONFLICT => CONFLICT,
+            _ => REJECTED,
+        };
         Err(CliError::new(
-            REJECTED,
+            code,
             format!("{} answered {path} with {status}: {msg}{hint}", self.base),
         ))
     }

@@ -20,6 +20,9 @@ pub const CONFLICT: u8 = 6;
 /// `--force` overrides.
 pub const REFUSED: u8 = 7;
 
+/// Waited as long as asked (`--timeout`) and the operation has not finished; it goes on.
+pub const TIMEOUT: u8 = 8;
+
 /// An error with the exit code it ends the process with.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]

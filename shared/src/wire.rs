@@ -11,7 +11,12 @@ pub enum RunnerState {
     Starting,
     /// Reading and applying events.
     Running,
-    /// Stopping: in-flight batches finish, the outbox is flushed.
+    /// Draining (`POST /admin/drain` or SIGTERM): no new fetches, in-flight batches
+    /// committed, the outbox flushed, timers held.
+    Draining,
+    /// Drained: nothing in flight; `POST /admin/resume` returns it to service.
+    Drained,
+    /// Stopping after a failure (lost lease, engine stopped).
     Stopping,
 }
 
@@ -20,6 +25,8 @@ impl RunnerState {
         match self {
             RunnerState::Starting => "starting",
             RunnerState::Running => "running",
+            RunnerState::Draining => "draining",
+            RunnerState::Drained => "drained",
             RunnerState::Stopping => "stopping",
         }
     }
@@ -90,6 +97,157 @@ pub struct StatusResponse {
     pub volume: VolumeStatus,
     /// What is wrong right now, in words (empty when healthy).
     pub problems: Vec<String>,
+    /// The drain in progress or done (none while running normally).
+    #[serde(default)]
+    pub drain: Option<DrainStatus>,
+    /// Replays running, paused, or finished since the runner started (latest 100).
+    #[serde(default)]
+    pub replays: Vec<ReplayStatus>,
+}
+
+/// `POST /admin/drain` body (optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrainRequest {
+    /// How long the outbox flush may take before the runner counts as drained with
+    /// entries left (they are published after resume or at the next start). Default
+    /// 30000, at most 600000.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// Progress of a drain, in `/admin/status` and the answers of drain and resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainStatus {
+    pub state: RunnerState,
+    pub started_at_ms: u64,
+    pub completed_at_ms: Option<u64>,
+    /// The outbox flush bound of this drain.
+    pub timeout_ms: u64,
+    /// Readers not stopped yet.
+    pub readers_running: u64,
+    /// Batches read but not committed yet.
+    pub in_flight_batches: u64,
+    /// Outbox entries not published (and acknowledged) yet.
+    pub outbox_left: u64,
+    /// What keeps the drain from completing, in words (empty once drained).
+    pub blockers: Vec<String>,
+    /// Set when the drain completed with the outbox not flushed in time.
+    pub note: Option<String>,
+}
+
+/// What a replay deletes before the stream is re-read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayMode {
+    /// The checkpoint: only events without a dedupe marker are applied again.
+    #[default]
+    CheckpointOnly,
+    /// The checkpoint and the dedupe markers: every retained event is applied again.
+    CheckpointAndDedupe,
+    /// Checkpoint, dedupe markers, instances, pending outbox and timers: state is rebuilt.
+    FullReset,
+}
+
+impl ReplayMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayMode::CheckpointOnly => "checkpoint_only",
+            ReplayMode::CheckpointAndDedupe => "checkpoint_and_dedupe",
+            ReplayMode::FullReset => "full_reset",
+        }
+    }
+
+    /// Whether the mode deletes more than the checkpoint.
+    pub fn is_destructive(self) -> bool {
+        self != ReplayMode::CheckpointOnly
+    }
+}
+
+/// `POST /admin/replay` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    pub tenant_id: String,
+    pub saga_name: String,
+    pub mode: ReplayMode,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Entries a replay deletes (or would delete), per table, for its tenant+saga.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayDeletes {
+    pub checkpoints: u64,
+    pub dedupe: u64,
+    pub instances: u64,
+    pub outbox: u64,
+    pub timers: u64,
+}
+
+/// The part of the stream a replay re-reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRange {
+    /// `evt.<tenant>.<saga>`
+    pub subject: String,
+    /// First and last retained sequence of the subject (none: no event retained).
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    /// Events of the subject the stream retains.
+    pub events: u64,
+    /// The stream's first sequence: above 1, older events of every subject are gone.
+    pub stream_first_seq: u64,
+}
+
+/// A replay's preview: what it deletes and what it re-reads. The answer to a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayPlan {
+    pub tenant_id: String,
+    pub saga_name: String,
+    pub mode: ReplayMode,
+    pub deletes: ReplayDeletes,
+    pub stream: StreamRange,
+    /// E.g. the stream no longer retains every event the saga applied.
+    pub warnings: Vec<String>,
+}
+
+/// `POST /admin/replay` answer (202).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayAccepted {
+    pub replay_id: String,
+    /// `/admin/replay/<id>`
+    pub status_url: String,
+    pub plan: ReplayPlan,
+}
+
+/// `GET /admin/replay/<id>`: a replay's progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayStatus {
+    pub replay_id: String,
+    pub tenant_id: String,
+    pub saga_name: String,
+    pub mode: ReplayMode,
+    /// `running`, `paused` (the runner drains), `completed`, `cancelled` (the tenant was
+    /// released to another shard; it continues there after the last position).
+    pub state: String,
+    pub started_at_ms: u64,
+    pub completed_at_ms: Option<u64>,
+    /// What the reset deleted, in one transaction.
+    pub deleted: ReplayDeletes,
+    /// First sequence re-read, and the subject's last sequence when the replay started.
+    pub from_seq: Option<u64>,
+    pub target_seq: Option<u64>,
+    /// Sequence re-read so far (of any saga of the tenant).
+    pub position: u64,
+    /// Events of the saga re-read, and what became of them.
+    pub scanned: u64,
+    pub applied: u64,
+    pub skipped_dedupe: u64,
+    /// At or below the checkpoint (seen again).
+    pub skipped_other: u64,
+    /// The instance's state has no transition for the event.
+    pub ignored: u64,
+    pub dead_lettered: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 //! `runnerctl` processes, each with its own temp dirs, and helpers to publish events, wait
 //! for conditions with deadlines, and read volumes through `edge_storage`.
 
+pub mod bench;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -13,6 +13,7 @@
 //! reader to pass the dropped ones.
 
 pub mod apply;
+mod control;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tracing::{debug, error, info, warn};
 
 pub use apply::Msg;
 use apply::{ApplyEnv, BatchCtx};
+pub use control::{ReplayOrder, ReplayRefusal};
 
 use crate::envelope::Rejection;
 use crate::fence::Fence;
@@ -77,6 +79,15 @@ pub enum Ctl {
     Release {
         tenants: Vec<TenantId>,
         reply: oneshot::Sender<Vec<(TenantId, Option<u64>)>>,
+    },
+    /// Drain: stop every reader and hold timers; batches already read are still applied.
+    Pause { reply: oneshot::Sender<()> },
+    /// Undo [`Ctl::Pause`]: restart the readers where they stand, fire timers again.
+    Resume { reply: oneshot::Sender<()> },
+    /// Reset a tenant+saga and re-read the tenant from a sequence (see `control.rs`).
+    Replay {
+        order: ReplayOrder,
+        reply: oneshot::Sender<Result<shared::wire::ReplayStatus, ReplayRefusal>>,
     },
 }
 
@@ -157,6 +168,10 @@ pub struct Engine {
     pending_deletes: Vec<Published>,
     fence: Arc<Fence>,
     main_started: bool,
+    /// Drained: no reader runs, timers are held.
+    paused: bool,
+    /// Replays running and recently finished.
+    replays: Vec<control::ActiveReplay>,
 }
 
 impl Engine {
@@ -198,6 +213,8 @@ impl Engine {
             pending_deletes: Vec::new(),
             fence,
             main_started: false,
+            paused: false,
+            replays: Vec::new(),
         };
         let now = shared::now_ms();
         // Where each owned tenant stands: live, or caught up to a sequence.
@@ -279,7 +296,7 @@ impl Engine {
             return;
         }
         self.main_started = true;
-        let _ = self.readers.send(ReaderCmd::Start {
+        self.send_reader(ReaderCmd::Start {
             reader: ReaderId::Main,
             filter: None,
             start_seq: self.main_pos + 1,
@@ -295,6 +312,18 @@ impl Engine {
             }
             Ctl::Release { tenants, reply } => {
                 let r = self.release(tenants);
+                let _ = reply.send(r);
+            }
+            Ctl::Pause { reply } => {
+                self.pause();
+                let _ = reply.send(());
+            }
+            Ctl::Resume { reply } => {
+                self.resume();
+                let _ = reply.send(());
+            }
+            Ctl::Replay { order, reply } => {
+                let r = self.replay(order);
                 let _ = reply.send(r);
             }
         }
@@ -448,6 +477,7 @@ impl Engine {
             });
             for (t, p) in &released {
                 info!(tenant = %t, position = p, "tenant released");
+                self.end_replays(t, "cancelled");
             }
             self.publish_view();
         }
@@ -458,7 +488,7 @@ impl Engine {
         let lane = self.next_lane;
         self.next_lane += 1;
         info!(tenant = %tenant, from_seq = from_seq + 1, "tenant catching up on its own reader");
-        let _ = self.readers.send(ReaderCmd::Start {
+        self.send_reader(ReaderCmd::Start {
             reader: ReaderId::Lane(lane),
             filter: Some(shared::names::tenant_event_filter(&tenant)),
             start_seq: from_seq + 1,
@@ -484,6 +514,9 @@ impl Engine {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
+            if matches!(msg, EngineMsg::Batch { .. }) {
+                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+            }
             match msg {
                 EngineMsg::Batch {
                     reader: ReaderId::Main,
@@ -499,7 +532,10 @@ impl Engine {
                                 reader: ReaderId::Main,
                                 msgs: more,
                                 ..
-                            }) => msgs.extend(more),
+                            }) => {
+                                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                                msgs.extend(more)
+                            }
                             Ok(other) => {
                                 held = Some(other);
                                 break;
@@ -755,6 +791,7 @@ impl Engine {
                 Ok(ctx)
             });
             let Some(ctx) = ctx else { return };
+            self.replay_progress(&tenant, &msgs, &ctx, last);
             if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
                 cu.last = cu.last.max(last);
                 if let Some(v) = self
@@ -809,6 +846,7 @@ impl Engine {
             return;
         };
         info!(tenant = %tenant, through = cu.last.max(self.main_pos), queued = cu.queue.len(), "tenant caught up: now served by the main reader");
+        self.end_replays(tenant.as_str(), "completed");
         self.lanes.remove(&cu.lane);
         let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
         self.tenants.insert(tenant, Slot::Live);
@@ -820,7 +858,8 @@ impl Engine {
 
     fn tick(&mut self) {
         let now = shared::now_ms();
-        if self.earliest_timer.is_none_or(|e| e > now) {
+        // Drained: timers are held (they fire after resume), published entries still go.
+        if self.paused || self.earliest_timer.is_none_or(|e| e > now) {
             if !self.pending_deletes.is_empty() {
                 self.commit(|_, _| Ok(()));
             }

@@ -2,11 +2,14 @@
 
 mod completions;
 mod dev;
+mod drain;
 mod history;
 mod place;
 mod placements;
+mod replay;
 mod shards;
 mod status;
+mod target;
 mod watch;
 
 use crate::cli::{Cli, Command};
@@ -20,6 +23,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch => watch::run(&cli.nats, cli.output).await,
         Command::History { tenant } => history::run(&tenant, &cli.nats, cli.output).await,
         Command::Shards => shards::run(&cli.nats, cli.output).await,
+        Command::Drain(a) => drain::drain(a, &cli.nats, cli.token, cli.output).await,
+        Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
+        Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Completions { shell } => completions::run(shell),
     }

@@ -1054,6 +1054,62 @@ impl<'t> Writer<'t> {
         Ok(gone)
     }
 
+    /// Deletes every entry of `table` that belongs to `tenant`/`saga` and returns how many
+    /// there were. Tenant-first tables are cleared by a range delete; the outbox (keyed by a
+    /// global sequence) is scanned for the pair's entries.
+    pub fn clear_saga(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        table: TableCode,
+    ) -> Result<u64, StorageError> {
+        let id = match table {
+            TableCode::Sagas => TableId::Sagas,
+            TableCode::Dedupe => TableId::Dedupe,
+            TableCode::Schedules => TableId::Schedules,
+            TableCode::Checkpoints => return Ok(self.delete_checkpoint(tenant, saga)? as u64),
+            TableCode::Outbox => {
+                let mut keys = Vec::new();
+                self.r.scan(TableId::Outbox, &[], None, |k, v| {
+                    let e: OutboxEntry = decode(table::OUTBOX, v)?;
+                    if e.tenant == tenant && e.saga == saga {
+                        keys.push(k.to_vec());
+                    }
+                    Ok(true)
+                })?;
+                let mut n = 0;
+                for k in keys {
+                    n += self.delete_outbox(&k, tenant, saga)? as u64;
+                }
+                return Ok(n);
+            }
+        };
+        let prefix = keys::saga_prefix(tenant, saga)?;
+        let mut cur = self
+            .r
+            .txn
+            .cursor(self.r.table(id))
+            .map_err(self.r.err("cannot open a cursor"))?;
+        let mut n = 0u64;
+        let mut item = cur
+            .set_range::<Cow<'_, [u8]>, ()>(&prefix)
+            .map_err(self.r.err("cannot seek"))?;
+        while let Some((k, ())) = item {
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            cur.del(WriteFlags::empty())
+                .map_err(self.r.err("cannot delete"))?;
+            n += 1;
+            // After a delete the cursor stands on the next entry.
+            item = cur
+                .get_current::<Cow<'_, [u8]>, ()>()
+                .map_err(self.r.err("cannot read next"))?;
+        }
+        self.count_delta(tenant, saga, table, -(n as i64));
+        Ok(n)
+    }
+
     pub fn set_cursor(&mut self, tenant: &str, cursor: &TenantCursor) -> Result<(), StorageError> {
         self.put_raw(
             TableId::Cursors,

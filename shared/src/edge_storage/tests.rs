@@ -278,3 +278,92 @@ fn wrong_paths_get_specific_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn clearing_a_saga_removes_exactly_its_entries_in_every_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    let pairs = [
+        ("t1", "order"),
+        ("t1", "pay"),
+        ("t2", "order"),
+        ("t0", "order"),
+    ];
+    let rec = ScheduleRecord {
+        fire: "Timeout".into(),
+        armed_at_ms: 0,
+        armed_by: "e".into(),
+    };
+    v.write(|w| {
+        for (t, s) in pairs {
+            for i in 0..50u64 {
+                let k = format!("k{i}");
+                w.put_instance(t, s, &k, &inst("new"), true)?;
+                let d = DedupeRecord {
+                    seq: i,
+                    at_ms: 1,
+                    outcome: Outcome::Applied,
+                };
+                w.put_dedupe(t, s, &format!("e{i}"), &d)?;
+                w.put_schedule(t, s, 100 + i, &k, "pay", &rec)?;
+                w.push_outbox(&OutboxEntry {
+                    kind: OutboxKind::Command,
+                    subject: format!("cmd.{t}.x"),
+                    msg_id: format!("{t}-{s}-{i}"),
+                    headers: vec![],
+                    payload: vec![],
+                    tenant: t.into(),
+                    saga: s.into(),
+                    created_at_ms: 1,
+                })?;
+            }
+            w.set_checkpoint(
+                t,
+                s,
+                &Checkpoint {
+                    seq: 9,
+                    updated_at_ms: 1,
+                },
+            )?;
+        }
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    let cleared = v
+        .write(|w| {
+            let mut n = Vec::new();
+            for table in TableCode::ALL {
+                n.push(w.clear_saga("t1", "order", table)?);
+            }
+            Ok::<_, StorageError>(n)
+        })
+        .unwrap();
+    // Sagas, Dedupe, Checkpoints, Outbox, Schedules.
+    assert_eq!(cleared, vec![50, 50, 1, 50, 50]);
+    v.read(|r| {
+        for table in TableCode::ALL {
+            assert_eq!(r.count("t1", "order", table)?, 0, "{table:?}");
+            for (t, s) in &pairs[1..] {
+                let want = if table == TableCode::Checkpoints {
+                    1
+                } else {
+                    50
+                };
+                assert_eq!(r.count(t, s, table)?, want, "{t}/{s} {table:?}");
+            }
+        }
+        assert_eq!(r.entries(TableId::Sagas)?, 150);
+        assert_eq!(r.entries(TableId::Dedupe)?, 150);
+        assert_eq!(r.entries(TableId::Schedules)?, 150);
+        assert_eq!(r.entries(TableId::Outbox)?, 150);
+        assert!(r.instance("t1", "order", "k0")?.is_none());
+        assert!(r.instance("t1", "pay", "k0")?.is_some());
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    // Clearing again finds nothing.
+    let again = v
+        .write(|w| w.clear_saga("t1", "order", TableCode::Dedupe))
+        .unwrap();
+    assert_eq!(again, 0);
+}

@@ -16,49 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use async_nats::jetstream::{self, consumer};
+use e2e::bench::*;
 use e2e::*;
 use futures_util::StreamExt;
 use serde_json::json;
-
-/// A 200-byte-ish event of the `account` saga.
-fn payload(i: u64, pad: &str) -> bytes::Bytes {
-    event(
-        &format!("e{i}"),
-        "Deposited",
-        &format!("a{}", i % 50),
-        json!({"amount": i % 100 + 1, "pad": pad}),
-    )
-}
-
-fn tenants(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("t{i:04}")).collect()
-}
-
-async fn publish_backlog(
-    js: &jetstream::Context,
-    n_events: u64,
-    ts: &[String],
-) -> Result<Duration> {
-    let pad = "x".repeat(100);
-    let start = Instant::now();
-    let mut acks = Vec::with_capacity(1000);
-    for i in 0..n_events {
-        let t = &ts[(i as usize) % ts.len()];
-        acks.push(
-            js.publish(format!("evt.{t}.account"), payload(i, &pad))
-                .await?,
-        );
-        if acks.len() == 1000 {
-            for a in acks.drain(..) {
-                a.await?;
-            }
-        }
-    }
-    for a in acks {
-        a.await?;
-    }
-    Ok(start.elapsed())
-}
 
 /// One durable, unfiltered pull consumer, `ack()` per message.
 async fn raw_rate(js: &jetstream::Context, n_events: u64) -> Result<f64> {
@@ -84,22 +45,6 @@ async fn raw_rate(js: &jetstream::Context, n_events: u64) -> Result<f64> {
     Ok(n_events as f64 / secs)
 }
 
-async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
-    let text = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
-/// Cumulative (le, count) buckets of the runner's apply-latency histogram.
 async fn latency_buckets(http: &reqwest::Client, url: &str) -> Result<Vec<(f64, f64)>> {
     let text = http
         .get(format!("{url}/metrics"))
@@ -166,19 +111,6 @@ struct Case {
     steady_rate: f64,
     rss_mb: f64,
 }
-
-/// The `apply` workload: the example account saga without its command.
-const APPLY_ONLY_SAGAS: &str = r#"
-[[saga]]
-name = "account"
-initial = "new"
-
-[[saga.transition]]
-from = ["new", "open"]
-on = "Deposited"
-to = "open"
-add = { balance = "{{event.data.amount}}", deposits = 1 }
-"#;
 
 async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str) -> Result<Case> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;

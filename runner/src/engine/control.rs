@@ -1,0 +1,292 @@
+//! Drain and replay inside the engine.
+//!
+//! Drain: [`Engine::pause`] stops every reader and holds timers; batches already read are
+//! still applied (they arrive before the reply is used), and published outbox entries are
+//! still deleted. [`Engine::resume`] restarts each reader where its position stands.
+//!
+//! Replay: one transaction deletes what the mode says for the tenant+saga and moves the
+//! tenant's cursor back to just before the first retained event of `evt.<tenant>.<saga>`;
+//! the tenant then catches up on a reader of its own (its live events queue meanwhile) and
+//! goes back to the main reader through the usual hand-over, so nothing is lost, reordered
+//! or applied twice. Events of the tenant's other sagas are re-read too and skipped by
+//! their checkpoints.
+
+use shared::edge_storage::{CursorMode, TableCode, TenantCursor};
+use shared::ids::TenantId;
+use shared::wire::{ReplayDeletes, ReplayMode, ReplayStatus};
+use tracing::info;
+
+use super::apply::BatchCtx;
+use super::{Engine, Msg, ReaderCmd, Slot};
+use crate::state::ReaderId;
+
+/// Finished replays kept for `GET /admin/replay/<id>`.
+const KEEP_FINISHED: usize = 100;
+
+/// A replay to start, checked by the admin API first.
+#[derive(Debug, Clone)]
+pub struct ReplayOrder {
+    pub id: String,
+    pub tenant: TenantId,
+    pub saga: String,
+    pub mode: ReplayMode,
+    /// First retained sequence of `evt.<tenant>.<saga>`; none when the stream holds no
+    /// event of it (the reset alone is done).
+    pub first_seq: Option<u64>,
+    pub target_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayRefusal {
+    /// The tenant is not served by this runner (any more).
+    NotServed,
+    /// A replay of the same tenant+saga is running: its id.
+    Running(String),
+    /// The runner is draining or stopping.
+    Stopping,
+}
+
+pub struct ActiveReplay {
+    pub status: ReplayStatus,
+}
+
+impl ActiveReplay {
+    fn running(&self) -> bool {
+        self.status.state == "running"
+    }
+}
+
+impl Engine {
+    /// Sends a reader order, except starts while paused (resume starts them).
+    pub(super) fn send_reader(&self, cmd: ReaderCmd) {
+        if self.paused && matches!(cmd, ReaderCmd::Start { .. }) {
+            return;
+        }
+        let _ = self.readers.send(cmd);
+    }
+
+    pub(super) fn pause(&mut self) {
+        if self.paused {
+            return;
+        }
+        self.paused = true;
+        let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Main));
+        for lane in self.lanes.keys() {
+            let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(*lane)));
+        }
+        info!(
+            lanes = self.lanes.len(),
+            "paused: readers stopped, timers held"
+        );
+        self.publish_replays();
+    }
+
+    pub(super) fn resume(&mut self) {
+        if !self.paused {
+            return;
+        }
+        self.paused = false;
+        if self.main_started {
+            self.send_reader(ReaderCmd::Start {
+                reader: ReaderId::Main,
+                filter: None,
+                start_seq: self.main_pos + 1,
+            });
+        }
+        for (t, slot) in &self.tenants {
+            if let Slot::CatchingUp(cu) = slot {
+                self.send_reader(ReaderCmd::Start {
+                    reader: ReaderId::Lane(cu.lane),
+                    filter: Some(shared::names::tenant_event_filter(t)),
+                    start_seq: cu.last + 1,
+                });
+            }
+        }
+        self.earliest_timer = Some(0);
+        info!(reader_position = self.main_pos, "resumed");
+        self.publish_replays();
+    }
+
+    pub(super) fn replay(&mut self, o: ReplayOrder) -> Result<ReplayStatus, ReplayRefusal> {
+        if self.paused {
+            return Err(ReplayRefusal::Stopping);
+        }
+        if let Some(r) = self.replays.iter().find(|r| {
+            r.running() && r.status.tenant_id == o.tenant.as_str() && r.status.saga_name == o.saga
+        }) {
+            return Err(ReplayRefusal::Running(r.status.replay_id.clone()));
+        }
+        let last = match self.tenants.get(&o.tenant) {
+            None => return Err(ReplayRefusal::NotServed),
+            Some(Slot::Live) => self.main_pos,
+            Some(Slot::CatchingUp(cu)) => cu.last,
+        };
+        // The re-read restarts just before the first retained event; if the tenant's reader
+        // is not past it yet, nothing needs re-reading.
+        let restart = o.first_seq.map(|f| f - 1).filter(|r| *r < last);
+        let (t, s, mode) = (o.tenant.as_str(), o.saga.as_str(), o.mode);
+        let deleted = self.commit(|w, env| {
+            let mut d = ReplayDeletes {
+                checkpoints: w.clear_saga(t, s, TableCode::Checkpoints)?,
+                ..Default::default()
+            };
+            if mode != ReplayMode::CheckpointOnly {
+                d.dedupe = w.clear_saga(t, s, TableCode::Dedupe)?;
+            }
+            if mode == ReplayMode::FullReset {
+                d.instances = w.clear_saga(t, s, TableCode::Sagas)?;
+                d.outbox = w.clear_saga(t, s, TableCode::Outbox)?;
+                d.timers = w.clear_saga(t, s, TableCode::Schedules)?;
+            }
+            if let Some(seq) = restart {
+                w.set_cursor(
+                    t,
+                    &TenantCursor {
+                        mode: CursorMode::CatchingUp,
+                        seq,
+                        updated_at_ms: env.now_ms,
+                    },
+                )?;
+            }
+            Ok(d)
+        });
+        let Some(deleted) = deleted else {
+            return Err(ReplayRefusal::Stopping);
+        };
+        info!(tenant = %o.tenant, saga = %o.saga, mode = mode.as_str(), replay = %o.id, ?deleted, from_seq = ?restart.map(|r| r + 1), "replay: reset committed, re-reading");
+        if let Some(seq) = restart {
+            match self.tenants.get_mut(&o.tenant) {
+                Some(Slot::CatchingUp(cu)) => {
+                    // Already on a reader of its own: restart that reader earlier, keeping
+                    // the queue of live events (the checkpoints skip what it re-delivers).
+                    let old = cu.lane;
+                    let lane = self.next_lane;
+                    self.next_lane += 1;
+                    cu.lane = lane;
+                    cu.last = seq;
+                    self.lanes.remove(&old);
+                    self.lanes.insert(lane, o.tenant.clone());
+                    let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(old)));
+                    self.send_reader(ReaderCmd::Start {
+                        reader: ReaderId::Lane(lane),
+                        filter: Some(shared::names::tenant_event_filter(&o.tenant)),
+                        start_seq: seq + 1,
+                    });
+                }
+                _ => self.start_catch_up(o.tenant.clone(), seq),
+            }
+        }
+        let now = shared::now_ms();
+        let done = restart.is_none();
+        let status = ReplayStatus {
+            replay_id: o.id,
+            tenant_id: o.tenant.to_string(),
+            saga_name: o.saga,
+            mode,
+            state: if done { "completed" } else { "running" }.into(),
+            started_at_ms: now,
+            completed_at_ms: done.then_some(now),
+            deleted,
+            from_seq: restart.map(|r| r + 1),
+            target_seq: o.target_seq,
+            position: restart.unwrap_or(last),
+            scanned: 0,
+            applied: 0,
+            skipped_dedupe: 0,
+            skipped_other: 0,
+            ignored: 0,
+            dead_lettered: 0,
+        };
+        self.replays.push(ActiveReplay {
+            status: status.clone(),
+        });
+        self.trim_replays();
+        self.publish_view();
+        self.publish_replays();
+        Ok(status)
+    }
+
+    /// Counts a committed re-read batch into the tenant's running replays.
+    pub(super) fn replay_progress(
+        &mut self,
+        tenant: &TenantId,
+        msgs: &[Msg],
+        ctx: &BatchCtx,
+        last: u64,
+    ) {
+        let mut touched = false;
+        for r in self
+            .replays
+            .iter_mut()
+            .filter(|r| r.running() && r.status.tenant_id == tenant.as_str())
+        {
+            touched = true;
+            let st = &mut r.status;
+            st.position = st.position.max(last);
+            let subject = format!("evt.{}.{}", st.tenant_id, st.saga_name);
+            st.scanned += msgs.iter().filter(|m| m.subject == subject).count() as u64;
+            if let Some(acc) = ctx
+                .sagas
+                .get(tenant.as_str())
+                .and_then(|p| p.get(&st.saga_name))
+            {
+                st.applied += acc.counts[0];
+                st.skipped_dedupe += acc.counts[1];
+                st.skipped_other += acc.counts[2];
+                st.ignored += acc.counts[3];
+                st.dead_lettered += acc.counts[4];
+            }
+        }
+        if touched {
+            self.publish_replays();
+        }
+    }
+
+    /// Ends the running replays of a tenant (`completed` when it went live again,
+    /// `cancelled` when it was released).
+    pub(super) fn end_replays(&mut self, tenant: &str, how: &str) {
+        let now = shared::now_ms();
+        let mut touched = false;
+        for r in self
+            .replays
+            .iter_mut()
+            .filter(|r| r.running() && r.status.tenant_id == tenant)
+        {
+            r.status.state = how.to_string();
+            r.status.completed_at_ms = Some(now);
+            info!(replay = %r.status.replay_id, tenant, saga = %r.status.saga_name, applied = r.status.applied, "replay {how}");
+            touched = true;
+        }
+        if touched {
+            self.publish_replays();
+        }
+    }
+
+    fn trim_replays(&mut self) {
+        let finished = self.replays.iter().filter(|r| !r.running()).count();
+        let mut drop = finished.saturating_sub(KEEP_FINISHED);
+        self.replays.retain(|r| {
+            if drop > 0 && !r.running() {
+                drop -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    pub(super) fn publish_replays(&self) {
+        let paused = self.paused;
+        *self.shared.replays.lock().expect("lock") = self
+            .replays
+            .iter()
+            .map(|r| {
+                let mut s = r.status.clone();
+                if paused && r.running() {
+                    s.state = "paused".into();
+                }
+                s
+            })
+            .collect();
+    }
+}

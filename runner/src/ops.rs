@@ -1,0 +1,474 @@
+//! Drain, resume and replay, as the admin API drives them (DESIGN.md §5 and §6).
+//!
+//! Drain: the runner goes `draining` at once (`/readyz` fails from then on), the engine stops
+//! every reader and holds timers, and a task watches until nothing is left in flight:
+//! readers stopped, batches read but not committed, outbox entries not published. The outbox
+//! flush is bounded by the request's timeout; past it the runner counts as drained and says
+//! how many entries are left (published after resume or at the next start). A drain pauses
+//! a running replay (its re-read continues after resume). SIGTERM performs the same drain
+//! before exit (`app.rs`).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::kv;
+use shared::edge_storage::{StorageError, TableCode, TableId, Volume};
+use shared::ids::{ShardId, TenantId};
+use shared::placement::{ClaimRecord, ShardRecord, claim_key};
+use shared::wire::{
+    DrainStatus, ReplayDeletes, ReplayMode, ReplayPlan, ReplayRequest, RunnerState, StreamRange,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::engine::{Ctl, EngineMsg};
+use crate::state::SharedState;
+
+/// Outbox flush bound of a drain when the request names none.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest flush bound a request may set.
+pub const MAX_DRAIN_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What drain, resume and replay need besides the admin state; set once the engine runs.
+pub struct Ops {
+    pub engine: mpsc::Sender<EngineMsg>,
+    pub vol: Arc<Volume>,
+    pub shared: Arc<SharedState>,
+    pub shard: String,
+    pub handoff: kv::Store,
+    pub registry: kv::Store,
+    drain_task: tokio::sync::Mutex<Option<CancellationToken>>,
+}
+
+/// Why an operation was refused; the admin API maps it to a status code.
+#[derive(Debug)]
+pub enum OpError {
+    /// 404
+    NotFound(&'static str, String),
+    /// 409
+    Conflict(&'static str, String),
+    /// 503
+    Unavailable(String),
+}
+
+impl Ops {
+    pub fn new(
+        engine: mpsc::Sender<EngineMsg>,
+        vol: Arc<Volume>,
+        shared: Arc<SharedState>,
+        shard: String,
+        handoff: kv::Store,
+        registry: kv::Store,
+    ) -> Ops {
+        Ops {
+            engine,
+            vol,
+            shared,
+            shard,
+            handoff,
+            registry,
+            drain_task: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn ctl<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Ctl) -> Result<R, OpError> {
+        let (tx, rx) = oneshot::channel();
+        self.engine
+            .send(EngineMsg::Ctl(make(tx)))
+            .await
+            .map_err(|_| OpError::Unavailable("the engine is not running".into()))?;
+        rx.await
+            .map_err(|_| OpError::Unavailable("the engine stopped".into()))
+    }
+
+    /// Starts a drain (or returns the one in progress or done: drain is idempotent).
+    pub async fn drain(self: &Arc<Self>, timeout: Duration) -> Result<DrainStatus, OpError> {
+        let mut task = self.drain_task.lock().await;
+        match self.shared.state() {
+            RunnerState::Draining | RunnerState::Drained => {
+                return Ok(self.drain_status().expect("a drain is recorded"));
+            }
+            RunnerState::Running => {}
+            s => {
+                return Err(OpError::Conflict(
+                    "not_running",
+                    format!(
+                        "the runner is {}; only a running runner can drain",
+                        s.as_str()
+                    ),
+                ));
+            }
+        }
+        begin_drain(&self.shared, timeout);
+        info!(
+            timeout_ms = timeout.as_millis() as u64,
+            "drain requested: stopping readers, holding timers"
+        );
+        self.ctl(|reply| Ctl::Pause { reply }).await?;
+        let cancel = CancellationToken::new();
+        *task = Some(cancel.clone());
+        let me = self.clone();
+        tokio::spawn(async move { me.watch_drain(timeout, cancel).await });
+        Ok(self.drain_status().expect("recorded"))
+    }
+
+    async fn watch_drain(&self, timeout: Duration, cancel: CancellationToken) {
+        let started = Instant::now();
+        loop {
+            let status = progress(&self.shared, &self.vol, started, timeout).await;
+            if status.state == RunnerState::Drained {
+                self.shared.set_state(RunnerState::Drained);
+                info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    outbox_left = status.outbox_left,
+                    "drained"
+                );
+                return;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+            }
+        }
+    }
+
+    /// Returns a draining or drained runner to service.
+    pub async fn resume(&self) -> Result<RunnerState, OpError> {
+        let mut task = self.drain_task.lock().await;
+        match self.shared.state() {
+            RunnerState::Running => return Ok(RunnerState::Running),
+            RunnerState::Draining | RunnerState::Drained => {}
+            s => {
+                return Err(OpError::Conflict(
+                    "not_drained",
+                    format!(
+                        "the runner is {}; only a drained (or draining) runner can resume",
+                        s.as_str()
+                    ),
+                ));
+            }
+        }
+        if let Some(t) = task.take() {
+            t.cancel();
+        }
+        self.ctl(|reply| Ctl::Resume { reply }).await?;
+        *self.shared.drain.lock().expect("lock") = None;
+        self.shared.set_state(RunnerState::Running);
+        info!("resumed: reading again");
+        Ok(RunnerState::Running)
+    }
+
+    pub fn drain_status(&self) -> Option<DrainStatus> {
+        self.shared.drain.lock().expect("lock").clone()
+    }
+
+    /// Checks a replay request and computes its plan (exact counts from the volume's
+    /// statistics, the stream range from NATS). Changes nothing.
+    pub async fn plan(
+        &self,
+        js: &async_nats::jetstream::Context,
+        stream: &str,
+        sagas: &[String],
+        req: &ReplayRequest,
+    ) -> Result<(TenantId, ReplayPlan), OpError> {
+        let state = self.shared.state();
+        if state != RunnerState::Running {
+            return Err(OpError::Conflict(
+                "draining",
+                format!(
+                    "the runner is {}: replays start only while it runs (POST /admin/resume first)",
+                    state.as_str()
+                ),
+            ));
+        }
+        let tenant = TenantId::new(req.tenant_id.clone())
+            .map_err(|e| OpError::NotFound("unknown_tenant", format!("tenant_id: {e}")))?;
+        if !sagas.iter().any(|s| s == &req.saga_name) {
+            return Err(OpError::NotFound(
+                "unknown_saga",
+                format!(
+                    "saga '{}' is not declared in this runner's saga file (declared: {})",
+                    req.saga_name,
+                    sagas.join(", ")
+                ),
+            ));
+        }
+        let served = self
+            .shared
+            .engine
+            .lock()
+            .expect("lock")
+            .tenants
+            .contains_key(tenant.as_str());
+        if !served {
+            return Err(OpError::NotFound(
+                "unknown_tenant",
+                self.not_served(&tenant).await,
+            ));
+        }
+        if let Some(r) = self.shared.replays.lock().expect("lock").iter().find(|r| {
+            (r.state == "running" || r.state == "paused")
+                && r.tenant_id == req.tenant_id
+                && r.saga_name == req.saga_name
+        }) {
+            return Err(OpError::Conflict(
+                "replay_running",
+                format!(
+                    "replay {} of {}/{} is {} (GET /admin/replay/{}); wait for it to finish",
+                    r.replay_id, r.tenant_id, r.saga_name, r.state, r.replay_id
+                ),
+            ));
+        }
+        let (t, s, mode) = (req.tenant_id.clone(), req.saga_name.clone(), req.mode);
+        let vol = self.vol.clone();
+        let (deletes, markers) = tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                let n = |table| r.count(&t, &s, table);
+                let markers = n(TableCode::Dedupe)?;
+                let mut d = ReplayDeletes {
+                    checkpoints: n(TableCode::Checkpoints)?,
+                    ..Default::default()
+                };
+                if mode != ReplayMode::CheckpointOnly {
+                    d.dedupe = markers;
+                }
+                if mode == ReplayMode::FullReset {
+                    d.instances = n(TableCode::Sagas)?;
+                    d.outbox = n(TableCode::Outbox)?;
+                    d.timers = n(TableCode::Schedules)?;
+                }
+                Ok::<_, StorageError>((d, markers))
+            })
+        })
+        .await
+        .map_err(|e| OpError::Unavailable(e.to_string()))?
+        .map_err(|e| OpError::Unavailable(e.to_string()))?;
+        let range = stream_range(js, stream, &tenant, &req.saga_name).await?;
+        let mut warnings = Vec::new();
+        if mode == ReplayMode::FullReset {
+            if markers > range.events {
+                warnings.push(format!(
+                    "the stream retains {} events of {}, but {markers} were applied: at least {} applied events are gone from the stream, so the state full_reset rebuilds would be partial",
+                    range.events,
+                    range.subject,
+                    markers - range.events
+                ));
+            } else if range.stream_first_seq > 1 && (markers > 0 || deletes.instances > 0) {
+                warnings.push(format!(
+                    "the stream starts at sequence {}: events before it are gone, and any of {} among them cannot be re-read; the state full_reset rebuilds may be partial",
+                    range.stream_first_seq, range.subject
+                ));
+            }
+        }
+        Ok((
+            tenant,
+            ReplayPlan {
+                tenant_id: req.tenant_id.clone(),
+                saga_name: req.saga_name.clone(),
+                mode,
+                deletes,
+                stream: range,
+                warnings,
+            },
+        ))
+    }
+
+    /// Why a tenant is not served here, and by whom it is, when that is known.
+    async fn not_served(&self, tenant: &TenantId) -> String {
+        if let Some(why) = self
+            .shared
+            .waiting
+            .lock()
+            .expect("lock")
+            .get(tenant.as_str())
+        {
+            return format!(
+                "tenant {tenant} is placed on this shard but not served yet ({why}); try again once it is"
+            );
+        }
+        let claim = self
+            .handoff
+            .get(claim_key(tenant.as_str()))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_slice::<ClaimRecord>(&v).ok());
+        if let Some(c) = claim.filter(|c| c.shard != self.shard) {
+            let admin = match ShardId::new(c.shard.clone()) {
+                Ok(_) => self
+                    .registry
+                    .get(&c.shard)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|v| serde_json::from_slice::<ShardRecord>(&v).ok())
+                    .map(|r| format!(" (admin {})", r.admin_url))
+                    .unwrap_or_else(|| " (not running now)".into()),
+                Err(_) => String::new(),
+            };
+            return format!(
+                "tenant {tenant} is served by shard {}{admin}, not by {}; send the replay there (runnerctl replay finds it)",
+                c.shard, self.shard
+            );
+        }
+        format!("tenant {tenant} is not served by shard {}", self.shard)
+    }
+}
+
+/// Records that a drain began (also used by the SIGTERM path).
+pub fn begin_drain(shared: &SharedState, timeout: Duration) {
+    *shared.drain.lock().expect("lock") = Some(DrainStatus {
+        state: RunnerState::Draining,
+        started_at_ms: shared::now_ms(),
+        completed_at_ms: None,
+        timeout_ms: timeout.as_millis() as u64,
+        readers_running: shared.readers_running.load(Ordering::Relaxed),
+        in_flight_batches: shared.batches_queued.load(Ordering::Relaxed),
+        outbox_left: 0,
+        blockers: vec!["stopping the readers".into()],
+        note: None,
+    });
+    shared.set_state(RunnerState::Draining);
+}
+
+/// Measures what a drain still waits for and records it; `Drained` once nothing is left
+/// (or only outbox entries after `timeout`).
+pub async fn progress(
+    shared: &SharedState,
+    vol: &Arc<Volume>,
+    started: Instant,
+    timeout: Duration,
+) -> DrainStatus {
+    let readers = shared.readers_running.load(Ordering::Relaxed);
+    let batches = shared.batches_queued.load(Ordering::Relaxed);
+    let v = vol.clone();
+    let outbox = tokio::task::spawn_blocking(move || v.read(|r| r.entries(TableId::Outbox)))
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or(u64::MAX);
+    let paused_replays: Vec<String> = shared
+        .replays
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|r| r.state == "paused")
+        .map(|r| r.replay_id.clone())
+        .collect();
+    let mut blockers = Vec::new();
+    if readers > 0 {
+        blockers.push(format!("{readers} reader(s) still stopping"));
+    }
+    if batches > 0 {
+        blockers.push(format!("{batches} batch(es) read but not committed yet"));
+    }
+    if outbox > 0 {
+        blockers.push(if outbox == u64::MAX {
+            "the outbox cannot be read".to_string()
+        } else {
+            format!("{outbox} outbox entries not published yet")
+        });
+    }
+    let flushed = outbox == 0 || started.elapsed() >= timeout;
+    let drained = readers == 0 && batches == 0 && flushed;
+    let mut guard = shared.drain.lock().expect("lock");
+    let d = guard.get_or_insert_with(|| DrainStatus {
+        state: RunnerState::Draining,
+        started_at_ms: shared::now_ms(),
+        completed_at_ms: None,
+        timeout_ms: timeout.as_millis() as u64,
+        readers_running: 0,
+        in_flight_batches: 0,
+        outbox_left: 0,
+        blockers: vec![],
+        note: None,
+    });
+    d.readers_running = readers;
+    d.in_flight_batches = batches;
+    d.outbox_left = if outbox == u64::MAX { 0 } else { outbox };
+    if drained {
+        d.state = RunnerState::Drained;
+        d.completed_at_ms = Some(shared::now_ms());
+        if outbox > 0 {
+            let note = format!(
+                "the outbox flush timed out after {:.1}s with {} entries left; they are kept in the volume and published after resume or at the next start",
+                timeout.as_secs_f64(),
+                d.outbox_left
+            );
+            warn!("{note}");
+            d.note = Some(note);
+        }
+        d.blockers.clear();
+    } else {
+        d.blockers = blockers;
+    }
+    if !paused_replays.is_empty() {
+        let note = format!(
+            "replay {} paused; it continues after resume",
+            paused_replays.join(", ")
+        );
+        if !d.note.as_deref().unwrap_or("").contains(&note) {
+            d.note = Some(match d.note.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
+    }
+    d.clone()
+}
+
+async fn stream_range(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    tenant: &TenantId,
+    saga: &str,
+) -> Result<StreamRange, OpError> {
+    use futures_util::TryStreamExt;
+    let subject = format!("evt.{tenant}.{saga}");
+    let unavailable = |e: String| {
+        OpError::Unavailable(format!(
+            "cannot read stream {stream} to plan the replay: {e}; is NATS reachable?"
+        ))
+    };
+    let s = js
+        .get_stream_no_info(stream)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let mut info = s
+        .info_with_subjects(&subject)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let stream_first_seq = info.info.state.first_sequence;
+    let mut events = 0u64;
+    while let Some((_, n)) = info
+        .try_next()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+    {
+        events += n as u64;
+    }
+    let (first_seq, last_seq) = if events == 0 {
+        (None, None)
+    } else {
+        let first = s
+            .get_first_raw_message_by_subject(&subject, 1)
+            .await
+            .map(|m| m.sequence)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let last = s
+            .get_last_raw_message_by_subject(&subject)
+            .await
+            .map(|m| m.sequence)
+            .map_err(|e| unavailable(e.to_string()))?;
+        (Some(first), Some(last))
+    };
+    Ok(StreamRange {
+        subject,
+        first_seq,
+        last_seq,
+        events,
+        stream_first_seq,
+    })
+}

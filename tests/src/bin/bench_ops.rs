@@ -1,0 +1,217 @@
+//! `just bench ops`: replay and drain.
+//!
+//! * replay: one runner applies a backlog of one tenant's `account` events from the main
+//!   reader (the live apply rate), then replays the same saga in `full_reset` (everything
+//!   deleted in one transaction, then re-read and re-applied on a reader of its own); both
+//!   rates from the runner's own clock, same runner, same events, same run.
+//! * drain: a runner busy with a steady 5,000 events/s that each emit a command (so there
+//!   are batches in flight and an outbox to flush), drained 5 times: time from the request
+//!   to `drained`, polled every 5 ms.
+//!
+//! Prints a table and writes `target/bench/ops.json`. Options (env): BENCH_EVENTS
+//! (default 200000).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use e2e::bench::*;
+use e2e::*;
+use serde_json::{Value, json};
+use shared::wire::RunnerState;
+
+async fn post(http: &reqwest::Client, url: &str, body: Value) -> Result<Value> {
+    let r = http.post(url).json(&body).send().await?;
+    if !r.status().is_success() {
+        bail!("{url}: {}: {}", r.status(), r.text().await?);
+    }
+    Ok(r.json().await?)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let n: u64 = env_or("BENCH_EVENTS", 200_000);
+    if cfg!(debug_assertions) {
+        eprintln!("warning: bench built without --release; figures are not representative");
+    }
+    let http = reqwest::Client::new();
+
+    // Replay rate beside the live apply rate.
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let ts = vec!["t0".to_string()];
+    publish_backlog(&js, n, &ts).await?;
+    let tmp = tempfile::tempdir()?;
+    let saga_file = tmp.path().join("apply.toml");
+    std::fs::write(&saga_file, APPLY_ONLY_SAGAS)?;
+    let mut spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t0"]);
+    spec.sagas = saga_file.clone();
+    let start_ms = shared::now_ms();
+    let mut runner = Runner::start(spec).await?;
+    let url = runner.admin_url.clone();
+    eventually(
+        Duration::from_secs(600),
+        "the backlog to be applied",
+        || async {
+            let pos = metric(&http, &url, "runner_reader_position").await?;
+            (pos as u64 >= n).then_some(())
+        },
+    )
+    .await?;
+    let done_ms = metric(&http, &url, "runner_last_commit_unix_ms")
+        .await
+        .unwrap_or(0.0) as u64;
+    let live_eps = n as f64 / (done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0);
+    let accepted = post(
+        &http,
+        &format!("{url}/admin/replay"),
+        json!({"tenant_id": "t0", "saga_name": "account", "mode": "full_reset"}),
+    )
+    .await?;
+    let id = accepted["replay_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let status = eventually(
+        Duration::from_secs(600),
+        "the replay to complete",
+        || async {
+            let v: Value = http
+                .get(format!("{url}/admin/replay/{id}"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (v["state"] == "completed").then_some(v)
+        },
+    )
+    .await?;
+    let took_ms = status["completed_at_ms"].as_u64().unwrap_or(0)
+        - status["started_at_ms"].as_u64().unwrap_or(0);
+    let replay_eps =
+        status["applied"].as_u64().unwrap_or(0) as f64 / (took_ms.max(1) as f64 / 1000.0);
+    let deleted = status["deleted"].clone();
+    let rss = peak_rss_mb(runner.pid().unwrap_or(0));
+    runner.terminate(Duration::from_secs(30))?;
+    println!("replay: {n} events of one tenant, apply-only account saga, release build\n");
+    println!("{:<44} {:>12}", "case", "events/s");
+    println!(
+        "{:<44} {:>12.0}",
+        "live apply (main reader, backlog)", live_eps
+    );
+    println!(
+        "{:<44} {:>12.0}   ratio {:.2}",
+        "full_reset replay (reset + re-read)",
+        replay_eps,
+        replay_eps / live_eps
+    );
+    println!(
+        "reset deleted {} instances and {} dedupe markers in one transaction; replay took {took_ms} ms; peak RSS {rss:.1} MB",
+        deleted["instances"], deleted["dedupe"]
+    );
+    drop(nats);
+
+    // Drain latency of a busy runner.
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let tmp = tempfile::tempdir()?;
+    let runner = Runner::start(RunnerSpec::new(
+        &nats,
+        &tmp.path().join("vol"),
+        &["t0", "t1", "t2", "t3"],
+    ))
+    .await?;
+    let url = runner.admin_url.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let generator = tokio::spawn({
+        let js = js.clone();
+        let stop = stop.clone();
+        async move {
+            let pad = "x".repeat(100);
+            let mut i = 0u64;
+            let mut next = tokio::time::Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut acks = Vec::new();
+                for _ in 0..50 {
+                    let t = i % 4;
+                    acks.push(
+                        js.publish(format!("evt.t{t}.account"), payload(i, &pad))
+                            .await?,
+                    );
+                    i += 1;
+                }
+                for a in acks {
+                    a.await?;
+                }
+                next += Duration::from_millis(10);
+                tokio::time::sleep_until(next).await;
+            }
+            anyhow::Ok(i)
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut drains = Vec::new();
+    let mut outbox_at_start = Vec::new();
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        let d = post(&http, &format!("{url}/admin/drain"), json!({})).await?;
+        outbox_at_start.push(d["outbox_left"].as_u64().unwrap_or(0));
+        loop {
+            let s: shared::wire::StatusResponse = http
+                .get(format!("{url}/admin/status?lag=false"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if s.state == RunnerState::Drained {
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(60) {
+                bail!("drain did not complete in 60 s: {:?}", s.drain);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        drains.push(t0.elapsed().as_secs_f64() * 1000.0);
+        post(&http, &format!("{url}/admin/resume"), json!({})).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let published = generator.await??;
+    println!(
+        "\ndrain of a runner applying 5,000 events/s, each emitting a command ({published} events in all):"
+    );
+    println!(
+        "request -> drained: p50 {:.1} ms, max {:.1} ms over {} drains",
+        quantile_of(&drains, 0.5),
+        quantile_of(&drains, 1.0),
+        drains.len()
+    );
+    let out = json!({
+        "benchmark": "ops",
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+        "replay": {
+            "events": n,
+            "live_apply_events_per_sec": live_eps.round(),
+            "full_reset_replay_events_per_sec": replay_eps.round(),
+            "ratio": ((replay_eps / live_eps) * 1000.0).round() / 1000.0,
+            "replay_ms": took_ms,
+            "deleted": deleted,
+            "peak_rss_mb": (rss * 10.0).round() / 10.0,
+        },
+        "drain": {
+            "rate_events_per_sec": 5000,
+            "samples_ms": drains.iter().map(|d| (d * 10.0).round() / 10.0).collect::<Vec<_>>(),
+            "p50_ms": (quantile_of(&drains, 0.5) * 10.0).round() / 10.0,
+            "max_ms": (quantile_of(&drains, 1.0) * 10.0).round() / 10.0,
+        },
+    });
+    let dir = bin_dir().join("../bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("ops.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
+    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
+    Ok(())
+}
