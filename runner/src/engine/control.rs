@@ -74,6 +74,11 @@ impl Engine {
         for lane in self.lanes.keys() {
             let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(*lane)));
         }
+        // Entries published before the pause wait for a transaction to be deleted: no batch
+        // will come to carry them, and the drain waits for the outbox to be empty.
+        if !self.pending_deletes.is_empty() {
+            self.commit(|_, _| Ok(()));
+        }
         info!(
             lanes = self.lanes.len(),
             "paused: readers stopped, timers held"

@@ -547,12 +547,40 @@ impl Engine {
                 }
                 EngineMsg::Batch {
                     reader: ReaderId::Lane(lane),
-                    msgs,
-                    caught_up,
-                } => self.lane_batch(lane, msgs, caught_up),
+                    mut msgs,
+                    mut caught_up,
+                } => {
+                    // Same as the main reader: what the lane queued during the last commit
+                    // goes into one transaction (a replay or a long catch-up is a backlog).
+                    while msgs.len() < self.cfg.max_batch {
+                        match rx.try_recv() {
+                            Ok(EngineMsg::Batch {
+                                reader: ReaderId::Lane(l),
+                                msgs: more,
+                                caught_up: c,
+                            }) if l == lane => {
+                                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                                msgs.extend(more);
+                                caught_up = c;
+                            }
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.lane_batch(lane, msgs, caught_up)
+                }
                 EngineMsg::Tick => self.tick(),
                 EngineMsg::Ctl(c) => self.control(c),
-                EngineMsg::Published(p) => self.pending_deletes.extend(p),
+                EngineMsg::Published(p) => {
+                    self.pending_deletes.extend(p);
+                    // Drained: no batch will carry the deletes, and a drain waits for them.
+                    if self.paused {
+                        self.commit(|_, _| Ok(()));
+                    }
+                }
                 EngineMsg::Stop => break,
             }
         }
