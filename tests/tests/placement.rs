@@ -81,6 +81,34 @@ async fn moving_a_tenant_between_live_shards_applies_every_event_once_across_the
     b.wait_serving(&["t1"], WAIT).await?;
     let seqs = publisher.await??;
     b.wait_caught_up(WAIT).await?;
+    // A replay sent to the old owner says which shard serves the tenant now.
+    let r = reqwest::Client::new()
+        .post(format!("{}/admin/replay", a.admin_url))
+        .json(&serde_json::json!({"tenant_id": "t1", "saga_name": "account", "mode": "checkpoint_only", "dry_run": true}))
+        .send()
+        .await?;
+    assert_eq!(r.status().as_u16(), 404);
+    let body: serde_json::Value = r.json().await?;
+    let msg = body["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("served by shard shard-b") && msg.contains(&b.admin_url),
+        "{body}"
+    );
+    // runnerctl finds the owner from the claim.
+    let preview = runnerctl_ok(
+        &nats,
+        &[
+            "replay",
+            "--tenant",
+            "t1",
+            "--saga",
+            "account",
+            "--mode",
+            "checkpoint_only",
+            "--dry-run",
+        ],
+    )?;
+    assert!(preview.contains(&b.admin_url), "{preview}");
     assert!(a.terminate(WAIT)?.success());
     assert!(b.terminate(WAIT)?.success());
 

@@ -263,6 +263,56 @@ async fn checkpoint_and_dedupe_applies_every_retained_event_once_more() -> anyho
     a.terminate(WAIT)?;
     let s: i64 = (1..=500).sum();
     assert_eq!(balances(&vol, "t1")?, (2 * s, 1000));
+
+    // The stream loses the saga's first 400 events: a full_reset would rebuild a partial
+    // state, so the preview warns and, without a terminal, only --yes proceeds.
+    js.get_stream("RUNNER_EVENTS")
+        .await?
+        .purge()
+        .filter("evt.t1.account")
+        .keep(100)
+        .await?;
+    a.restart().await?;
+    let out = runnerctl(&nats)
+        .args([
+            "replay",
+            "--url",
+            &a.admin_url,
+            "--tenant",
+            "t1",
+            "--saga",
+            "account",
+            "--mode",
+            "full_reset",
+            "--dry-run",
+            "-o",
+            "json",
+        ])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout)?;
+    let w = r["plan"]["warnings"][0].as_str().unwrap_or_default();
+    assert!(w.contains("at least 400 applied events are gone"), "{r}");
+    assert_eq!(r["plan"]["stream"]["events"], 100);
+    let out = runnerctl(&nats)
+        .args([
+            "replay",
+            "--url",
+            &a.admin_url,
+            "--tenant",
+            "t1",
+            "--saga",
+            "account",
+            "--mode",
+            "full_reset",
+        ])
+        .output()?;
+    assert_eq!(out.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not hold every event"));
     Ok(())
 }
 

@@ -167,7 +167,11 @@ async fn main() -> Result<()> {
                 .json()
                 .await?;
             if std::env::var_os("BENCH_VERBOSE").is_some() {
-                eprintln!("  {:>6.1} ms {:?}", t0.elapsed().as_secs_f64() * 1000.0, s.drain.as_ref().map(|d| &d.blockers));
+                eprintln!(
+                    "  {:>6.1} ms {:?}",
+                    t0.elapsed().as_secs_f64() * 1000.0,
+                    s.drain.as_ref().map(|d| &d.blockers)
+                );
             }
             if s.state == RunnerState::Drained {
                 break;
