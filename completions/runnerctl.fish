@@ -49,6 +49,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "shards" -d 'Liv
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "resume" -d 'Return a drained (or draining) runner to service'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -215,6 +216,222 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l handoff-b
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l dry-run -d 'Show the preview and stop'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s y -l yes -d 'Proceed without asking (required without a terminal for destructive modes and retention warnings)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l allow-live -d 'Read a volume a live runner holds (a consistent snapshot; says so)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "tenants" -d 'Tenants with their entry counts and read positions'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "sagas" -d 'A tenant\'s sagas with their counts and checkpoints'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "instances" -d 'A page of a saga\'s instances, in key order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "instance" -d 'One instance: state, version, data, timers, history'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "checkpoints" -d 'Checkpoints (last stream sequence applied) per tenant and saga'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "dedupe" -d 'A page of a saga\'s dedupe markers (applied event ids), in id order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "outbox" -d 'Outbox entries waiting to be published, in write order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "timers" -d 'Pending timers'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "export" -d 'A tenant\'s state in the export format (JSON lines, see docs/inspect.md), to stdout'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "diff" -d 'What differs from another volume, per table and key; exit 1 when anything does'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l saga -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l state -d 'Only instances in this state' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l limit -d 'Most rows in the page' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l after -d 'Start after this instance key (the previous page\'s `next_after`)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l saga -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l key -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l saga -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l limit -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l after -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l limit -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l due-before -d 'Only timers due before this time (RFC 3339, e.g. 2026-11-25T12:00:00Z)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l limit -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l saga -d 'Only these sagas (repeat the flag); default all' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l tenant -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l limit -d 'Differing keys shown per table' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "tenants" -d 'Tenants with their entry counts and read positions'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "sagas" -d 'A tenant\'s sagas with their counts and checkpoints'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "instances" -d 'A page of a saga\'s instances, in key order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "instance" -d 'One instance: state, version, data, timers, history'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "checkpoints" -d 'Checkpoints (last stream sequence applied) per tenant and saga'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "dedupe" -d 'A page of a saga\'s dedupe markers (applied event ids), in id order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "outbox" -d 'Outbox entries waiting to be published, in write order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "timers" -d 'Pending timers'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "export" -d 'A tenant\'s state in the export format (JSON lines, see docs/inspect.md), to stdout'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "diff" -d 'What differs from another volume, per table and key; exit 1 when anything does'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l tenants -d 'Tenants the runner serves and the generator writes to' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l rate -d 'Sample events per second, over all tenants' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l admin-addr -d 'Admin address of the runner' -r
@@ -250,16 +467,28 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l plac
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, a runner on a temporary volume, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay inspect dev completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "tenants" -d 'Tenants with their entry counts and read positions'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "sagas" -d 'A tenant\'s sagas with their counts and checkpoints'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "instances" -d 'A page of a saga\'s instances, in key order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "instance" -d 'One instance: state, version, data, timers, history'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "checkpoints" -d 'Checkpoints (last stream sequence applied) per tenant and saga'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "dedupe" -d 'A page of a saga\'s dedupe markers (applied event ids), in id order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "outbox" -d 'Outbox entries waiting to be published, in write order'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "timers" -d 'Pending timers'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "export" -d 'A tenant\'s state in the export format (JSON lines, see docs/inspect.md), to stdout'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "diff" -d 'What differs from another volume, per table and key; exit 1 when anything does'

@@ -3,7 +3,8 @@
 #   throughput  runner vs a raw JetStream consumer, latency at a steady rate, peak RSS
 #   placement   placement reaction vs raw KV put-to-watch, start with 1,000 tenants placed
 #   ops         full_reset replay rate vs live apply rate, drain latency of a busy runner
-# Usage: scripts/bench.sh [throughput] [placement] [ops]   (default: all)
+#   inspect     runnerctl inspect on 10k/100k/1M-entry volumes vs a full scan, peak RSS
+# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect]   (default: all)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,14 +12,15 @@ cd "$(dirname "$0")/.."
 ensure_cargo
 ensure_libclang
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops)
-cargo build --locked --release -p runner -p e2e --bins
+[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops inspect)
+cargo build --locked --release -p runner -p runnerctl -p e2e --bins
 for s in "${suites[@]}"; do
   case "$s" in
     throughput) target/release/bench ;;
     placement) target/release/bench_placement ;;
     ops) target/release/bench_ops ;;
-    *) echo "unknown benchmark '$s': expected throughput, placement or ops" >&2; exit 2 ;;
+    inspect) target/release/bench_inspect ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement, ops or inspect" >&2; exit 2 ;;
   esac
   echo
 done

@@ -173,6 +173,17 @@ Examples:
   runnerctl replay --tenant acme --saga order --mode full_reset --dry-run
   runnerctl replay --tenant acme --saga order --mode full_reset --yes -o json")]
     Replay(ReplayArgs),
+    /// Look inside a stopped shard's volume, read-only: summary, tenants, sagas,
+    /// instances, checkpoints, dedupe markers, outbox, timers, export, diff.
+    #[command(after_help = "\
+Examples:
+  runnerctl inspect /var/lib/runner/shard-a summary
+  runnerctl inspect ./vol instances --tenant acme --saga order --state awaiting_payment --limit 20
+  runnerctl inspect ./vol instance --tenant acme --saga order --key o-1001
+  runnerctl inspect ./vol export --tenant acme > acme.jsonl
+  runnerctl inspect ./vol-a diff ./vol-b --tenant acme
+  runnerctl inspect /var/lib/runner/shard-a --allow-live summary   # snapshot of a live volume")]
+    Inspect(InspectArgs),
     /// Start a local stack (nats-server with JetStream, a runner on a temporary volume, a
     /// generator of sample events) and watch it; Ctrl-C stops and removes it.
     #[command(after_help = "\
@@ -288,6 +299,106 @@ pub struct ReplayArgs {
     /// How long to follow the replay before giving up (it keeps running); exit 8.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The volume: a runner's data dir (RUNNER_DATA_DIR).
+    pub volume: PathBuf,
+    /// Read a volume a live runner holds (a consistent snapshot; says so).
+    #[arg(long)]
+    pub allow_live: bool,
+    #[command(subcommand)]
+    pub what: InspectCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InspectCmd {
+    /// Format, shard, size, last write, entries per table and per tenant.
+    Summary,
+    /// Tenants with their entry counts and read positions.
+    Tenants,
+    /// A tenant's sagas with their counts and checkpoints.
+    Sagas {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// A page of a saga's instances, in key order.
+    Instances {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        saga: String,
+        /// Only instances in this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Most rows in the page.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Start after this instance key (the previous page's `next_after`).
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// One instance: state, version, data, timers, history.
+    Instance {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        saga: String,
+        #[arg(long)]
+        key: String,
+    },
+    /// Checkpoints (last stream sequence applied) per tenant and saga.
+    Checkpoints {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// A page of a saga's dedupe markers (applied event ids), in id order.
+    Dedupe {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        saga: String,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Outbox entries waiting to be published, in write order.
+    Outbox {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Pending timers.
+    Timers {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only timers due before this time (RFC 3339, e.g. 2026-11-25T12:00:00Z).
+        #[arg(long, value_parser = humantime::parse_rfc3339_weak)]
+        due_before: Option<std::time::SystemTime>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// A tenant's state in the export format (JSON lines, see docs/inspect.md), to stdout.
+    Export {
+        #[arg(long)]
+        tenant: String,
+        /// Only these sagas (repeat the flag); default all.
+        #[arg(long)]
+        saga: Vec<String>,
+    },
+    /// What differs from another volume, per table and key; exit 1 when anything does.
+    Diff {
+        /// The other volume.
+        other: PathBuf,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Differing keys shown per table.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Args)]

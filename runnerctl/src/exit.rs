@@ -23,6 +23,12 @@ pub const REFUSED: u8 = 7;
 /// Waited as long as asked (`--timeout`) and the operation has not finished; it goes on.
 pub const TIMEOUT: u8 = 8;
 
+/// The volume cannot be read: not a volume, corrupt or truncated, a newer format, no
+/// permission.
+pub const UNREADABLE: u8 = 9;
+/// `inspect diff` found differences (like diff(1)).
+pub const DIFFERENT: u8 = 1;
+
 /// An error with the exit code it ends the process with.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]

@@ -2,8 +2,10 @@
 
 mod completions;
 mod dev;
+mod diff;
 mod drain;
 mod history;
+mod inspect;
 mod place;
 mod placements;
 mod replay;
@@ -26,6 +28,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Drain(a) => drain::drain(a, &cli.nats, cli.token, cli.output).await,
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
         Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,
+        Command::Inspect(a) => inspect::run(a, cli.output),
         Command::Dev(a) => dev::run(a).await,
         Command::Completions { shell } => completions::run(shell),
     }

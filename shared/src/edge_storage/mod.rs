@@ -6,6 +6,7 @@
 //! writes through [`Volume::write`]; `runnerctl` reads through [`Volume::open_read_only`],
 //! which cannot write by construction (MDBX opened with `MDBX_RDONLY`).
 
+pub mod export;
 pub mod keys;
 mod lock;
 pub mod records;
@@ -15,11 +16,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use libmdbx::{
-    Database, DatabaseOptions, Mode, NoWriteMap, RO, RW, ReadWriteOptions, SyncMode, Table,
-    TableFlags, Transaction, TransactionKind, WriteFlags,
+    Database, DatabaseOptions, Mode, NoWriteMap, ReadWriteOptions, SyncMode, Table, TableFlags,
+    Transaction, WriteFlags,
 };
 
 pub use keys::TableCode;
+pub use libmdbx::{RO, RW, TransactionKind};
 pub use lock::{Holder, LOCK_FILE};
 pub use records::*;
 use records::{decode, encode};
@@ -361,6 +363,10 @@ impl Volume {
             DatabaseOptions {
                 max_tables: Some(16),
                 mode: Mode::ReadOnly,
+                // Tools read a few pages of a possibly huge file: without this, MDBX asks the
+                // kernel to read ahead the whole map and a 1M-entry volume's `summary` peaks
+                // at ~90 MB of resident pages instead of a few.
+                no_rdahead: true,
                 ..Default::default()
             },
         )
