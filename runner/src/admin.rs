@@ -30,6 +30,8 @@ use crate::state::{ReaderId, SharedState};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest tenant export accepted by the import endpoint.
+pub const MAX_IMPORT_BYTES: usize = 4 << 30;
 
 pub struct AdminState {
     pub shared: Arc<SharedState>,
@@ -79,6 +81,7 @@ impl From<crate::ops::OpError> for ApiError {
         match e {
             OpError::NotFound(code, m) => ApiError::new(StatusCode::NOT_FOUND, code, m),
             OpError::Conflict(code, m) => ApiError::new(StatusCode::CONFLICT, code, m),
+            OpError::BadRequest(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
             OpError::Unavailable(m) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }
@@ -281,6 +284,51 @@ async fn replay_status(
         })
 }
 
+fn tenant_arg(t: &str) -> Result<shared::ids::TenantId, ApiError> {
+    shared::ids::TenantId::new(t.to_string()).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("tenant: {e}"),
+        )
+    })
+}
+
+async fn tenant_info(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path(t): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    Ok(axum::Json(ops(&st)?.tenant_info(&t).await?).into_response())
+}
+
+async fn tenant_export(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path(t): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    let body = ops(&st)?.export(&t).await?;
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+}
+
+async fn tenant_import(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path(t): axum::extract::Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    let body = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    Ok(axum::Json(ops(&st)?.import(&t, body).await?).into_response())
+}
+
+async fn tenant_delete(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path(t): axum::extract::Path<String>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    Ok(axum::Json(ops(&st)?.delete_tenant(&t).await?).into_response())
+}
+
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", e.to_string())
@@ -294,6 +342,15 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/resume", post(resume))
         .route("/admin/replay", post(replay))
         .route("/admin/replay/{id}", get(replay_status))
+        .route(
+            "/admin/tenants/{tenant}",
+            get(tenant_info).delete(tenant_delete),
+        )
+        .route("/admin/tenants/{tenant}/export", get(tenant_export))
+        .route(
+            "/admin/tenants/{tenant}/import",
+            post(tenant_import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))

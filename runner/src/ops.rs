@@ -13,11 +13,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
-use shared::edge_storage::{StorageError, TableCode, TableId, Volume};
+use shared::edge_storage::{StorageError, TableCode, TableId, Volume, export, keys};
 use shared::ids::{ShardId, TenantId};
 use shared::placement::{ClaimRecord, ShardRecord, claim_key};
 use shared::wire::{
     DrainStatus, ReplayDeletes, ReplayMode, ReplayPlan, ReplayRequest, RunnerState, StreamRange,
+    TenantDataChange, TenantInfo,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,8 @@ pub enum OpError {
     Conflict(&'static str, String),
     /// 503
     Unavailable(String),
+    /// 400
+    BadRequest(String),
 }
 
 impl Ops {
@@ -471,4 +474,166 @@ async fn stream_range(
         events,
         stream_first_seq,
     })
+}
+
+impl Ops {
+    fn served(&self, tenant: &str) -> bool {
+        self.shared
+            .engine
+            .lock()
+            .expect("lock")
+            .tenants
+            .contains_key(tenant)
+    }
+
+    /// What the volume holds for a tenant (counts from `stats`).
+    pub async fn tenant_info(&self, tenant: &TenantId) -> Result<TenantInfo, OpError> {
+        let served = self.served(tenant.as_str());
+        let (vol, t) = (self.vol.clone(), tenant.to_string());
+        let (counts, cursor) = tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                let mut c = [0u64; 5];
+                r.scan(TableId::Stats, &keys::tenant_prefix(&t)?, None, |k, v| {
+                    let (_, _, table) = keys::decode_stats(k)?;
+                    c[table as usize - 1] +=
+                        u64::from_be_bytes(v.try_into().map_err(|_| {
+                            StorageError::Corrupt("stats value is not a u64".into())
+                        })?);
+                    Ok(true)
+                })?;
+                Ok::<_, StorageError>((c, r.cursor(&t)?))
+            })
+        })
+        .await
+        .map_err(|e| OpError::Unavailable(e.to_string()))?
+        .map_err(|e| OpError::Unavailable(e.to_string()))?;
+        Ok(TenantInfo {
+            tenant: tenant.to_string(),
+            shard_id: self.shard.clone(),
+            served,
+            instances: counts[TableCode::Sagas as usize - 1],
+            dedupe: counts[TableCode::Dedupe as usize - 1],
+            checkpoints: counts[TableCode::Checkpoints as usize - 1],
+            outbox: counts[TableCode::Outbox as usize - 1],
+            timers: counts[TableCode::Schedules as usize - 1],
+            cursor_mode: cursor.map(|c| c.mode.as_str().to_string()),
+            cursor_seq: cursor.map(|c| c.seq),
+            export_format_version: export::VERSION,
+        })
+    }
+
+    fn refuse_served(&self, tenant: &TenantId, what: &str) -> Result<(), OpError> {
+        if self.served(tenant.as_str()) {
+            return Err(OpError::Conflict(
+                "tenant_served",
+                format!(
+                    "tenant {tenant} is served by this shard ({}): it must be released (placement moved away) before its state can be {what}",
+                    self.shard
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The tenant's export (format of `inspect export`), from one read transaction. Only
+    /// for a tenant this runner does not serve, so nothing changes under it.
+    pub async fn export(&self, tenant: &TenantId) -> Result<Vec<u8>, OpError> {
+        self.refuse_served(tenant, "exported")?;
+        let (vol, t) = (self.vol.clone(), tenant.to_string());
+        tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                let mut out = Vec::new();
+                export::export(r, &t, None, &mut out)?;
+                Ok::<_, StorageError>(out)
+            })
+        })
+        .await
+        .map_err(|e| OpError::Unavailable(e.to_string()))?
+        .map_err(|e| OpError::Unavailable(e.to_string()))
+    }
+
+    /// Imports an export of `tenant` in one transaction, verified by counts and checksum.
+    /// Refused while the tenant is served here or when the volume already holds state for
+    /// it (delete it first).
+    pub async fn import(
+        &self,
+        tenant: &TenantId,
+        body: bytes::Bytes,
+    ) -> Result<TenantDataChange, OpError> {
+        self.refuse_served(tenant, "imported")?;
+        let info = self.tenant_info(tenant).await?;
+        if info.has_state() {
+            return Err(OpError::Conflict(
+                "tenant_has_state",
+                format!(
+                    "this volume already holds {} entries for tenant {tenant}; merging is not supported: delete them first (DELETE /admin/tenants/{tenant})",
+                    info.entries()
+                ),
+            ));
+        }
+        let (vol, t) = (self.vol.clone(), tenant.to_string());
+        let summary = tokio::task::spawn_blocking(move || {
+            vol.write(|w| {
+                let s = export::import(w, body.as_ref()).map_err(ImportFailed::Import)?;
+                if s.header.tenant != t {
+                    return Err(ImportFailed::Tenant(s.header.tenant));
+                }
+                Ok(s)
+            })
+        })
+        .await
+        .map_err(|e| OpError::Unavailable(e.to_string()))?
+        .map_err(|e| match e {
+            ImportFailed::Storage(e) => OpError::Unavailable(e.to_string()),
+            ImportFailed::Import(e) => OpError::BadRequest(format!(
+                "the export was not imported (nothing written): {e}"
+            )),
+            ImportFailed::Tenant(other) => OpError::BadRequest(format!(
+                "the export is of tenant {other}, not {tenant}; nothing written"
+            )),
+        })?;
+        let c = summary.counts;
+        info!(tenant = %tenant, instances = c.instances, dedupe = c.dedupe, sha256 = %summary.sha256, "tenant state imported");
+        Ok(TenantDataChange {
+            tenant: tenant.to_string(),
+            instances: c.instances,
+            dedupe: c.dedupe,
+            checkpoints: c.checkpoints,
+            outbox: c.outbox,
+            timers: c.timers,
+            sha256: Some(summary.sha256),
+        })
+    }
+
+    /// Deletes everything the volume holds for a tenant this runner does not serve.
+    pub async fn delete_tenant(&self, tenant: &TenantId) -> Result<TenantDataChange, OpError> {
+        self.refuse_served(tenant, "deleted")?;
+        let (vol, t) = (self.vol.clone(), tenant.to_string());
+        let n = tokio::task::spawn_blocking(move || vol.write(|w| w.clear_tenant(&t)))
+            .await
+            .map_err(|e| OpError::Unavailable(e.to_string()))?
+            .map_err(|e| OpError::Unavailable(e.to_string()))?;
+        info!(tenant = %tenant, instances = n[0], dedupe = n[1], "tenant state deleted from this volume");
+        Ok(TenantDataChange {
+            tenant: tenant.to_string(),
+            instances: n[TableCode::Sagas as usize - 1],
+            dedupe: n[TableCode::Dedupe as usize - 1],
+            checkpoints: n[TableCode::Checkpoints as usize - 1],
+            outbox: n[TableCode::Outbox as usize - 1],
+            timers: n[TableCode::Schedules as usize - 1],
+            sha256: None,
+        })
+    }
+}
+
+enum ImportFailed {
+    Storage(StorageError),
+    Import(export::ImportError),
+    Tenant(String),
+}
+
+impl From<StorageError> for ImportFailed {
+    fn from(e: StorageError) -> Self {
+        ImportFailed::Storage(e)
+    }
 }

@@ -120,6 +120,10 @@ impl Placement {
                 PlacementValue::Shard(s) => {
                     self.map.insert(tenant.clone(), s.to_string());
                 }
+                PlacementValue::Moving { from, to } => {
+                    info!(tenant = %tenant, from = %from, to = %to, revision = e.revision, "tenant is being moved between shards: no shard serves it until the move flips its placement");
+                    self.map.remove(&tenant);
+                }
                 PlacementValue::Invalid(why) => {
                     warn!(tenant = %tenant, revision = e.revision, "placement value is not a valid shard id ({why}); the tenant is served by no shard until it is fixed");
                     self.map.remove(&tenant);

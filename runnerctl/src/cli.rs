@@ -173,6 +173,15 @@ Examples:
   runnerctl replay --tenant acme --saga order --mode full_reset --dry-run
   runnerctl replay --tenant acme --saga order --mode full_reset --yes -o json")]
     Replay(ReplayArgs),
+    /// Move a tenant with its state to another shard: release, export, import, flip the
+    /// placement, clean up. Resumable: rerun to finish, --abort to roll back.
+    #[command(after_help = "\
+Examples:
+  runnerctl move acme --to shard-b --reason \"shard-a is hot\"
+  runnerctl move acme --to shard-b --dry-run       # the plan and the counts that would move
+  runnerctl move acme --to shard-b                 # again after an interruption: finishes it
+  runnerctl move acme --abort                      # roll an unfinished move back to the source")]
+    Move(MoveArgs),
     /// Look inside a stopped shard's volume, read-only: summary, tenants, sagas,
     /// instances, checkpoints, dedupe markers, outbox, timers, export, diff.
     #[command(after_help = "\
@@ -298,6 +307,30 @@ pub struct ReplayArgs {
     pub yes: bool,
     /// How long to follow the replay before giving up (it keeps running); exit 8.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The tenant.
+    pub tenant: String,
+    /// The shard to move it to.
+    #[arg(long, value_name = "SHARD", required_unless_present = "abort")]
+    pub to: Option<String>,
+    /// Why, for the audit trail.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Keep the tenant's copy on the source shard after the move.
+    #[arg(long)]
+    pub keep_source: bool,
+    /// Print the plan with the counts that would move, and change nothing.
+    #[arg(long, conflicts_with = "abort")]
+    pub dry_run: bool,
+    /// Roll an unfinished move back: the source serves the tenant again.
+    #[arg(long)]
+    pub abort: bool,
+    /// How long to wait for each phase (release, the target taking over).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
 }
 

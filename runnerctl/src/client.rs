@@ -49,20 +49,52 @@ impl Admin {
         .await
     }
 
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.call(self.http.delete(format!("{}{path}", self.base)), path)
+            .await
+    }
+
+    /// POSTs raw bytes (an export), with a timeout fit for big bodies.
+    pub async fn post_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: bytes::Bytes,
+    ) -> Result<T, CliError> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(600))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+            .body(body);
+        self.call(req, path).await
+    }
+
+    /// GETs a raw body (an export).
+    pub async fn get_bytes(&self, path: &str) -> Result<bytes::Bytes, CliError> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(600));
+        let resp = self.send(req).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.bytes().await.map_err(|e| {
+                CliError::new(REJECTED, format!("{} broke off {path}: {e}", self.base))
+            });
+        }
+        Err(self.error(resp, path).await)
+    }
+
     /// The admin URL this client talks to.
     pub fn url(&self) -> &str {
         &self.base
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        mut req: reqwest::RequestBuilder,
-        path: &str,
-    ) -> Result<T, CliError> {
+    async fn send(&self, mut req: reqwest::RequestBuilder) -> Result<reqwest::Response, CliError> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.map_err(|e| {
+        req.send().await.map_err(|e| {
             let why = if e.is_timeout() {
                 "timed out".to_string()
             } else if e.is_connect() {
@@ -74,7 +106,15 @@ impl Admin {
                 UNREACHABLE,
                 format!("cannot reach the runner at {}: {why}; is it running, and is this its RUNNER_ADMIN_ADDR?", self.base),
             )
-        })?;
+        })
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T, CliError> {
+        let resp = self.send(req).await?;
         let status = resp.status();
         if status.is_success() {
             return resp.json().await.map_err(|e| {
@@ -87,6 +127,11 @@ impl Admin {
                 )
             });
         }
+        Err(self.error(resp, path).await)
+    }
+
+    async fn error(&self, resp: reqwest::Response, path: &str) -> CliError {
+        let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
         let parsed = serde_json::from_str::<ErrorBody>(&body).ok();
         let msg = parsed
@@ -102,9 +147,9 @@ impl Admin {
             StatusCode::CONFLICT => CONFLICT,
             _ => REJECTED,
         };
-        Err(CliError::new(
+        CliError::new(
             code,
             format!("{} answered {path} with {status}: {msg}{hint}", self.base),
-        ))
+        )
     }
 }

@@ -147,14 +147,83 @@ pub enum NoticeKind {
     State,
 }
 
+/// Key of a tenant's move record in the hand-over bucket.
+pub fn move_key(tenant: &str) -> String {
+    format!("move.{tenant}")
+}
+
+/// Where a `runnerctl move` stands; each phase is recorded once done, so a rerun resumes
+/// after the last one recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovePhase {
+    /// Checked; the placement is (being) parked as `moving:<from>:<to>`.
+    Releasing,
+    /// The source released the tenant (its last batch committed, its outbox flushed).
+    Released,
+    /// The target imported the source's export (counts and checksum verified).
+    Imported,
+    /// The placement names the target and the target serves the tenant.
+    Flipped,
+}
+
+impl MovePhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovePhase::Releasing => "releasing",
+            MovePhase::Released => "released",
+            MovePhase::Imported => "imported",
+            MovePhase::Flipped => "flipped",
+        }
+    }
+}
+
+/// A tenant move in progress (`move.<tenant>` in the hand-over bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveRecord {
+    pub tenant: String,
+    pub from: String,
+    pub to: String,
+    pub phase: MovePhase,
+    pub started_at_ms: u64,
+    pub updated_at_ms: u64,
+    pub who: String,
+    pub reason: Option<String>,
+    pub keep_source: bool,
+    /// Counts and checksum of the export imported on the target.
+    #[serde(default)]
+    pub export_sha256: Option<String>,
+    #[serde(default)]
+    pub exported_entries: Option<u64>,
+}
+
 /// What a placement value says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlacementValue {
     Shard(crate::ids::ShardId),
+    /// `moving:<from>:<to>`: a tenant move is under way; no shard serves the tenant.
+    Moving {
+        from: String,
+        to: String,
+    },
     Invalid(String),
 }
 
+/// The placement value that parks a tenant while `runnerctl move` hands its state over.
+pub fn moving_value(from: &str, to: &str) -> String {
+    format!("moving:{from}:{to}")
+}
+
 pub fn parse_placement_value(v: &[u8]) -> PlacementValue {
+    if let Some(rest) = v.strip_prefix(b"moving:")
+        && let Ok(rest) = std::str::from_utf8(rest)
+        && let Some((from, to)) = rest.trim().split_once(':')
+    {
+        return PlacementValue::Moving {
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+    }
     match std::str::from_utf8(v) {
         Ok(s) => match crate::ids::ShardId::new(s.trim()) {
             Ok(id) => PlacementValue::Shard(id),
@@ -167,6 +236,21 @@ pub fn parse_placement_value(v: &[u8]) -> PlacementValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moving_values_name_both_shards() {
+        assert_eq!(
+            parse_placement_value(moving_value("shard-a", "shard-b").as_bytes()),
+            PlacementValue::Moving {
+                from: "shard-a".into(),
+                to: "shard-b".into()
+            }
+        );
+        assert!(matches!(
+            parse_placement_value(b"moving:"),
+            PlacementValue::Invalid(_)
+        ));
+    }
 
     #[test]
     fn placement_values() {

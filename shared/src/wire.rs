@@ -320,3 +320,46 @@ pub struct ErrorBody {
     /// What went wrong and what to do, for people.
     pub message: String,
 }
+
+/// `GET /admin/tenants/<tenant>`: what this runner holds for a tenant, served or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantInfo {
+    pub tenant: String,
+    pub shard_id: String,
+    /// Served by this runner now.
+    pub served: bool,
+    /// Entries of the tenant in the volume, over all its sagas (from the `stats` table).
+    pub instances: u64,
+    pub dedupe: u64,
+    pub checkpoints: u64,
+    pub outbox: u64,
+    pub timers: u64,
+    /// `live`, `catching_up`, `released`, or none if it never served the tenant.
+    pub cursor_mode: Option<String>,
+    pub cursor_seq: Option<u64>,
+    /// The export format version this runner writes and reads.
+    pub export_format_version: u32,
+}
+
+impl TenantInfo {
+    pub fn has_state(&self) -> bool {
+        self.instances + self.dedupe + self.checkpoints + self.outbox + self.timers > 0
+    }
+
+    pub fn entries(&self) -> u64 {
+        self.instances + self.dedupe + self.checkpoints + self.outbox + self.timers
+    }
+}
+
+/// Answer of `POST /admin/tenants/<tenant>/import` and `DELETE /admin/tenants/<tenant>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantDataChange {
+    pub tenant: String,
+    pub instances: u64,
+    pub dedupe: u64,
+    pub checkpoints: u64,
+    pub outbox: u64,
+    pub timers: u64,
+    /// The export's SHA-256 (import only).
+    pub sha256: Option<String>,
+}

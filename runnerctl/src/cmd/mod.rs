@@ -6,6 +6,7 @@ mod diff;
 mod drain;
 mod history;
 mod inspect;
+mod moves;
 mod place;
 mod placements;
 mod replay;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
         Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Inspect(a) => inspect::run(a, cli.output),
+        Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Completions { shell } => completions::run(shell),
     }

@@ -170,7 +170,7 @@ pub async fn place(
             ClaimState::Released => "it released it",
         };
         let msg = format!(
-            "tenant '{tenant}' {} on {} shard '{}' ({how}): placing it on '{shard}' starts it there with empty state; `runnerctl move` moves a tenant with its state (not available in this version), --force starts it empty",
+            "tenant '{tenant}' {} on {} shard '{}' ({how}): placing it on '{shard}' starts it there with empty state; `runnerctl move {tenant} --to {shard}` moves it with its state, --force starts it empty",
             if state == Some(true) {
                 "has state"
             } else {

@@ -26,6 +26,8 @@ struct Row {
     owner_health: Option<String>,
     mismatch: bool,
     why: Option<String>,
+    /// `<from> -> <to>` while `runnerctl move` moves the tenant (no shard serves it then).
+    moving: Option<String>,
 }
 
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
@@ -74,7 +76,17 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         let owner_health = owner
             .as_ref()
             .map(|o| shards.get(o).cloned().unwrap_or_else(|| "dead".into()));
+        let moving = match desired
+            .as_deref()
+            .map(|d| shared::placement::parse_placement_value(d.as_bytes()))
+        {
+            Some(shared::placement::PlacementValue::Moving { from, to }) => {
+                Some(format!("{from} -> {to}"))
+            }
+            _ => None,
+        };
         let why = match (&desired, &owner) {
+            _ if moving.is_some() => None,
             (Some(d), Some(o)) if d != o => Some(format!(
                 "served by {o}, placed on {d}: waiting for the hand-over"
             )),
@@ -100,7 +112,8 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
             claim_position: claim.map(|c| c.position),
             owner_health,
             mismatch: why.is_some(),
-            why,
+            why: why.or_else(|| moving.as_ref().map(|m| format!("moving {m}"))),
+            moving,
         });
     }
     match format {

@@ -1116,6 +1116,32 @@ impl<'t> Writer<'t> {
         Ok(n)
     }
 
+    /// Deletes everything the volume holds for `tenant` (every saga's entries in every
+    /// table, and its cursor); returns the entries deleted per table.
+    pub fn clear_tenant(&mut self, tenant: &str) -> Result<[u64; 5], StorageError> {
+        let mut sagas = Vec::new();
+        self.r.scan(
+            TableId::Stats,
+            &keys::tenant_prefix(tenant)?,
+            None,
+            |k, _| {
+                let (_, s, _) = keys::decode_stats(k)?;
+                if sagas.last().is_none_or(|l: &String| l != s) {
+                    sagas.push(s.to_string());
+                }
+                Ok(true)
+            },
+        )?;
+        let mut n = [0u64; 5];
+        for s in &sagas {
+            for (i, t) in TableCode::ALL.iter().enumerate() {
+                n[i] += self.clear_saga(tenant, s, *t)?;
+            }
+        }
+        self.del_raw(TableId::Cursors, &keys::cursor_key(tenant)?)?;
+        Ok(n)
+    }
+
     pub fn set_cursor(&mut self, tenant: &str, cursor: &TenantCursor) -> Result<(), StorageError> {
         self.put_raw(
             TableId::Cursors,

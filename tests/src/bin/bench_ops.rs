@@ -196,6 +196,9 @@ async fn main() -> Result<()> {
         quantile_of(&drains, 1.0),
         drains.len()
     );
+    drop(runner);
+    drop(nats);
+    let mv = move_bench(&http).await?;
     let out = json!({
         "benchmark": "ops",
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
@@ -214,6 +217,7 @@ async fn main() -> Result<()> {
             "p50_ms": (quantile_of(&drains, 0.5) * 10.0).round() / 10.0,
             "max_ms": (quantile_of(&drains, 1.0) * 10.0).round() / 10.0,
         },
+        "move": mv,
     });
     let dir = bin_dir().join("../bench");
     std::fs::create_dir_all(&dir)?;
@@ -221,4 +225,141 @@ async fn main() -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
     println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
     Ok(())
+}
+
+/// Moves a tenant with 100,000 instances (and as many dedupe markers) between two shards
+/// while 1,000 events/s of it keep coming: the move's wall time, and the pause in the
+/// tenant's processing (the last event applied on the source to the first applied on the
+/// target, from the dedupe markers' apply times; the source keeps its copy for that).
+async fn move_bench(_http: &reqwest::Client) -> Result<Value> {
+    let n: u32 = env_or("BENCH_MOVE_INSTANCES", 100_000);
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let tmp = tempfile::tempdir()?;
+    let saga_file = tmp.path().join("apply.toml");
+    std::fs::write(&saga_file, APPLY_ONLY_SAGAS)?;
+    let (va, vb) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut sa = RunnerSpec::placed(&nats, &va, "shard-a");
+    sa.sagas = saga_file.clone();
+    let mut sb = RunnerSpec::placed(&nats, &vb, "shard-b");
+    sb.sagas = saga_file;
+    let mut a = Runner::start(sa).await?;
+    let mut b = Runner::start(sb).await?;
+    let ctl = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new(bin("runnerctl"))
+            .env("NATS_URL", nats.url())
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "runnerctl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    ctl(&["place", "big", "shard-a"])?;
+    a.wait_serving(&["big"], Duration::from_secs(30)).await?;
+    // One instance per event: n distinct keys.
+    let mut acks = Vec::new();
+    for i in 0..n {
+        let body = event(
+            &format!("big-{i}"),
+            "Deposited",
+            &format!("k{i}"),
+            json!({"amount": 1}),
+        );
+        acks.push(js.publish("evt.big.account", body).await?);
+        if acks.len() == 1000 {
+            for a in acks.drain(..) {
+                a.await?;
+            }
+        }
+    }
+    for x in acks {
+        x.await?;
+    }
+    a.wait_caught_up(Duration::from_secs(300)).await?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flow = tokio::spawn({
+        let (js, stop) = (js.clone(), stop.clone());
+        async move {
+            let mut i = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = event(
+                    &format!("live-{i}"),
+                    "Deposited",
+                    &format!("k{}", i % 100),
+                    json!({"amount": 1}),
+                );
+                js.publish("evt.big.account", body).await?.await?;
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            anyhow::Ok(i)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = Instant::now();
+    let out = ctl(&[
+        "move",
+        "big",
+        "--to",
+        "shard-b",
+        "--keep-source",
+        "-o",
+        "json",
+    ])?;
+    let move_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let live = flow.await??;
+    b.wait_caught_up(Duration::from_secs(60)).await?;
+    let moved: Value = serde_json::from_str(&out)?;
+    a.terminate(Duration::from_secs(30))?;
+    b.terminate(Duration::from_secs(30))?;
+    let markers = |dir: &std::path::Path| -> Result<std::collections::BTreeMap<String, u64>> {
+        let (v, _) = shared::edge_storage::Volume::open_read_only(dir, false)?;
+        let prefix = shared::edge_storage::keys::saga_prefix("big", "account")?;
+        let mut out = std::collections::BTreeMap::new();
+        v.read(|r| {
+            r.scan(
+                shared::edge_storage::TableId::Dedupe,
+                &prefix,
+                None,
+                |k, val| {
+                    let (_, _, id) = shared::edge_storage::keys::decode_three(k)?;
+                    let d: shared::edge_storage::DedupeRecord =
+                        shared::edge_storage::decode_value(val)?;
+                    out.insert(id.to_string(), d.at_ms);
+                    Ok(true)
+                },
+            )
+        })?;
+        Ok(out)
+    };
+    let (on_a, on_b) = (markers(&va)?, markers(&vb)?);
+    let last_on_a = on_a.values().copied().max().unwrap_or(0);
+    let first_new_on_b = on_b
+        .iter()
+        .filter(|(id, _)| !on_a.contains_key(*id))
+        .map(|(_, at)| *at)
+        .min()
+        .unwrap_or(0);
+    let pause_ms = first_new_on_b.saturating_sub(last_on_a);
+    println!(
+        "\nmove of a tenant with {} instances and {} dedupe markers while {live} live events arrived (~1,000/s):",
+        moved["moved"]["instances"], moved["moved"]["dedupe"]
+    );
+    println!(
+        "  runnerctl move: {move_ms:.0} ms; processing pause (last applied on source -> first on target): {pause_ms} ms"
+    );
+    Ok(json!({
+        "instances": moved["moved"]["instances"],
+        "dedupe": moved["moved"]["dedupe"],
+        "move_ms": move_ms.round(),
+        "pause_ms": pause_ms,
+        "live_events_during": live,
+    }))
 }
