@@ -193,8 +193,8 @@ Examples:
   runnerctl inspect ./vol-a diff ./vol-b --tenant acme
   runnerctl inspect /var/lib/runner/shard-a --allow-live summary   # snapshot of a live volume")]
     Inspect(InspectArgs),
-    /// Start a local stack (nats-server with JetStream, a runner on a temporary volume, a
-    /// generator of sample events) and watch it; Ctrl-C stops and removes it.
+    /// Start a local stack (nats-server with JetStream, placed runner shards on temporary
+    /// volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it.
     #[command(after_help = "\
 Examples:
   runnerctl dev
@@ -446,7 +446,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct DevArgs {
-    /// Tenants the runner serves and the generator writes to.
+    /// Tenants placed on the shards and written to by the generator.
     #[arg(long, value_delimiter = ',', default_value = "acme,globex,initech")]
     pub tenants: Vec<String>,
     /// Sample events per second, over all tenants.
@@ -456,11 +456,17 @@ pub struct DevArgs {
     #[arg(long)]
     pub keep: bool,
     /// Print where everything is and progress lines instead of the live status view.
-    #[arg(long)]
+    #[arg(long, alias = "no-tui")]
     pub no_view: bool,
-    /// Admin address of the runner.
+    /// Runner shards to start (shard-a, shard-b, ...); tenants are placed round-robin.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub shards: u8,
+    /// Admin address of the first runner; the next ones take the following ports.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub admin_addr: std::net::SocketAddr,
+    /// NATS port (a free one if taken).
+    #[arg(long, default_value_t = 4222)]
+    pub nats_port: u16,
     /// The runner binary (default: the one next to runnerctl, else on PATH).
     #[arg(long, env = "RUNNERCTL_RUNNER_BIN")]
     pub runner_bin: Option<PathBuf>,

@@ -103,3 +103,102 @@ async fn status_shows_the_runner_as_a_table_and_as_json() -> anyhow::Result<()> 
     assert!(!err.contains("wrong"), "the token is never printed: {err}");
     Ok(())
 }
+
+/// `runnerctl dev` starts NATS, two placed shards and a generator, prints how to reach
+/// them, and on Ctrl-C stops everything and removes what it created.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let mut dev = runnerctl()
+        .args([
+            "dev",
+            "--no-view",
+            "--rate",
+            "200",
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--nats-port",
+            "0",
+        ])
+        .env("RUNNERCTL_RUNNER_BIN", e2e::bin("runner"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let out = dev.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut intro = Vec::new();
+    while !intro
+        .iter()
+        .any(|l: &String| l.trim_start().starts_with("stop"))
+    {
+        intro.push(rx.recv_timeout(Duration::from_secs(90))?);
+    }
+    let text = intro.join("\n");
+    let nats_url = text
+        .split_whitespace()
+        .find(|w| w.starts_with("nats://"))
+        .expect("the NATS URL is printed")
+        .to_string();
+    let shards = runnerctl()
+        .env("NATS_URL", &nats_url)
+        .args(["shards", "-o", "json"])
+        .output()?;
+    let shards: serde_json::Value = serde_json::from_slice(&shards.stdout)?;
+    let shards = shards.as_array().expect("an array");
+    assert_eq!(shards.len(), 2, "{text}");
+    let urls: Vec<String> = shards
+        .iter()
+        .map(|s| s["admin_url"].as_str().unwrap().to_string())
+        .collect();
+    let served: usize = shards
+        .iter()
+        .map(|s| s["tenants"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(served, 3, "every tenant placed on a shard");
+    let http = reqwest::Client::new();
+    e2e::eventually(
+        Duration::from_secs(60),
+        "events applied on both shards",
+        || async {
+            let mut all = true;
+            for u in &urls {
+                let s: shared::wire::StatusResponse = http
+                    .get(format!("{u}/admin/status"))
+                    .send()
+                    .await
+                    .ok()?
+                    .json()
+                    .await
+                    .ok()?;
+                all &= s.totals.applied > 0;
+            }
+            all.then_some(())
+        },
+    )
+    .await?;
+    let log = text
+        .split_whitespace()
+        .find(|w| w.ends_with("shard-a.log"))
+        .expect("the log path is printed");
+    let root = std::path::Path::new(log).parent().unwrap().to_path_buf();
+    assert!(root.exists());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(dev.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )?;
+    let status = e2e::eventually(Duration::from_secs(60), "runnerctl dev to stop", || {
+        let s = dev.try_wait().ok().flatten();
+        async move { s }
+    })
+    .await?;
+    assert!(status.success(), "{status}");
+    assert!(!root.exists(), "{} was not removed", root.display());
+    Ok(())
+}

@@ -147,9 +147,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
 
     eprintln!("starting nats-server with JetStream...");
     let store = root.join("nats");
+    // (A statement of its own: the probe's listener must be closed before the server binds.)
+    let port = std::net::TcpListener::bind(("127.0.0.1", args.nats_port))
+        .is_ok()
+        .then_some(args.nats_port);
     let nats = tokio::task::spawn_blocking(move || {
         NatsServer::start_with(ServerOptions {
             store_dir: Some(store),
+            port,
             ..Default::default()
         })
     })
@@ -161,62 +166,101 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         )
     })?;
 
-    let volume = root.join("shard-a");
-    let log = root.join("shard-a.log");
-    let logf = std::fs::File::create(&log)?;
-    let addr = admin_addr(args.admin_addr);
-    eprintln!("starting runner shard-a...");
-    let child = Command::new(&runner_bin)
-        .env("RUNNER_NATS_URL", nats.url())
-        .env("RUNNER_DATA_DIR", &volume)
-        .env("RUNNER_SAGAS", &sagas)
-        .env("RUNNER_SHARD_ID", "shard-a")
-        .env(
-            "RUNNER_TENANT_ALLOWLIST",
-            tenants
-                .iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        )
-        .env("RUNNER_ADMIN_ADDR", addr.to_string())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(logf.try_clone()?)
-        .stderr(logf)
-        .spawn()
-        .with_context(|| format!("cannot start {}", runner_bin.display()))?;
-    let mut runner = RunnerProc {
-        child,
-        log: log.clone(),
-    };
-    let url = wait_admin(&mut runner, &volume).await?;
-
+    // The placement bucket, with the tenants spread over the shards.
     let client = async_nats::connect(nats.url())
         .await
         .context("cannot connect to the dev nats-server")?;
     let js = async_nats::jetstream::new(client);
+    let shard_ids: Vec<String> = (0..args.shards)
+        .map(|i| format!("shard-{}", (b'a' + i) as char))
+        .collect();
+    let bucket = shared::placement::DEFAULT_PLACEMENT_BUCKET;
+    let kv = shared::nats::open_or_create_bucket(&js, shared::nats::placement_bucket(bucket))
+        .await
+        .map_err(|e| CliError::new(crate::exit::FAILURE, e.to_string()))?;
+    for (i, t) in tenants.iter().enumerate() {
+        kv.put(t.as_str(), shard_ids[i % shard_ids.len()].clone().into())
+            .await
+            .context("cannot write the placement")?;
+    }
+
+    let mut runners = Vec::new();
+    let mut urls = Vec::new();
+    for (i, shard) in shard_ids.iter().enumerate() {
+        let volume = root.join(shard);
+        let log = root.join(format!("{shard}.log"));
+        let logf = std::fs::File::create(&log)?;
+        // Port 0: a free port for each runner; else consecutive ports from the one given.
+        let port = match args.admin_addr.port() {
+            0 => 0,
+            p => p.saturating_add(i as u16),
+        };
+        let wanted = SocketAddr::new(args.admin_addr.ip(), port);
+        let addr = admin_addr(wanted);
+        eprintln!("starting runner {shard}...");
+        let child = Command::new(&runner_bin)
+            .env("RUNNER_NATS_URL", nats.url())
+            .env("RUNNER_DATA_DIR", &volume)
+            .env("RUNNER_SAGAS", &sagas)
+            .env("RUNNER_SHARD_ID", shard)
+            .env("RUNNER_TENANT_PLACEMENT_BUCKET", bucket)
+            .env("RUNNER_ADMIN_ADDR", addr.to_string())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(logf.try_clone()?)
+            .stderr(logf)
+            .spawn()
+            .with_context(|| format!("cannot start {}", runner_bin.display()))?;
+        let mut proc = RunnerProc { child, log };
+        urls.push(wait_admin(&mut proc, &volume).await?);
+        runners.push((shard.clone(), proc));
+    }
+
     let stop = tokio_util_free::Stop::default();
     let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
 
-    let intro = format!(
-        "runnerctl dev: a local stack is running\n  nats     {}\n  runner   shard-a, admin {url}, tenants {}\n  volume   {}\n  log      {}\n  events   {} per second of the example sagas (docs/examples/sagas.toml)\n  try      runnerctl status --url {url}    curl {url}/metrics\n  stop     Ctrl-C{}\n",
-        nats.url(),
-        tenants
+    let nats_hint = if nats.url() == "nats://127.0.0.1:4222" {
+        String::new()
+    } else {
+        format!(
+            "\n  env      export NATS_URL={}   (so runnerctl finds this NATS)",
+            nats.url()
+        )
+    };
+    let mut intro = format!(
+        "runnerctl dev: a local stack is running\n  nats     {}{nats_hint}\n",
+        nats.url()
+    );
+    for ((shard, proc), url) in runners.iter().zip(&urls) {
+        let placed: Vec<&str> = tenants
             .iter()
-            .map(|t| t.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        volume.display(),
-        log.display(),
+            .enumerate()
+            .filter(|(i, _)| shard_ids[i % shard_ids.len()] == *shard)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        intro += &format!(
+            "  runner   {shard}: admin {url}, tenants {}, log {}\n",
+            placed.join(","),
+            proc.log.display()
+        );
+    }
+    intro += &format!(
+        "  events   {} per second of the example sagas (docs/examples/sagas.toml)\n  try      runnerctl shards    runnerctl placements    runnerctl status --url {}\n           runnerctl move {} --to {}    runnerctl drain {}\n  stop     Ctrl-C{}\n",
         args.rate,
+        urls[0],
+        tenants[0],
+        shard_ids[shard_ids.len() - 1],
+        shard_ids[0],
         if args.keep {
             " (everything is kept)"
         } else {
             " (everything is removed)"
         },
     );
-    let admin = Admin::new(&url, None)?;
+    let admins: Vec<Admin> = urls
+        .iter()
+        .map(|u| Admin::new(u, None))
+        .collect::<Result<_, _>>()?;
     let live_view = !args.no_view && std::io::stdout().is_terminal();
     if !live_view {
         output::print(&intro);
@@ -224,36 +268,49 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut last_line = Instant::now() - Duration::from_secs(60);
     let stopped = stop_signal();
     tokio::pin!(stopped);
-    loop {
-        let status = admin.get::<StatusResponse>("/admin/status").await;
+    'run: loop {
+        let mut statuses = Vec::new();
+        for a in &admins {
+            statuses.push(a.get::<StatusResponse>("/admin/status").await);
+        }
         if live_view {
             let mut screen = String::from("\x1b[2J\x1b[H");
             screen += &intro;
-            screen.push('\n');
-            match &status {
-                Ok(s) => screen += &super::status::render(s),
-                Err(e) => screen += &format!("status unavailable: {e}\n"),
+            for (s, (shard, _)) in statuses.iter().zip(&runners) {
+                screen.push('\n');
+                match s {
+                    Ok(s) => screen += &super::status::render(s),
+                    Err(e) => screen += &format!("{shard}: status unavailable: {e}\n"),
+                }
             }
             output::print(&screen);
         } else if last_line.elapsed() >= Duration::from_secs(10) {
             last_line = Instant::now();
-            match &status {
-                Ok(s) => output::println(&format!(
-                    "applied {} deduped {} ignored {} dead-lettered {} timers {} outbox {} reader at {}",
-                    s.totals.applied,
-                    s.totals.deduped,
-                    s.totals.ignored,
-                    s.totals.dead_lettered,
-                    s.totals.timers_fired,
-                    s.outbox_depth,
-                    s.reader.position
-                )),
-                Err(e) => eprintln!("status unavailable: {e}"),
+            for (s, (shard, _)) in statuses.iter().zip(&runners) {
+                match s {
+                    Ok(s) => output::println(&format!(
+                        "{shard}: {} tenants, applied {} deduped {} ignored {} dead-lettered {} timers {} outbox {} reader at {}",
+                        s.tenants.len(),
+                        s.totals.applied,
+                        s.totals.deduped,
+                        s.totals.ignored,
+                        s.totals.dead_lettered,
+                        s.totals.timers_fired,
+                        s.outbox_depth,
+                        s.reader.position
+                    )),
+                    Err(e) => eprintln!("{shard}: status unavailable: {e}"),
+                }
             }
         }
-        if let Ok(Some(st)) = runner.child.try_wait() {
-            eprintln!("the runner exited ({st}); its log:\n{}", runner.log_tail());
-            break;
+        for (shard, proc) in runners.iter_mut() {
+            if let Ok(Some(st)) = proc.child.try_wait() {
+                eprintln!(
+                    "runner {shard} exited ({st}); its log:\n{}",
+                    proc.log_tail()
+                );
+                break 'run;
+            }
         }
         tokio::select! {
             _ = &mut stopped => break,
@@ -261,12 +318,13 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         }
     }
 
-    eprintln!("\nstopping: generator, runner (drains), nats-server...");
+    eprintln!("\nstopping: generator, runners (they drain), nats-server...");
     stop.set();
     let published = gen_task.await.unwrap_or(0);
     tokio::task::spawn_blocking(move || {
-        runner.stop();
-        drop(runner);
+        for (_, mut proc) in runners {
+            proc.stop();
+        }
     })
     .await?;
     drop(nats);
