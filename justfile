@@ -25,6 +25,6 @@ lint:
 fmt:
     cargo fmt --all
 
-# Regenerate completions/ from the CLI
+# Regenerate completions/ and docs/man/ from the CLI
 completions:
     UPDATE_COMPLETIONS=1 cargo test -p runnerctl completions

@@ -211,6 +211,16 @@ Examples:
         /// Shell to generate for.
         shell: Shell,
     },
+    /// Write the man pages (runnerctl.1 and one per command) into a directory. The
+    /// generated pages are also in docs/man/.
+    #[command(after_help = "\
+Examples:
+  runnerctl man --out-dir /usr/local/share/man/man1 && man runnerctl-move")]
+    Man {
+        /// Where to write the pages (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -33,5 +33,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Completions { shell } => completions::run(shell),
+        Command::Man { out_dir } => {
+            completions::write_man(&out_dir)?;
+            eprintln!("wrote the man pages into {}", out_dir.display());
+            Ok(())
+        }
     }
 }
