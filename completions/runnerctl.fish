@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_runnerctl_global_optspecs
-    string join \n o/output= token= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= h/help V/version
+    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= h/help V/version
 end
 
 function __fish_runnerctl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -52,6 +53,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "replay" -d 'Re-
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "config" -d 'The merged configuration (flags > environment > config-file context > defaults) and where each setting comes from; secrets are never shown'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -60,6 +62,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l watch -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -76,6 +79,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l reason -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -94,6 +98,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l reason -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -108,6 +113,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s h -l hel
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -122,6 +128,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s h -l 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -136,6 +143,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s h -l help 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -150,6 +158,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s h -l hel
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -167,6 +176,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l flush-time
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -183,6 +193,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l url -d 'T
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -205,6 +216,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l timeout -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -224,6 +236,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l timeout -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -241,6 +254,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -s h -l help -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -268,6 +282,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __f
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -282,6 +297,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -297,6 +313,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -316,6 +333,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -333,6 +351,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -348,6 +367,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -366,6 +386,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -382,6 +403,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -399,6 +421,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -415,6 +438,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -431,6 +455,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -464,6 +489,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l sagas -d 'Sa
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -477,9 +503,44 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l handoff-buck
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l keep -d 'Keep the runner\'s volume and the NATS store after stopping (their paths are printed)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l no-view -d 'Print where everything is and progress lines instead of the live status view'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -495,6 +556,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l out-dir -d '
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-url -d 'NATS server URL' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-user -d 'NATS user (with --nats-password)' -r
@@ -506,22 +568,23 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l placement-bu
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "config" -d 'The merged configuration (flags > environment > config-file context > defaults) and where each setting comes from; secrets are never shown'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace placements watch history shards drain resume replay move inspect dev config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "tenants" -d 'Tenants with their entry counts and read positions'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "sagas" -d 'A tenant\'s sagas with their counts and checkpoints'
@@ -533,3 +596,4 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_see
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "timers" -d 'Pending timers'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "export" -d 'A tenant\'s state in the export format (JSON lines, see docs/inspect.md), to stdout'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "diff" -d 'What differs from another volume, per table and key; exit 1 when anything does'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'

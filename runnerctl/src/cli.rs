@@ -37,10 +37,17 @@ pub struct Cli {
     /// Bearer token for runners started with RUNNER_ADMIN_TOKEN.
     #[arg(long, global = true, env = "RUNNERCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// A context of the config file (NATS, buckets, token, output); default: the file's
+    /// current_context.
+    #[arg(long, global = true, env = "RUNNERCTL_CONTEXT")]
+    pub context: Option<String>,
     #[command(flatten)]
     pub nats: NatsArgs,
     #[command(subcommand)]
     pub command: Command,
+    /// Where each setting came from (filled after parsing).
+    #[arg(skip)]
+    pub loaded: crate::config::Loaded,
 }
 
 /// Where NATS and the placement buckets are.
@@ -201,6 +208,27 @@ Examples:
   runnerctl dev --tenants acme,globex --rate 200
   runnerctl dev --keep          # keep the volume and NATS store after Ctrl-C")]
     Dev(DevArgs),
+    /// The merged configuration (flags > environment > config-file context > defaults) and
+    /// where each setting comes from; secrets are never shown.
+    #[command(after_help = "\
+Examples:
+  runnerctl config show
+  runnerctl --context prod config show -o json
+
+Config file (RUNNERCTL_CONFIG, else ~/.config/runnerctl/config.toml):
+  current_context = \"dev\"
+  [contexts.dev]
+  nats_url = \"nats://127.0.0.1:4222\"
+  [contexts.prod]
+  nats_url = \"tls://nats.prod:4222\"
+  nats_creds = \"/etc/runnerctl/prod.creds\"
+  nats_tls_ca = \"/etc/runnerctl/ca.pem\"
+  token = \"...\"
+  output = \"json\"")]
+    Config {
+        #[command(subcommand)]
+        what: ConfigCmd,
+    },
     /// Print a shell completion script (bash, zsh, fish). The generated files are also in
     /// completions/.
     #[command(after_help = "\
@@ -318,6 +346,12 @@ pub struct ReplayArgs {
     /// How long to follow the replay before giving up (it keeps running); exit 8.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Every setting, its value (secrets hidden) and its source.
+    Show,
 }
 
 #[derive(Debug, Args)]

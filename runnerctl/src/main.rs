@@ -3,16 +3,28 @@
 mod cli;
 mod client;
 mod cmd;
+mod config;
 mod exit;
 mod nats;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match config::apply(&mut cli, &matches) {
+        Ok(loaded) => cli.loaded = loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.code);
+        }
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -452,6 +452,9 @@ pub fn runnerctl(nats: &NatsServer) -> Command {
     let mut c = Command::new(bin("runnerctl"));
     c.env("NATS_URL", nats.url())
         .env("NO_COLOR", "1")
+        // A developer's own config file must not steer the tests.
+        .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
+        .env_remove("RUNNERCTL_CONTEXT")
         .env_remove("RUNNERCTL_TOKEN");
     c
 }

@@ -15,7 +15,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn ctl() -> Command {
     let mut c = Command::new(bin("runnerctl"));
-    c.env("NO_COLOR", "1");
+    c.env("NO_COLOR", "1")
+        .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml");
     c
 }
 

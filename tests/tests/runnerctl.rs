@@ -8,7 +8,10 @@ use serde_json::json;
 
 fn runnerctl() -> Command {
     let mut c = Command::new(bin("runnerctl"));
-    c.env_remove("RUNNERCTL_TOKEN").env("NO_COLOR", "1");
+    c.env_remove("RUNNERCTL_TOKEN")
+        .env_remove("RUNNERCTL_CONTEXT")
+        .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
+        .env("NO_COLOR", "1");
     c
 }
 
@@ -200,5 +203,111 @@ async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<
     .await?;
     assert!(status.success(), "{status}");
     assert!(!root.exists(), "{} was not removed", root.display());
+    Ok(())
+}
+
+/// Settings come from flags, then the environment, then the selected context of the config
+/// file, then defaults; `config show` says which, and never prints a secret.
+#[test]
+fn config_contexts_merge_under_flags_and_env_and_hide_secrets() -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("config.toml");
+    std::fs::write(
+        &file,
+        r#"
+current_context = "dev"
+[contexts.dev]
+nats_url = "nats://127.0.0.1:4333"
+registry_bucket = "dev_shards"
+token = "dev-s3cret"
+output = "json"
+[contexts.prod]
+nats_url = "tls://nats.prod:4222"
+nats_user = "ops"
+nats_password = "prod-pa55"
+"#,
+    )?;
+    let show =
+        |args: &[&str], env: &[(&str, &str)]| -> anyhow::Result<(Option<i32>, String, String)> {
+            let mut c = Command::new(bin("runnerctl"));
+            c.env("RUNNERCTL_CONFIG", &file)
+                .env_remove("RUNNERCTL_CONTEXT")
+                .env_remove("NATS_URL")
+                .env_remove("RUNNERCTL_OUTPUT")
+                .env_remove("RUNNERCTL_TOKEN");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            let out = c.args(args).args(["config", "show"]).output()?;
+            Ok((
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ))
+        };
+    let source = |v: &serde_json::Value, k: &str| -> (String, String) {
+        let row = v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["setting"] == k)
+            .unwrap();
+        (
+            row["value"].as_str().unwrap_or("").to_string(),
+            row["source"].as_str().unwrap().to_string(),
+        )
+    };
+    // current_context = dev; its output = json applies.
+    let (c, out, err) = show(&[], &[])?;
+    assert_eq!(c, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(v["context"], "dev");
+    assert_eq!(
+        source(&v, "nats_url"),
+        ("nats://127.0.0.1:4333".into(), "context".into())
+    );
+    assert_eq!(
+        source(&v, "registry_bucket"),
+        ("dev_shards".into(), "context".into())
+    );
+    assert_eq!(
+        source(&v, "placement_bucket"),
+        ("runner_placement".into(), "default".into())
+    );
+    assert_eq!(
+        source(&v, "token"),
+        ("(set, hidden)".into(), "context".into())
+    );
+    assert!(!out.contains("dev-s3cret"));
+    // The environment beats the context, a flag beats both.
+    let (_, out, _) = show(
+        &["--context", "prod", "-o", "json"],
+        &[("NATS_URL", "nats://env:1")],
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(
+        source(&v, "nats_url"),
+        ("nats://env:1".into(), "env".into())
+    );
+    assert_eq!(source(&v, "nats_user"), ("ops".into(), "context".into()));
+    assert_eq!(source(&v, "output"), ("json".into(), "flag".into()));
+    assert!(!out.contains("prod-pa55"));
+    let (_, out, _) = show(
+        &["--nats-url", "nats://flag:2", "-o", "json"],
+        &[("NATS_URL", "nats://env:1"), ("RUNNERCTL_CONTEXT", "prod")],
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(v["context"], "prod");
+    assert_eq!(
+        source(&v, "nats_url"),
+        ("nats://flag:2".into(), "flag".into())
+    );
+    // An unknown context is a usage error naming the ones there are.
+    let (c, _, err) = show(&["--context", "staging"], &[])?;
+    assert_eq!(c, Some(2));
+    assert!(
+        err.contains("no context 'staging'") && err.contains("dev, prod"),
+        "{err}"
+    );
     Ok(())
 }

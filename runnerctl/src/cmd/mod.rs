@@ -32,6 +32,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a, cli.output),
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
+        Command::Config {
+            what: crate::cli::ConfigCmd::Show,
+        } => crate::config::show(&cli, &cli.loaded),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { out_dir } => {
             completions::write_man(&out_dir)?;
