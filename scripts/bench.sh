@@ -4,15 +4,17 @@
 #   placement   placement reaction vs raw KV put-to-watch, start with 1,000 tenants placed
 #   ops         full_reset replay rate vs live apply rate, drain latency of a busy runner
 #   inspect     runnerctl inspect on 10k/100k/1M-entry volumes vs a full scan, peak RSS
-# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect]   (default: all)
+#   tui         runnerctl tui frame time and idle CPU, 20 shards/2,000 tenants vs an empty fleet
+# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui]   (default: all)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_cargo
 ensure_libclang
+ensure_tmux
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops inspect)
+[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops inspect tui)
 cargo build --locked --release -p runner -p runnerctl -p e2e --bins
 for s in "${suites[@]}"; do
   case "$s" in
@@ -20,7 +22,8 @@ for s in "${suites[@]}"; do
     placement) target/release/bench_placement ;;
     ops) target/release/bench_ops ;;
     inspect) target/release/bench_inspect ;;
-    *) echo "unknown benchmark '$s': expected throughput, placement, ops or inspect" >&2; exit 2 ;;
+    tui) target/release/bench_tui ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect or tui" >&2; exit 2 ;;
   esac
   echo
 done

@@ -32,6 +32,27 @@ ensure_libclang() {
   have_libclang || { echo "error: libclang-dev installed but libclang still not found; set LIBCLANG_PATH" >&2; return 1; }
 }
 
+# apt-get install of Debian packages, as root or through sudo.
+apt_install() {
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "error: $* missing and this user cannot install packages; install them" >&2
+      return 1
+    fi
+  fi
+  command -v apt-get >/dev/null || { echo "error: $* missing and apt-get is not available; install them" >&2; return 1; }
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The dashboard's end-to-end test drives the real `runnerctl tui` in tmux.
+ensure_tmux() {
+  command -v tmux >/dev/null && return 0
+  say "tmux not found (the dashboard's end-to-end test runs in it): installing tmux"
+  apt_install tmux
+}
+
 ensure_cargo() {
   command -v cargo >/dev/null || { echo "error: cargo not found; install Rust from https://rustup.rs" >&2; return 1; }
 }

@@ -189,6 +189,17 @@ Examples:
   runnerctl move acme --to shard-b                 # again after an interruption: finishes it
   runnerctl move acme --abort                      # roll an unfinished move back to the source")]
     Move(MoveArgs),
+    /// The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume,
+    /// replay, move), or of a stopped volume with --volume.
+    #[command(after_help = "\
+Examples:
+  runnerctl tui                                   # the fleet behind NATS_URL / the context
+  runnerctl tui --readonly --refresh 5s           # no mutating action is offered
+  runnerctl tui --volume /var/lib/runner/shard-a  # browse a stopped volume
+
+Keys: Tab panes · ↑↓ j/k move · Enter drill in · Esc back · / filter · d drain · r resume ·
+p replay · m move · +/- refresh · ? help · q quit")]
+    Tui(TuiArgs),
     /// Look inside a stopped shard's volume, read-only: summary, tenants, sagas,
     /// instances, checkpoints, dedupe markers, outbox, timers, export, diff.
     #[command(after_help = "\
@@ -376,6 +387,26 @@ pub struct MoveArgs {
     /// How long to wait for each phase (release, the target taking over).
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Browse this stopped volume instead of the live fleet.
+    #[arg(long, value_name = "PATH")]
+    pub volume: Option<PathBuf>,
+    /// With --volume: read a volume a live runner holds (a snapshot).
+    #[arg(long, requires = "volume")]
+    pub allow_live: bool,
+    /// Offer no action that changes anything.
+    #[arg(long)]
+    pub readonly: bool,
+    /// How often the runners' admin APIs are polled (+/- change it live).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub refresh: Duration,
+    /// Where the dashboard logs while it runs (the change log, NATS and HTTP errors);
+    /// default $XDG_STATE_HOME/runnerctl/tui.log (~/.local/state/...). Level: RUNNERCTL_LOG.
+    #[arg(long, value_name = "FILE", env = "RUNNERCTL_TUI_LOG")]
+    pub log_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

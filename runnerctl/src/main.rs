@@ -7,6 +7,7 @@ mod config;
 mod exit;
 mod nats;
 mod output;
+mod tui;
 
 use std::process::ExitCode;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use async_nats::jetstream;
 pub use shared::devtools::{NatsServer, ServerOptions};
 use shared::edge_storage::{Holder, InstanceRecord, LOCK_FILE, Outcome, TableId, Volume, keys};
@@ -574,4 +574,83 @@ pub fn applied_ids(
         .filter(|(t, s, _)| t == tenant && s == saga)
         .map(|(_, _, id)| id)
         .collect())
+}
+
+/// A program running in a detached tmux session of a given size: keys in, screen out.
+/// The session is killed on drop.
+pub struct Tmux(pub String);
+
+impl Tmux {
+    /// Starts `cmd` (a shell command line; prefix it with `exec` to make the pane's pid the
+    /// program's) in a new session `name` of `size` (columns, rows).
+    pub fn start(name: &str, cmd: &str, size: (u16, u16)) -> Result<Tmux> {
+        let st = std::process::Command::new("tmux")
+            .args(["new-session", "-d", "-s", name])
+            .args(["-x", &size.0.to_string(), "-y", &size.1.to_string(), cmd])
+            .status()?;
+        ensure!(st.success(), "tmux new-session failed (is tmux installed?)");
+        Ok(Tmux(name.to_string()))
+    }
+
+    pub fn keys(&self, keys: &[&str]) -> Result<()> {
+        let st = std::process::Command::new("tmux")
+            .args(["send-keys", "-t", &self.0])
+            .args(keys)
+            .status()?;
+        ensure!(st.success(), "tmux send-keys failed");
+        Ok(())
+    }
+
+    /// The visible screen, as text.
+    pub fn screen(&self) -> String {
+        std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The pid of the pane's process.
+    pub fn pane_pid(&self) -> Result<u32> {
+        let out = std::process::Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.0, "#{pane_pid}"])
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+    }
+
+    pub fn alive(&self) -> bool {
+        std::process::Command::new("tmux")
+            .args(["has-session", "-t", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    /// Waits until the screen shows `what`; returns the screen.
+    pub async fn wait_for(&self, within: Duration, what: &str) -> Result<String> {
+        eventually(within, &format!("the screen to show {what:?}"), || async {
+            let s = self.screen();
+            s.contains(what).then_some(s)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}; screen:\n{}", self.screen()))
+    }
+
+    /// Waits until the program has exited (the session is gone).
+    pub async fn wait_gone(&self, within: Duration) -> Result<()> {
+        eventually(within, "the program to exit", || async {
+            (!self.alive()).then_some(())
+        })
+        .await
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }

@@ -262,29 +262,54 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .map(|u| Admin::new(u, None))
         .collect::<Result<_, _>>()?;
     let live_view = !args.no_view && std::io::stdout().is_terminal();
-    if !live_view {
+    if live_view {
+        // The dashboard, on this stack; quitting it (q, Ctrl-C) stops the stack.
+        let nats_args = crate::cli::NatsArgs {
+            nats_url: nats.url(),
+            nats_creds: None,
+            nats_user: None,
+            nats_password: None,
+            nats_token: None,
+            nats_nkey: None,
+            nats_tls_ca: None,
+            placement_bucket: bucket.to_string(),
+            registry_bucket: shared::placement::DEFAULT_REGISTRY_BUCKET.to_string(),
+            handoff_bucket: shared::placement::DEFAULT_HANDOFF_BUCKET.to_string(),
+        };
+        let tui = crate::cli::TuiArgs {
+            volume: None,
+            allow_live: false,
+            readonly: false,
+            refresh: Duration::from_secs(1),
+            log_file: None,
+        };
+        let shown = tokio::select! {
+            r = crate::tui::run(tui, &nats_args, None) => r,
+            _ = stop_signal() => {
+                // The dashboard was dropped mid-draw: give the terminal back.
+                ratatui::restore();
+                Ok(())
+            }
+        };
+        if let Err(e) = shown {
+            eprintln!("dashboard: {e}");
+        }
+        output::print(&intro);
+    } else {
         output::print(&intro);
     }
     let mut last_line = Instant::now() - Duration::from_secs(60);
     let stopped = stop_signal();
     tokio::pin!(stopped);
     'run: loop {
+        if live_view {
+            break;
+        }
         let mut statuses = Vec::new();
         for a in &admins {
             statuses.push(a.get::<StatusResponse>("/admin/status").await);
         }
-        if live_view {
-            let mut screen = String::from("\x1b[2J\x1b[H");
-            screen += &intro;
-            for (s, (shard, _)) in statuses.iter().zip(&runners) {
-                screen.push('\n');
-                match s {
-                    Ok(s) => screen += &super::status::render(s),
-                    Err(e) => screen += &format!("{shard}: status unavailable: {e}\n"),
-                }
-            }
-            output::print(&screen);
-        } else if last_line.elapsed() >= Duration::from_secs(10) {
+        if last_line.elapsed() >= Duration::from_secs(10) {
             last_line = Instant::now();
             for (s, (shard, _)) in statuses.iter().zip(&runners) {
                 match s {

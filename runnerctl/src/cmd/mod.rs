@@ -5,12 +5,12 @@ mod dev;
 mod diff;
 mod drain;
 mod history;
-mod inspect;
+pub mod inspect;
 mod moves;
 mod place;
 mod placements;
 mod replay;
-mod shards;
+pub mod shards;
 mod status;
 mod target;
 mod watch;
@@ -30,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
         Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Inspect(a) => inspect::run(a, cli.output),
+        Command::Tui(a) => crate::tui::run(a, &cli.nats, cli.token).await,
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Config {

@@ -12,25 +12,36 @@ use crate::output::{self, Format};
 /// The registry's records, by shard id. Records that cannot be read are reported on stderr
 /// and skipped.
 pub async fn registry(nats: &Nats) -> Result<Vec<ShardRecord>, CliError> {
+    let (out, garbage) = registry_checked(nats).await?;
+    for g in garbage {
+        eprintln!("warning: {g}");
+    }
+    Ok(out)
+}
+
+/// The registry's shard records, in id order, and a line for each record that is not one
+/// (it is skipped; the caller says so where its user will see it).
+pub async fn registry_checked(nats: &Nats) -> Result<(Vec<ShardRecord>, Vec<String>), CliError> {
     let bucket = &nats.args.registry_bucket;
     if nats.maybe_bucket(bucket).await?.is_none() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let mut out = Vec::new();
+    let mut garbage = Vec::new();
     for e in latest(nats, bucket, ">").await? {
         if !e.live {
             continue;
         }
         match serde_json::from_slice::<ShardRecord>(&e.value) {
             Ok(r) => out.push(r),
-            Err(err) => eprintln!(
-                "warning: registry record '{}' is not a shard record ({err}); ignored",
+            Err(err) => garbage.push(format!(
+                "registry record '{}' is not a shard record ({err}); ignored",
                 e.key
-            ),
+            )),
         }
     }
     out.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
-    Ok(out)
+    Ok((out, garbage))
 }
 
 #[derive(Serialize)]
