@@ -85,3 +85,24 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(status.success(), "{status}: {err}");
     assert!(err.is_empty(), "{err}");
 }
+
+#[test]
+fn json_is_refused_by_commands_that_make_screens_but_not_from_a_default() {
+    let out = runnerctl()
+        .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
+        .args(["tui", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--output json: tui is a screen"), "{err}");
+    // A scripting default in the environment does not get in the way.
+    let out = runnerctl()
+        .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
+        .env("RUNNERCTL_OUTPUT", "json")
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("runnerctl"));
+}

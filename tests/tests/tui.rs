@@ -34,6 +34,9 @@ async fn the_dashboard_drains_a_shard_through_its_dialog() -> anyhow::Result<()>
         screen.contains("shard-a") && screen.contains("shard-b"),
         "{screen}"
     );
+    // A placement made while it runs shows up (the placement bucket is watched).
+    runnerctl_ok(&nats, &["place", "initech", "shard-b"])?;
+    session.wait_for(WAIT, "initech placed on shard-b").await?;
     // shard-a is the first row and selected: drain, move to OK, confirm.
     session.keys(&["d"])?;
     session.wait_for(WAIT, "Drain shard-a?").await?;

@@ -17,7 +17,30 @@ mod watch;
 
 use crate::cli::{Cli, Command};
 
+/// Commands that make a screen, a stack or files, not a document: `--output json` on their
+/// command line is refused (from env or a context it is ignored, so a scripting default does
+/// not stop an operator from opening the dashboard).
+fn screen_only(cmd: &Command) -> Option<&'static str> {
+    match cmd {
+        Command::Tui(_) => {
+            Some("tui is a screen; for JSON use shards, placements, status or inspect")
+        }
+        Command::Dev(_) => {
+            Some("dev runs a stack; for JSON ask it with shards, placements or status")
+        }
+        Command::Completions { .. } => Some("completions prints a shell script"),
+        Command::Man { .. } => Some("man writes man pages"),
+        _ => None,
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.output == crate::output::Format::Json
+        && cli.loaded.sources.get("output") == Some(&crate::config::Source::Flag)
+        && let Some(why) = screen_only(&cli.command)
+    {
+        return Err(crate::exit::CliError::usage(format!("--output json: {why}")).into());
+    }
     match cli.command {
         Command::Status(a) => status::run(a, cli.output, cli.token).await,
         Command::Place(a) => place::place(a, &cli.nats, cli.token, cli.output).await,

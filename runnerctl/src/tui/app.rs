@@ -21,6 +21,8 @@ pub enum Msg {
     Fleet(Fleet),
     /// A runner's status (or why it could not be had).
     Status(String, Result<Box<StatusResponse>, String>),
+    /// The statuses of one poll of every runner, applied together.
+    Statuses(Vec<(String, Result<Box<StatusResponse>, String>)>),
     /// NATS connection state (connected, detail).
     Conn(bool, String),
     /// A line for the change log.
@@ -160,6 +162,7 @@ pub struct App {
     pub offline: Option<Offline>,
     /// Where logs go while the dashboard runs (shown in `?`).
     pub log_file: Option<String>,
+    tenants_view: Vec<TenantRow>,
 }
 
 /// The key registry: what the footer and `?` show, in one place.
@@ -278,6 +281,7 @@ impl App {
             quit: false,
             offline: None,
             log_file: None,
+            tenants_view: Vec::new(),
         }
     }
 
@@ -319,8 +323,23 @@ impl App {
         }
     }
 
-    /// Tenants, grouped by owner shard (unowned last), with lag and rate.
-    pub fn tenant_rows(&self) -> Vec<TenantRow> {
+    /// Tenants, grouped by owner shard (unowned last), with lag and rate (as of the last
+    /// data or filter change).
+    pub fn tenant_rows(&self) -> &[TenantRow] {
+        &self.tenants_view
+    }
+
+    fn compute_tenant_rows(&self) -> Vec<TenantRow> {
+        // Each tenant's status, by name: one pass over the statuses.
+        let by_tenant: std::collections::HashMap<(&str, &str), &shared::wire::TenantStatus> = self
+            .statuses
+            .iter()
+            .flat_map(|(shard, s)| {
+                s.tenants
+                    .iter()
+                    .map(move |t| ((shard.as_str(), t.tenant.as_str()), t))
+            })
+            .collect();
         let mut names: Vec<&String> = self.fleet.placements.keys().collect();
         for (t, c) in &self.fleet.claims {
             if c.state == ClaimState::Active && !self.fleet.placements.contains_key(t) {
@@ -348,9 +367,8 @@ impl App {
                     .filter(|c| c.state == ClaimState::Active)
                     .map(|c| c.shard.clone());
                 let st = owner
-                    .as_ref()
-                    .and_then(|o| self.statuses.get(o))
-                    .and_then(|s| s.tenants.iter().find(|x| &x.tenant == t));
+                    .as_deref()
+                    .and_then(|o| by_tenant.get(&(o, t.as_str())).copied());
                 let lag = st.and_then(|s| {
                     s.sagas
                         .iter()
@@ -407,6 +425,26 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Option<Effect> {
+        // The tenants pane is computed when its inputs change, not on every frame.
+        let rebuild = match &msg {
+            // Heartbeats change only the shards: no need to recompute the tenants.
+            Msg::Fleet(f) => {
+                f.placements != self.fleet.placements
+                    || f.claims != self.fleet.claims
+                    || self.tenants_view.is_empty()
+            }
+            Msg::Status(..) | Msg::Statuses(..) => true,
+            _ => false,
+        };
+        let filter = matches!(msg, Msg::Key(_)).then(|| self.filter.clone());
+        let effect = self.apply(msg);
+        if rebuild || filter.is_some_and(|f| f != self.filter) {
+            self.tenants_view = self.compute_tenant_rows();
+        }
+        effect
+    }
+
+    fn apply(&mut self, msg: Msg) -> Option<Effect> {
         match msg {
             Msg::Key(k) => return self.key(k),
             Msg::OfflinePage(id, r) => {
@@ -437,6 +475,11 @@ impl App {
                     }
                 }
                 self.fleet = f;
+            }
+            Msg::Statuses(all) => {
+                for (shard, r) in all {
+                    self.apply(Msg::Status(shard, r));
+                }
             }
             Msg::Status(shard, r) => match r {
                 Ok(s) => {

@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
-use shared::placement::{ClaimRecord, ShardRecord};
+use shared::placement::ClaimRecord;
 use shared::wire::{ReplayAccepted, ReplayRequest, ReplayStatus, StatusResponse};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::cli::{NatsArgs, TuiArgs};
 use crate::client::Admin;
 use crate::exit::CliError;
-use crate::nats::{Nats, connect, latest};
+use crate::nats::connect;
 use app::{App, Effect, Fleet, Msg};
 
 pub async fn run(args: TuiArgs, nats_args: &NatsArgs, token: Option<String>) -> anyhow::Result<()> {
@@ -150,9 +150,15 @@ async fn ui_loop(
     let result: anyhow::Result<()> = async {
         loop {
             let t0 = std::time::Instant::now();
-            terminal.draw(|f| ui::draw(f, &app, &theme))?;
+            let mut render = Duration::ZERO;
+            terminal.draw(|f| {
+                let r0 = std::time::Instant::now();
+                ui::draw(f, &app, &theme);
+                render = r0.elapsed();
+            })?;
             if let Some(s) = frames.as_mut() {
                 s.micros.push(t0.elapsed().as_micros() as u64);
+                s.render_micros.push(render.as_micros() as u64);
             }
             let Some(msg) = rx.recv().await else { break };
             let mut next = Some(msg);
@@ -180,11 +186,13 @@ async fn ui_loop(
 }
 
 /// Frame times for the benchmark: with `RUNNERCTL_TUI_STATS=<file>`, the time of every
-/// draw (layout, render and the write to the terminal) is kept and written there as JSON
-/// on exit (`frames`, `p50_us`, `p99_us`, `max_us`).
+/// frame is kept and written there as JSON on exit: `render_*` (layout and widgets into the
+/// frame buffer) and `draw_*` (that plus the diff and the write to the terminal), each with
+/// `p50_us`, `p99_us`, `max_us`; and `frames`.
 struct FrameStats {
     path: std::path::PathBuf,
     micros: Vec<u64>,
+    render_micros: Vec<u64>,
 }
 
 impl FrameStats {
@@ -192,22 +200,29 @@ impl FrameStats {
         std::env::var_os("RUNNERCTL_TUI_STATS").map(|p| FrameStats {
             path: p.into(),
             micros: Vec::new(),
+            render_micros: Vec::new(),
         })
     }
 
-    fn write(mut self) {
-        self.micros.sort_unstable();
-        let q = |f: f64| {
-            self.micros
-                .get(((self.micros.len() as f64 - 1.0) * f).round() as usize)
-                .copied()
-                .unwrap_or(0)
+    fn write(self) {
+        let figures = |mut v: Vec<u64>| {
+            v.sort_unstable();
+            let q = |f: f64| {
+                v.get(((v.len() as f64 - 1.0) * f).round() as usize)
+                    .copied()
+                    .unwrap_or(0)
+            };
+            serde_json::json!({"p50_us": q(0.5), "p99_us": q(0.99), "max_us": v.last().copied().unwrap_or(0)})
         };
+        let mut slowest: Vec<(usize, u64)> =
+            self.render_micros.iter().copied().enumerate().collect();
+        slowest.sort_by_key(|(_, us)| std::cmp::Reverse(*us));
+        slowest.truncate(5);
         let out = serde_json::json!({
+            "slowest_render": slowest,
             "frames": self.micros.len(),
-            "p50_us": q(0.5),
-            "p99_us": q(0.99),
-            "max_us": self.micros.last().copied().unwrap_or(0),
+            "draw": figures(self.micros),
+            "render": figures(self.render_micros),
         });
         if let Err(e) = std::fs::write(&self.path, out.to_string()) {
             tracing::warn!("cannot write frame stats to {}: {e}", self.path.display());
@@ -388,8 +403,91 @@ fn state_change(
     });
 }
 
-/// Fetches the fleet (registry, placement, claims) and each runner's status at the refresh
-/// rate, and at once when the placement or registry bucket changes.
+/// A KV bucket followed by a watch: its latest entries, parsed.
+struct Followed<T> {
+    map: BTreeMap<String, T>,
+    /// Changes applied so far (to tell whether anything changed).
+    version: u64,
+}
+
+type Shared<T> = std::sync::Arc<std::sync::Mutex<Followed<T>>>;
+
+fn followed<T>() -> Shared<T> {
+    std::sync::Arc::new(std::sync::Mutex::new(Followed {
+        map: BTreeMap::new(),
+        version: 0,
+    }))
+}
+
+/// Keeps `state` equal to the keys of `bucket` under `filter`: replays the latest value of
+/// each key, then applies every change; after an error or a lost bucket it starts over (a
+/// missing bucket reads as empty). No bucket is re-read on a timer, so thousands of
+/// placements cost nothing while nothing changes.
+fn follow<T: Send + 'static>(
+    js: async_nats::jetstream::Context,
+    bucket: String,
+    filter: &'static str,
+    parse: fn(&[u8]) -> T,
+    state: Shared<T>,
+    nudge: std::sync::Arc<Notify>,
+) {
+    use async_nats::jetstream::kv::Operation;
+    tokio::spawn(async move {
+        loop {
+            let r: Result<(), String> = async {
+                let kv = js.get_key_value(&bucket).await.map_err(|e| e.to_string())?;
+                let mut fresh: BTreeMap<String, T> = BTreeMap::new();
+                let empty = kv.status().await.map_err(|e| e.to_string())?.values() == 0;
+                let mut w = kv
+                    .watch_with_history(filter)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut synced = empty;
+                if synced {
+                    let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+                    s.map.clear();
+                    s.version += 1;
+                    nudge.notify_one();
+                }
+                while let Some(e) = w.next().await {
+                    let e = e.map_err(|e| e.to_string())?;
+                    if synced {
+                        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+                        match e.operation {
+                            Operation::Put => s.map.insert(e.key, parse(&e.value)),
+                            Operation::Delete | Operation::Purge => s.map.remove(&e.key),
+                        };
+                        s.version += 1;
+                        nudge.notify_one();
+                        continue;
+                    }
+                    // The replay of what the bucket holds: shown whole once it ends.
+                    match e.operation {
+                        Operation::Put => fresh.insert(e.key, parse(&e.value)),
+                        Operation::Delete | Operation::Purge => fresh.remove(&e.key),
+                    };
+                    if e.delta == 0 {
+                        synced = true;
+                        let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
+                        s.map = std::mem::take(&mut fresh);
+                        s.version += 1;
+                        nudge.notify_one();
+                    }
+                }
+                Err("the watch ended".into())
+            }
+            .await;
+            if let Err(e) = r {
+                tracing::debug!(bucket, "following the bucket: {e}; starting over");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+}
+
+/// Feeds the fleet view: the placement and hand-over buckets are followed by watches; the
+/// registry (a few records, which expire without a notice when a runner dies) is read when it
+/// changes and at every poll; each runner's status is polled at the refresh rate.
 fn spawn_data(
     nats_args: NatsArgs,
     token: Option<String>,
@@ -412,11 +510,31 @@ fn spawn_data(
             }
         };
         let _ = tx.send(Msg::Conn(true, "connected".into()));
-        for bucket in [
+        let placements: Shared<String> = followed();
+        let claims: Shared<Option<ClaimRecord>> = followed();
+        follow(
+            nats.js.clone(),
             nats_args.placement_bucket.clone(),
-            nats_args.registry_bucket.clone(),
-        ] {
-            let (js, nudge) = (nats.js.clone(), nudge.clone());
+            ">",
+            |v| String::from_utf8_lossy(v).trim().to_string(),
+            placements.clone(),
+            nudge.clone(),
+        );
+        follow(
+            nats.js.clone(),
+            nats_args.handoff_bucket.clone(),
+            "claim.>",
+            |v| serde_json::from_slice(v).ok(),
+            claims.clone(),
+            nudge.clone(),
+        );
+        {
+            // Registry changes (states, heartbeats) nudge a read of the registry.
+            let (js, bucket, nudge) = (
+                nats.js.clone(),
+                nats_args.registry_bucket.clone(),
+                nudge.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     if let Ok(kv) = js.get_key_value(&bucket).await
@@ -430,88 +548,88 @@ fn spawn_data(
                 }
             });
         }
-        let http_token = token;
+        let mut poll_at = tokio::time::Instant::now();
+        let (mut pv, mut cv) = (u64::MAX, u64::MAX);
+        let (mut pmap, mut cmap) = (BTreeMap::new(), BTreeMap::new());
         loop {
-            match fleet(&nats).await {
-                Ok(f) => {
+            let poll = tokio::time::Instant::now() >= poll_at;
+            match crate::cmd::shards::registry_checked(&nats).await {
+                Ok((shards, garbage)) => {
                     let _ = tx.send(Msg::Conn(true, "connected".into()));
-                    let shards = f.shards.clone();
-                    if tx.send(Msg::Fleet(f)).is_err() {
+                    {
+                        let p = placements.lock().unwrap_or_else(|p| p.into_inner());
+                        if p.version != pv {
+                            pv = p.version;
+                            pmap = p.map.clone();
+                        }
+                    }
+                    {
+                        let c = claims.lock().unwrap_or_else(|p| p.into_inner());
+                        if c.version != cv {
+                            cv = c.version;
+                            cmap = c
+                                .map
+                                .iter()
+                                .filter_map(|(k, v)| {
+                                    Some((k.strip_prefix("claim.")?.to_string(), v.clone()?))
+                                })
+                                .collect();
+                        }
+                    }
+                    let fleet = Fleet {
+                        shards,
+                        placements: pmap.clone(),
+                        claims: cmap.clone(),
+                        garbage,
+                    };
+                    let urls: Vec<(String, String)> = fleet
+                        .shards
+                        .iter()
+                        .map(|s| (s.shard_id.clone(), s.admin_url.clone()))
+                        .collect();
+                    if tx.send(Msg::Fleet(fleet)).is_err() {
                         return;
                     }
-                    let statuses = futures_util::future::join_all(shards.iter().map(|s| {
-                        let token = http_token.clone();
-                        async move {
-                            let r = async {
-                                Admin::new(&s.admin_url, token)?
-                                    .get::<StatusResponse>("/admin/status")
-                                    .await
-                            }
+                    if poll {
+                        poll_at = tokio::time::Instant::now() + *refresh.borrow_and_update();
+                        let statuses =
+                            futures_util::future::join_all(urls.into_iter().map(|(shard, url)| {
+                                let token = token.clone();
+                                async move {
+                                    let r = async {
+                                        Admin::new(&url, token)?
+                                            .get::<StatusResponse>("/admin/status")
+                                            .await
+                                    }
+                                    .await;
+                                    (shard, r.map(Box::new).map_err(|e| e.message))
+                                }
+                            }))
                             .await;
-                            (s.shard_id.clone(), r.map(Box::new).map_err(|e| e.message))
+                        if tx.send(Msg::Statuses(statuses)).is_err() {
+                            return;
                         }
-                    }))
-                    .await;
-                    for (shard, r) in statuses {
-                        let _ = tx.send(Msg::Status(shard, r));
                     }
                 }
                 Err(e) => {
-                    if tx.send(Msg::Conn(false, e)).is_err() {
+                    poll_at = tokio::time::Instant::now() + *refresh.borrow_and_update();
+                    if tx.send(Msg::Conn(false, e.message)).is_err() {
                         return;
                     }
                 }
             }
-            let every = *refresh.borrow_and_update();
             tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = nudge.notified() => {}
-                _ = refresh.changed() => {}
+                _ = tokio::time::sleep_until(poll_at) => {}
+                _ = nudge.notified() => {
+                    // A burst of changes (a placement batch, heartbeats) makes one update.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                _ = refresh.changed() => {
+                    poll_at = tokio::time::Instant::now();
+                }
             }
         }
     });
-}
-
-async fn fleet(nats: &Nats) -> Result<Fleet, String> {
-    let (shards, garbage): (Vec<ShardRecord>, Vec<String>) =
-        crate::cmd::shards::registry_checked(nats)
-            .await
-            .map_err(|e| e.message)?;
-    let placements: BTreeMap<String, String> =
-        match nats.maybe_bucket(&nats.args.placement_bucket).await {
-            Ok(Some(_)) => latest(nats, &nats.args.placement_bucket, ">")
-                .await
-                .map_err(|e| e.message)?
-                .into_iter()
-                .filter(|e| e.live)
-                .map(|e| (e.key, String::from_utf8_lossy(&e.value).trim().to_string()))
-                .collect(),
-            Ok(None) => BTreeMap::new(),
-            Err(e) => return Err(e.message),
-        };
-    let claims: BTreeMap<String, ClaimRecord> =
-        match nats.maybe_bucket(&nats.args.handoff_bucket).await {
-            Ok(Some(_)) => latest(nats, &nats.args.handoff_bucket, "claim.>")
-                .await
-                .map_err(|e| e.message)?
-                .into_iter()
-                .filter(|e| e.live)
-                .filter_map(|e| {
-                    let t = e.key.strip_prefix("claim.")?.to_string();
-                    serde_json::from_slice::<ClaimRecord>(&e.value)
-                        .ok()
-                        .map(|c| (t, c))
-                })
-                .collect(),
-            Ok(None) => BTreeMap::new(),
-            Err(e) => return Err(e.message),
-        };
-    Ok(Fleet {
-        shards,
-        placements,
-        claims,
-        garbage,
-    })
 }
 
 #[cfg(test)]

@@ -525,3 +525,34 @@ fn a_tenant_being_moved_is_flagged_moving_not_mismatched() {
         "{line}"
     );
 }
+
+#[test]
+fn a_long_tenant_list_scrolls_with_the_selection() {
+    let mut app = fleet_app(false);
+    let placements = (0..300)
+        .map(|i| (format!("t{i:03}"), "shard-a".to_string()))
+        .collect();
+    app.update(Msg::Fleet(Fleet {
+        placements,
+        ..app.fleet.clone()
+    }));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('G'));
+    let s = render(&app, 80, 24);
+    assert!(
+        s.lines().any(|l| l.contains('>') && l.contains("t299")),
+        "the last tenant is on screen and selected: {s}"
+    );
+    assert!(!s.contains("t000"), "{s}");
+    key(&mut app, KeyCode::Char('g'));
+    let s = render(&app, 80, 24);
+    // (the change log still names t299; the tenants pane does not)
+    let rows = |s: &str, t: &str| s.lines().any(|l| l.contains(t) && l.contains("MISMATCH"));
+    assert!(rows(&s, "t000") && !rows(&s, "t299"), "{s}");
+    // The filter narrows the list at once.
+    key(&mut app, KeyCode::Char('/'));
+    for c in "t29".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.tenant_rows().len(), 10);
+}

@@ -190,9 +190,13 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
         TableState::default().with_selected((n > 0).then(|| app.selected_in(Pane::Shards)));
     f.render_stateful_widget(table, shards, &mut state);
 
-    // Tenants, grouped by owner, with a lag bar.
+    // Tenants, grouped by owner, with a lag bar. Only the rows on screen are built: a fleet
+    // has thousands of tenants and a frame must stay cheap.
     let trs = app.tenant_rows();
-    let rows: Vec<Row> = trs
+    let n = trs.len();
+    let sel = app.selected_in(Pane::Tenants);
+    let (first, visible) = window(sel, n, tenants.height.saturating_sub(3) as usize);
+    let rows: Vec<Row> = trs[first..first + visible]
         .iter()
         .map(|r| {
             let flag = if r.moving {
@@ -218,7 +222,6 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
             ])
         })
         .collect();
-    let n = rows.len();
     let table = Table::new(
         rows,
         [
@@ -252,8 +255,7 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
         app.focus == Pane::Tenants,
         t,
     ));
-    let mut state =
-        TableState::default().with_selected((n > 0).then(|| app.selected_in(Pane::Tenants)));
+    let mut state = TableState::default().with_selected((n > 0).then_some(sel - first));
     f.render_stateful_widget(table, tenants, &mut state);
 
     // Change log: the latest lines.
@@ -272,6 +274,16 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
     if let Some(d) = &app.dialog {
         draw_dialog(f, d, t);
     }
+}
+
+/// The rows to show of `n` with `sel` selected and `height` lines: (first, count). The
+/// selection is kept on screen, as low as it needs to be.
+fn window(sel: usize, n: usize, height: usize) -> (usize, usize) {
+    let height = height.max(1);
+    let first = (sel + 1)
+        .saturating_sub(height)
+        .min(n.saturating_sub(height));
+    (first, n.saturating_sub(first).min(height))
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

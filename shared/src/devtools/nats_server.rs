@@ -33,8 +33,14 @@ fn version_of(bin: &Path) -> Option<(u32, u32, String)> {
     let out = Command::new(bin).arg("--version").output().ok()?;
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    // "nats-server: v2.15.1"
-    let v = text.split('v').nth(1)?.trim().to_string();
+    // "nats-server: v2.15.1" (the name has a 'v' too: take the word that starts with it)
+    let v = text
+        .split_whitespace()
+        .find_map(|w| {
+            w.strip_prefix('v')
+                .filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        })?
+        .to_string();
     let mut parts = v.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
@@ -269,5 +275,30 @@ impl Drop for NatsServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake(version_line: &str) -> (tempfile::TempDir, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nats-server");
+        std::fs::write(&p, format!("#!/bin/sh\necho '{version_line}'\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn the_version_is_read_past_the_v_in_the_name() {
+        let (_d, p) = fake("nats-server: v2.15.1");
+        assert_eq!(version_of(&p).map(|v| (v.0, v.1)), Some((2, 15)));
+        assert!(acceptable(&p));
+        let (_d, old) = fake("nats-server: v2.9.25");
+        assert!(!acceptable(&old));
+        let (_d, junk) = fake("not a server");
+        assert!(!acceptable(&junk));
     }
 }
