@@ -578,6 +578,30 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_reference_lists_every_flag_and_variable() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/configuration.md"
+        ))
+        .unwrap();
+        fn walk(cmd: &clap::Command, doc: &str, path: &str) {
+            for arg in cmd.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let env = env.to_string_lossy();
+                    assert!(
+                        doc.contains(&format!("`{env}`")),
+                        "docs/configuration.md does not document {env} ({path})"
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, doc, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        walk(&Cli::command(), &doc, "runnerctl");
+    }
+
+    #[test]
     fn global_flags_work_before_and_after_the_subcommand() {
         let a = Cli::try_parse_from(["runnerctl", "-o", "json", "status", "--url", "http://x"])
             .unwrap();
