@@ -137,6 +137,124 @@ mod tests {
         }
     }
 
+    mod props {
+        use super::super::*;
+        use crate::ids::{MAX_ID_LEN, ShardId, is_valid_id, parse_tenant_list};
+        use proptest::prelude::*;
+
+        fn id() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9_-]{1,64}"
+        }
+
+        /// Subject-ish text: tokens of id characters, dots, wildcards, blanks, controls and
+        /// non-ASCII, so that near-valid subjects come up often.
+        fn subjectish() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just("evt".to_string()),
+                    Just(".".to_string()),
+                    Just("*".to_string()),
+                    Just(">".to_string()),
+                    "[A-Za-z0-9_-]{0,70}",
+                    ".{0,3}",
+                ],
+                0..8,
+            )
+            .prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
+
+            /// Any subject parses to a valid tenant and saga or to a reason that quotes it;
+            /// valid means exactly `evt.<id>.<id>`, and it rebuilds the same subject.
+            #[test]
+            fn event_subjects_parse_or_explain(s in prop_oneof![subjectish(), ".{0,80}"]) {
+                match parse_event_subject(&s) {
+                    EventSubject::Valid { tenant, saga } => {
+                        prop_assert_eq!(event_subject(&tenant, &saga), s);
+                    }
+                    EventSubject::Invalid { reason } => {
+                        prop_assert!(reason.contains(&format!("'{s}'")), "{}", reason);
+                        let parts: Vec<&str> = s.split('.').collect();
+                        prop_assert!(
+                            !(parts.len() == 3 && parts[0] == "evt"
+                                && is_valid_id(parts[1]) && is_valid_id(parts[2]))
+                        );
+                    }
+                }
+            }
+
+            #[test]
+            fn valid_subjects_round_trip(t in id(), s in id()) {
+                let (t, s) = (TenantId::new(t).unwrap(), SagaName::new(s).unwrap());
+                prop_assert_eq!(
+                    parse_event_subject(&event_subject(&t, &s)),
+                    EventSubject::Valid { tenant: t.clone(), saga: s.clone() }
+                );
+                prop_assert!(check_publish_subject(&dlq_subject(&t, &s)).is_ok());
+                let prefix = format!("evt.{t}.");
+                prop_assert!(tenant_event_filter(&t).starts_with(&prefix));
+            }
+
+            /// Id validation agrees with the documented alphabet, the allocation-free check
+            /// and serde; a refusal says why, with the value cut to 80 characters.
+            #[test]
+            fn ids_validate_or_explain(s in prop_oneof![id(), subjectish(), ".{0,100}", "[a-z]{60,200}"]) {
+                let ok = !s.is_empty() && s.len() <= MAX_ID_LEN
+                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                prop_assert_eq!(is_valid_id(&s), ok);
+                match TenantId::new(s.clone()) {
+                    Ok(t) => { prop_assert!(ok); prop_assert_eq!(t.as_str(), s.as_str()); }
+                    Err(e) => {
+                        prop_assert!(!ok);
+                        let msg = e.to_string();
+                        prop_assert!(msg.starts_with("tenant id"), "{}", msg);
+                        prop_assert!(msg.len() < 500, "{}", msg);
+                    }
+                }
+                prop_assert_eq!(SagaName::new(s.clone()).is_ok(), ok);
+                prop_assert_eq!(ShardId::new(s.clone()).is_ok(), ok);
+                let json = serde_json::to_string(&s).unwrap();
+                prop_assert_eq!(serde_json::from_str::<TenantId>(&json).is_ok(), ok);
+            }
+
+            #[test]
+            fn tenant_lists_hold_only_valid_ids(s in prop_oneof![
+                proptest::collection::vec(prop_oneof![id(), subjectish()], 0..5).prop_map(|v| v.join(",")),
+                ".{0,60}",
+            ]) {
+                match parse_tenant_list(&s) {
+                    Ok(l) => {
+                        for t in &l {
+                            prop_assert!(is_valid_id(t.as_str()));
+                        }
+                        let mut d = l.clone();
+                        d.sort();
+                        d.dedup();
+                        prop_assert_eq!(d.len(), l.len());
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            /// Publish-subject checks never panic and refuse what NATS would.
+            #[test]
+            fn publish_subjects_check_or_explain(s in prop_oneof![subjectish(), ".{0,40}"]) {
+                match check_publish_subject(&s) {
+                    Ok(()) => {
+                        prop_assert!(!s.is_empty());
+                        for tok in s.split('.') {
+                            prop_assert!(!tok.is_empty() && tok != "*" && tok != ">");
+                            prop_assert!(!tok.chars().any(|c| c.is_whitespace() || c.is_control()));
+                        }
+                    }
+                    Err(e) => prop_assert!(!e.is_empty()),
+                }
+            }
+        }
+    }
+
     #[test]
     fn publish_subject_check() {
         assert!(check_publish_subject("cmd.t1.payments.request").is_ok());

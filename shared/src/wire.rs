@@ -363,3 +363,201 @@ pub struct TenantDataChange {
     /// The export's SHA-256 (import only).
     pub sha256: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    //! Hostile admin API request bodies: `POST /admin/drain` and `POST /admin/replay` are
+    //! deserialized from whatever a client sends.
+
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    const REPLAY_FIELDS: [&str; 4] = ["tenant_id", "saga_name", "mode", "dry_run"];
+    const DRAIN_FIELDS: [&str; 1] = ["timeout_ms"];
+
+    /// Any JSON value, a few levels deep.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| {
+                serde_json::Number::from_f64(f).map(Value::Number)
+            }),
+            ".{0,12}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "checkpoint_only",
+                "checkpoint_and_dedupe",
+                "full_reset",
+                "acme",
+                ""
+            ])
+            .prop_map(|s| Value::String(s.into())),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map(".{0,8}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Objects whose keys are mostly the request's own field names: near-valid requests.
+    fn request_like(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        proptest::collection::vec(
+            (
+                prop_oneof![4 => prop::sample::select(fields.to_vec()).prop_map(String::from), 1 => ".{0,8}"],
+                json(),
+            ),
+            0..6,
+        )
+        .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>()))
+    }
+
+    /// JSON-ish text: fragments of requests, hostile numbers and strings, duplicate keys,
+    /// deep nesting, truncation.
+    fn jsonish_text() -> impl Strategy<Value = Vec<u8>> {
+        let fragment = prop_oneof![
+            prop::sample::select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                "\"tenant_id\"",
+                "\"saga_name\"",
+                "\"mode\"",
+                "\"dry_run\"",
+                "\"timeout_ms\"",
+                "\"acme\"",
+                "\"order\"",
+                "\"full_reset\"",
+                "true",
+                "null",
+                "1e999",
+                "-0",
+                "18446744073709551616",
+                "-1",
+                "1.5",
+                "\"\\ud800\"",
+                "\"\\u0000\"",
+                "\"a\\\"b\"",
+                " ",
+                "\n",
+                "\u{feff}",
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            (1usize..3000).prop_map(|n| [vec![b'['; n], vec![b']'; n]].concat()),
+            (1usize..3000).prop_map(|n| "{\"a\":".repeat(n).into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..4),
+        ];
+        proptest::collection::vec(fragment, 0..16).prop_map(|v| v.concat())
+    }
+
+    fn object_keys(v: &Value) -> Option<Vec<&str>> {
+        v.as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
+
+        /// Any bytes: a request or an error with a message; never a panic, and an accepted
+        /// body holds only the request's fields, each once.
+        #[test]
+        fn request_bodies_from_arbitrary_bytes(
+            bytes in prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), jsonish_text()],
+        ) {
+            match serde_json::from_slice::<ReplayRequest>(&bytes) {
+                Ok(r) => {
+                    let v: Value = serde_json::from_slice(&bytes).unwrap();
+                    // serde also takes a struct as an array of its fields, in order.
+                    let ok = match object_keys(&v) {
+                        Some(keys) => keys.iter().all(|k| REPLAY_FIELDS.contains(k)),
+                        None => v.as_array().is_some_and(|a| a.len() <= REPLAY_FIELDS.len()),
+                    };
+                    prop_assert!(ok, "{}", v);
+                    prop_assert_eq!(serde_json::from_value::<ReplayRequest>(v).unwrap(), r);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            match serde_json::from_slice::<DrainRequest>(&bytes) {
+                Ok(r) => {
+                    let v: Value = serde_json::from_slice(&bytes).unwrap();
+                    let ok = match object_keys(&v) {
+                        Some(keys) => keys.iter().all(|k| DRAIN_FIELDS.contains(k)),
+                        None => v.as_array().is_some_and(|a| a.len() <= DRAIN_FIELDS.len()),
+                    };
+                    prop_assert!(ok, "{}", v);
+                    prop_assert_eq!(serde_json::from_value::<DrainRequest>(v).unwrap(), r);
+                }
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        /// Any JSON value: parsed from the value and from its text alike; accepted only with
+        /// known fields of the right types, the required ones present.
+        #[test]
+        fn request_bodies_from_arbitrary_json(
+            v in prop_oneof![json(), request_like(&REPLAY_FIELDS), request_like(&DRAIN_FIELDS)],
+        ) {
+            let text = serde_json::to_vec(&v).unwrap();
+            let from_value = serde_json::from_value::<ReplayRequest>(v.clone());
+            let from_text = serde_json::from_slice::<ReplayRequest>(&text);
+            prop_assert_eq!(from_value.as_ref().ok(), from_text.as_ref().ok());
+            if let (Ok(r), Some(o)) = (from_value, v.as_object()) {
+                prop_assert!(o.keys().all(|k| REPLAY_FIELDS.contains(&k.as_str())));
+                prop_assert_eq!(o["tenant_id"].as_str(), Some(r.tenant_id.as_str()));
+                prop_assert_eq!(o["saga_name"].as_str(), Some(r.saga_name.as_str()));
+                let mode: ReplayMode = serde_json::from_value(o["mode"].clone()).unwrap();
+                prop_assert_eq!(mode, r.mode);
+                prop_assert_eq!(o.get("dry_run").and_then(Value::as_bool).unwrap_or(false), r.dry_run);
+            }
+            let from_value = serde_json::from_value::<DrainRequest>(v.clone());
+            let from_text = serde_json::from_slice::<DrainRequest>(&text);
+            prop_assert_eq!(from_value.as_ref().ok(), from_text.as_ref().ok());
+            if let (Ok(r), Some(o)) = (from_value, v.as_object()) {
+                prop_assert!(o.keys().all(|k| DRAIN_FIELDS.contains(&k.as_str())));
+                prop_assert_eq!(o.get("timeout_ms").and_then(Value::as_u64), r.timeout_ms);
+            }
+            // Answers the CLI reads: garbage is an error, not a panic.
+            let _ = serde_json::from_slice::<StatusResponse>(&text);
+            let _ = serde_json::from_slice::<ErrorBody>(&text);
+            let _ = serde_json::from_slice::<ReplayStatus>(&text);
+            let _ = serde_json::from_slice::<TenantInfo>(&text);
+        }
+
+        /// Valid requests round-trip, with or without the optional fields, and an unknown
+        /// field is refused by name.
+        #[test]
+        fn valid_requests_round_trip_and_unknown_fields_are_refused(
+            tenant_id in ".{0,20}", saga_name in ".{0,20}",
+            mode in prop::sample::select(vec![
+                ReplayMode::CheckpointOnly, ReplayMode::CheckpointAndDedupe, ReplayMode::FullReset,
+            ]),
+            dry_run in any::<bool>(), timeout_ms in any::<Option<u64>>(),
+            extra in "[a-z_]{1,12}",
+        ) {
+            let r = ReplayRequest { tenant_id, saga_name, mode, dry_run };
+            let text = serde_json::to_vec(&r).unwrap();
+            prop_assert_eq!(&serde_json::from_slice::<ReplayRequest>(&text).unwrap(), &r);
+            let mut v = serde_json::to_value(&r).unwrap();
+            if !dry_run {
+                v.as_object_mut().unwrap().remove("dry_run");
+                prop_assert_eq!(&serde_json::from_value::<ReplayRequest>(v.clone()).unwrap(), &r);
+            }
+            if !REPLAY_FIELDS.contains(&extra.as_str()) {
+                v.as_object_mut().unwrap().insert(extra.clone(), Value::Null);
+                let e = serde_json::from_value::<ReplayRequest>(v).unwrap_err().to_string();
+                prop_assert!(e.contains(&format!("unknown field `{extra}`")), "{}", e);
+            }
+            let d = DrainRequest { timeout_ms };
+            let text = serde_json::to_vec(&d).unwrap();
+            prop_assert_eq!(serde_json::from_slice::<DrainRequest>(&text).unwrap(), d);
+        }
+    }
+}

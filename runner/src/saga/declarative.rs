@@ -191,7 +191,9 @@ impl Saga for DeclarativeSaga {
                 if tm.state == t.to {
                     arm.push(TimerArm {
                         name: tm.name.clone(),
-                        due_ms: event.time_ms.saturating_add(tm.after.as_millis() as u64),
+                        due_ms: event.time_ms.saturating_add(
+                            u64::try_from(tm.after.as_millis()).unwrap_or(u64::MAX),
+                        ),
                         fire: tm.fire.clone(),
                     });
                 }

@@ -52,6 +52,11 @@ impl Path {
             ["event", "key"] => Path::EventKey,
             ["event", "seq"] => Path::EventSeq,
             ["event", "time"] => Path::EventTime,
+            ["instance", "data"] => {
+                return Err(format!(
+                    "'{{{{{s}}}}}' names no field: write {s}.<field>, e.g. {s}.amount"
+                ));
+            }
             ["event", "data", ..] => Path::EventData(tail(2)),
             ["instance", "key"] => Path::InstanceKey,
             ["instance", "state"] => Path::InstanceState,

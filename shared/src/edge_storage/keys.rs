@@ -254,7 +254,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
 
         #[test]
         fn instance_keys_round_trip(t in component(), s in component(), k in component()) {
@@ -317,6 +317,83 @@ mod tests {
             let _ = decode_outbox(&bytes);
             let _ = decode_schedule(&bytes);
             let _ = decode_stats(&bytes);
+        }
+
+        /// Garbage that looks like keys: NUL-separated components (some not UTF-8) and
+        /// 8-byte numbers, in any order and number. Every decoder returns a value or an
+        /// error with a message, and a decoded key re-encodes to the same bytes.
+        #[test]
+        fn decoders_on_key_shaped_garbage_round_trip_or_explain(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(1u8..=255, 0..6).prop_map(|mut v| { v.push(0); v }),
+                    any::<u64>().prop_map(|n| n.to_be_bytes().to_vec()),
+                    any::<u8>().prop_map(|b| vec![b]),
+                ],
+                0..7,
+            ),
+        ) {
+            let bytes = parts.concat();
+            match decode_three(&bytes) {
+                Ok((t, s, k)) => prop_assert_eq!(instance_key(t, s, k).unwrap(), bytes.clone()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            match decode_two(&bytes) {
+                Ok((t, s)) => prop_assert_eq!(checkpoint_key(t, s).unwrap(), bytes.clone()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            match decode_outbox(&bytes) {
+                Ok(n) => prop_assert_eq!(outbox_key(n), bytes.clone()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            match decode_schedule(&bytes) {
+                Ok(d) => prop_assert_eq!(
+                    schedule_key(d.tenant, d.saga, d.due_ms, d.key, d.timer).unwrap(),
+                    bytes.clone()
+                ),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            match decode_stats(&bytes) {
+                Ok((t, s, c)) => prop_assert_eq!(stats_key(t, s, c).unwrap(), bytes.clone()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+
+        /// A strict prefix of a valid key, or a valid key with bytes after it, is an error:
+        /// a cut or padded key never decodes as another key.
+        #[test]
+        fn cut_or_padded_keys_are_errors(
+            t in component(), s in component(), d in any::<u64>(), k in component(),
+            n in component(), code in prop::sample::select(TableCode::ALL.to_vec()),
+            cut in any::<prop::sample::Index>(),
+            pad in proptest::collection::vec(any::<u8>(), 1..4),
+        ) {
+            let three = instance_key(&t, &s, &k).unwrap();
+            let sched = schedule_key(&t, &s, d, &k, &n).unwrap();
+            let stats = stats_key(&t, &s, code).unwrap();
+            prop_assert!(decode_three(&three[..cut.index(three.len())]).is_err());
+            prop_assert!(decode_schedule(&sched[..cut.index(sched.len())]).is_err());
+            prop_assert!(decode_stats(&stats[..cut.index(stats.len())]).is_err());
+            prop_assert!(decode_outbox(&outbox_key(d)[..cut.index(8)]).is_err());
+            prop_assert!(decode_three(&[three.as_slice(), &pad].concat()).is_err());
+            prop_assert!(decode_schedule(&[sched.as_slice(), &pad].concat()).is_err());
+            prop_assert!(decode_stats(&[stats.as_slice(), &pad].concat()).is_err());
+            prop_assert!(decode_outbox(&[outbox_key(d).as_slice(), &pad].concat()).is_err());
+        }
+
+        /// Components holding NUL are refused with a reason, never encoded.
+        #[test]
+        fn components_with_nul_are_refused(a in "[^\u{0}]{0,6}", b in "[^\u{0}]{0,6}") {
+            let bad = format!("{a}\0{b}");
+            for r in [
+                instance_key(&bad, "s", "k"),
+                instance_key("t", &bad, "k"),
+                instance_key("t", "s", &bad),
+                schedule_key("t", "s", 1, "k", &bad),
+                stats_key(&bad, "s", TableCode::Sagas),
+            ] {
+                prop_assert!(r.unwrap_err().to_string().contains("NUL"));
+            }
         }
     }
 

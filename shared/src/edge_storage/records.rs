@@ -165,9 +165,197 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(
         .map_err(|e| StorageError::Corrupt(format!("undecodable value in table '{table}': {e}")))
 }
 
+/// Strategies for arbitrary records, for property tests here and in `export`.
+#[cfg(test)]
+pub(crate) mod arb {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Any text, short: control characters, quotes, non-ASCII, the empty string.
+    pub fn text() -> impl Strategy<Value = String> {
+        ".{0,10}"
+    }
+
+    pub fn instance() -> impl Strategy<Value = InstanceRecord> {
+        let timers = proptest::collection::vec(
+            (text(), any::<u64>()).prop_map(|(name, due_ms)| TimerRef { name, due_ms }),
+            0..3,
+        );
+        let history = proptest::collection::vec(
+            (any::<u64>(), text(), text(), text(), text(), any::<u64>()).prop_map(
+                |(seq, event_id, event_type, from, to, at_ms)| HistoryEntry {
+                    seq,
+                    event_id,
+                    event_type,
+                    from,
+                    to,
+                    at_ms,
+                },
+            ),
+            0..3,
+        );
+        (
+            (text(), any::<u64>(), any::<u64>(), any::<u64>()),
+            (any::<u64>(), text(), text(), timers, history),
+        )
+            .prop_map(
+                |(
+                    (state, version, created_at_ms, updated_at_ms),
+                    (last_seq, last_event_id, data, timers, history),
+                )| {
+                    InstanceRecord {
+                        state,
+                        version,
+                        created_at_ms,
+                        updated_at_ms,
+                        last_seq,
+                        last_event_id,
+                        data,
+                        timers,
+                        history,
+                    }
+                },
+            )
+    }
+
+    pub fn dedupe() -> impl Strategy<Value = DedupeRecord> {
+        (
+            any::<u64>(),
+            any::<u64>(),
+            prop::sample::select(vec![
+                Outcome::Applied,
+                Outcome::Ignored,
+                Outcome::TimerFired,
+            ]),
+        )
+            .prop_map(|(seq, at_ms, outcome)| DedupeRecord {
+                seq,
+                at_ms,
+                outcome,
+            })
+    }
+
+    pub fn checkpoint() -> impl Strategy<Value = Checkpoint> {
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(seq, updated_at_ms)| Checkpoint { seq, updated_at_ms })
+    }
+
+    pub fn schedule() -> impl Strategy<Value = ScheduleRecord> {
+        (text(), any::<u64>(), text()).prop_map(|(fire, armed_at_ms, armed_by)| ScheduleRecord {
+            fire,
+            armed_at_ms,
+            armed_by,
+        })
+    }
+
+    /// An outbox entry of `tenant`/`saga` with a subject the runner would write.
+    pub fn outbox(tenant: String, saga: String) -> impl Strategy<Value = OutboxEntry> {
+        (
+            any::<bool>(),
+            "[a-z.]{1,10}",
+            text(),
+            proptest::collection::vec((text(), text()), 0..3),
+            proptest::collection::vec(any::<u8>(), 0..16),
+            any::<u64>(),
+        )
+            .prop_map(
+                move |(cmd, rest, msg_id, headers, payload, created_at_ms)| {
+                    let (kind, subject) = if cmd {
+                        (OutboxKind::Command, format!("cmd.{tenant}.{rest}"))
+                    } else {
+                        (OutboxKind::DeadLetter, format!("dlq.{tenant}.{saga}"))
+                    };
+                    OutboxEntry {
+                        kind,
+                        subject,
+                        msg_id,
+                        headers,
+                        payload,
+                        tenant: tenant.clone(),
+                        saga: saga.clone(),
+                        created_at_ms,
+                    }
+                },
+            )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A postcard varint (LEB128) of `n`.
+    fn varint(mut n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let b = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(b);
+                return out;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn decode_all(bytes: &[u8]) -> [Result<(), String>; 7] {
+        fn one<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<(), String> {
+            decode_value::<T>(b).map(|_| ()).map_err(|e| e.to_string())
+        }
+        [
+            one::<InstanceRecord>(bytes),
+            one::<DedupeRecord>(bytes),
+            one::<Checkpoint>(bytes),
+            one::<OutboxEntry>(bytes),
+            one::<ScheduleRecord>(bytes),
+            one::<TenantCursor>(bytes),
+            one::<Vec<TimerRef>>(bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
+
+        /// Stored values of every table decode from arbitrary bytes to a value or a
+        /// corruption error with a message; never a panic.
+        #[test]
+        fn values_decode_from_garbage_or_explain(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            for r in decode_all(&bytes) {
+                if let Err(e) = r {
+                    prop_assert!(e.contains("undecodable value"), "{}", e);
+                }
+            }
+        }
+
+        /// A declared length (string, byte string or list) far beyond the input is an error,
+        /// not an allocation of that size: postcard borrows strings from the input and serde
+        /// caps the capacity it reserves for lists.
+        #[test]
+        fn huge_declared_lengths_are_errors_not_allocations(
+            len in prop_oneof![Just(u64::MAX), Just(u32::MAX as u64), 1u64 << 20..1u64 << 62],
+            at in 0usize..6,
+            tail in proptest::collection::vec(any::<u8>(), 0..16),
+        ) {
+            // `at` small varints (enum tags, numbers, short strings) and then the huge length.
+            let mut bytes: Vec<u8> = std::iter::repeat_n(0u8, at).collect();
+            bytes.extend(varint(len));
+            bytes.extend(tail);
+            for r in decode_all(&bytes) {
+                if let Err(e) = r {
+                    prop_assert!(!e.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_records_round_trip(i in arb::instance(), d in arb::dedupe(), s in arb::schedule(), o in arb::outbox("t".into(), "s".into())) {
+            prop_assert_eq!(decode::<InstanceRecord>("sagas", &encode(&i).unwrap()).unwrap(), i);
+            prop_assert_eq!(decode::<DedupeRecord>("dedupe", &encode(&d).unwrap()).unwrap(), d);
+            prop_assert_eq!(decode::<ScheduleRecord>("schedules", &encode(&s).unwrap()).unwrap(), s);
+            prop_assert_eq!(decode::<OutboxEntry>("outbox", &encode(&o).unwrap()).unwrap(), o);
+        }
+    }
 
     #[test]
     fn records_round_trip() {
