@@ -16,6 +16,10 @@ test *ARGS:
 bench *ARGS:
     ./scripts/bench.sh {{ARGS}}
 
+# Soak (release): 3 shards, 50 tenants, events and placement churn for SOAK_SECS (default 300)
+soak:
+    ./scripts/soak.sh
+
 # Formatting and clippy, as CI runs them
 lint:
     cargo fmt --all -- --check

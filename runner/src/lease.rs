@@ -169,14 +169,27 @@ impl Lease {
                 }
                 Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => {
                     self.fence.close();
-                    let holder = self
-                        .kv
-                        .get(&self.shard)
-                        .await
-                        .ok()
-                        .flatten()
-                        .and_then(|v| serde_json::from_slice::<ShardRecord>(&v).ok())
-                        .map(|r| describe(&r))
+                    let entry = self.kv.entry(&self.shard).await.ok().flatten();
+                    let current = entry.as_ref().and_then(|en| {
+                        serde_json::from_slice::<ShardRecord>(&en.value)
+                            .ok()
+                            .map(|r| (r, en.revision))
+                    });
+                    // An update of ours that landed while its reply was lost (NATS restarted
+                    // under it) leaves our own record at a newer revision: still ours.
+                    if let Some((r, rev)) = &current
+                        && same_holder(r, &record())
+                    {
+                        info!(
+                            revision = rev,
+                            "the lease record is still this runner's (an earlier renewal landed unacknowledged); renewing from it"
+                        );
+                        self.revision = *rev;
+                        failures += 1;
+                        continue;
+                    }
+                    let holder = current
+                        .map(|(r, _)| describe(&r))
                         .unwrap_or_else(|| "nobody (it expired)".into());
                     error!(shard = %self.shard, holder = %holder, "lost the shard's lease (not renewed in time); stopping so that two runners never serve the shard");
                     lost.cancel();
@@ -209,6 +222,16 @@ impl Lease {
     }
 }
 
+/// Whether two registry records were written by the same runner process on the same
+/// volume (its renewals differ only in heartbeat, state and counters).
+fn same_holder(a: &ShardRecord, b: &ShardRecord) -> bool {
+    a.pid == b.pid
+        && a.host == b.host
+        && a.started_at_ms == b.started_at_ms
+        && a.volume_id == b.volume_id
+        && a.shard_id == b.shard_id
+}
+
 /// Publishes a notice on `runner.notice.<shard>` (core NATS, best effort).
 pub fn notice(
     client: &async_nats::Client,
@@ -230,4 +253,44 @@ pub fn notice(
     tokio::spawn(async move {
         let _ = client.publish(subject, body).await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_of_the_same_process_and_volume_is_still_ours() {
+        let a = ShardRecord {
+            shard_id: "shard-a".into(),
+            admin_url: "http://127.0.0.1:7070".into(),
+            version: "0.1.0".into(),
+            state: "running".into(),
+            host: "vm".into(),
+            pid: 42,
+            started_at_ms: 1,
+            heartbeat_at_ms: 10,
+            lease_ms: 15_000,
+            tenants: vec![],
+            counters: Default::default(),
+            volume_id: "v1".into(),
+        };
+        let renewed = ShardRecord {
+            heartbeat_at_ms: 20,
+            state: "draining".into(),
+            ..a.clone()
+        };
+        assert!(same_holder(&a, &renewed));
+        let restarted = ShardRecord {
+            pid: 43,
+            started_at_ms: 2,
+            ..a.clone()
+        };
+        assert!(!same_holder(&a, &restarted), "another process");
+        let other_volume = ShardRecord {
+            volume_id: "v2".into(),
+            ..a.clone()
+        };
+        assert!(!same_holder(&a, &other_volume));
+    }
 }

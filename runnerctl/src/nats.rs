@@ -34,6 +34,8 @@ pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
         opts = opts.nkey(seed.trim().to_string());
     }
     if let Some(ca) = &args.nats_tls_ca {
+        std::fs::metadata(ca)
+            .map_err(|e| CliError::usage(format!("--nats-tls-ca {}: {e}", ca.display())))?;
         opts = opts.add_root_certificates(ca.clone()).require_tls(true);
     }
     let opts = opts
@@ -41,9 +43,19 @@ pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
         .connection_timeout(Duration::from_secs(3))
         .max_reconnects(Some(3));
     let client = opts.connect(args.nats_url.as_str()).await.map_err(|e| {
+        use async_nats::ConnectErrorKind as K;
+        let hint = match e.kind() {
+            K::AuthorizationViolation | K::Authentication => {
+                "NATS refused the credentials: check --nats-user/--nats-password, --nats-token, --nats-nkey or --nats-creds (RUNNERCTL_NATS_*, or the context's)"
+            }
+            _ if e.kind() == K::Tls || e.to_string().contains("certificate") => {
+                "the TLS handshake failed: is --nats-tls-ca (RUNNERCTL_NATS_TLS_CA) the CA that signed the server's certificate?"
+            }
+            _ => "is it running, and is this the right --nats-url (NATS_URL)?",
+        };
         CliError::new(
             UNREACHABLE,
-            format!("cannot connect to NATS at {}: {e}; is it running, and is this the right --nats-url (NATS_URL)?", args.nats_url),
+            format!("cannot connect to NATS at {}: {e}; {hint}", args.nats_url),
         )
     })?;
     let js = jetstream::new(client.clone());

@@ -77,3 +77,59 @@ on = "Deposited"
 to = "open"
 add = { balance = "{{event.data.amount}}", deposits = 1 }
 "#;
+
+/// Cumulative (le, count) buckets of a runner's apply-latency histogram.
+pub async fn latency_buckets(http: &reqwest::Client, url: &str) -> Result<Vec<(f64, f64)>> {
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut out = Vec::new();
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("runner_apply_latency_seconds_bucket"))
+    {
+        let le = l
+            .split("le=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("+Inf");
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            le.parse()?
+        };
+        let count: f64 = l.split_whitespace().last().unwrap_or("0").parse()?;
+        out.push((le, count));
+    }
+    Ok(out)
+}
+
+/// Quantile `q` of the observations between two snapshots, interpolated in its bucket.
+pub fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
+    let diff: Vec<(f64, f64)> = after
+        .iter()
+        .zip(before)
+        .map(|((le, a), (_, b))| (*le, a - b))
+        .collect();
+    let total = diff.last().map(|d| d.1).unwrap_or(0.0);
+    let target = q * total;
+    let mut prev = (0.0, 0.0);
+    for (le, c) in &diff {
+        if *c >= target {
+            if le.is_infinite() {
+                return prev.0;
+            }
+            let frac = if c - prev.1 > 0.0 {
+                (target - prev.1) / (c - prev.1)
+            } else {
+                1.0
+            };
+            return prev.0 + frac * (le - prev.0);
+        }
+        prev = (*le, *c);
+    }
+    f64::NAN
+}
