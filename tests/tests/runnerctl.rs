@@ -311,3 +311,32 @@ nats_password = "prod-pa55"
     );
     Ok(())
 }
+
+/// A placement change is not kept when its audit entry cannot be written: here the audit
+/// stream exists but does not take the placement subjects, so the publish fails after the
+/// placement was written, and runnerctl puts the previous value back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_whose_audit_entry_cannot_be_written_is_put_back() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: shared::placement::AUDIT_STREAM.into(),
+        subjects: vec!["audit.elsewhere.>".into()],
+        ..Default::default()
+    })
+    .await?;
+    let run = |args: &[&str]| e2e::runnerctl(&nats).args(args).output();
+    let out = run(&["place", "acme", "shard-a", "--force", "--create"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("put back, nothing changed"), "{err}");
+    let kv = js
+        .get_key_value(shared::placement::DEFAULT_PLACEMENT_BUCKET)
+        .await?;
+    let e = kv.entry("acme").await?;
+    assert!(
+        e.is_none_or(|e| e.operation != async_nats::jetstream::kv::Operation::Put),
+        "acme is not placed"
+    );
+    Ok(())
+}

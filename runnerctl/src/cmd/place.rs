@@ -32,12 +32,23 @@ fn tenant_arg(s: &str) -> Result<TenantId, CliError> {
     TenantId::new(s).map_err(|e| CliError::usage(format!("{e}")))
 }
 
-/// Writes the audit entry of a change, creating the audit stream if needed.
-async fn audit(nats: &Nats, entry: &AuditEntry) -> Result<(), String> {
+/// Makes sure the audit stream exists, before anything is written: a change is not made
+/// when its audit entry could not be.
+async fn audit_ready(nats: &Nats) -> Result<(), CliError> {
     nats.js
         .get_or_create_stream(shared::nats::audit_stream())
         .await
-        .map_err(|e| format!("cannot create the audit stream: {e}"))?;
+        .map(drop)
+        .map_err(|e| {
+            CliError::new(
+                FAILURE,
+                format!("cannot create the audit stream, so nothing was changed: {e}"),
+            )
+        })
+}
+
+/// Writes the audit entry of a change.
+async fn audit(nats: &Nats, entry: &AuditEntry) -> Result<(), String> {
     let body = Bytes::from(serde_json::to_vec(entry).expect("serialisable"));
     let ack = nats
         .js
@@ -221,6 +232,7 @@ pub async fn place(
         show(&c, format);
         return Ok(());
     }
+    audit_ready(&nats).await?;
     let value = Bytes::from(shard.to_string());
     let written = match &entry {
         Some(e) => kv.update(tenant.as_str(), value, e.revision).await.map_err(|err| {
@@ -262,15 +274,29 @@ pub async fn place(
         reason: args.reason,
         warnings,
     };
-    show(&c, format);
-    audit(&nats, &a).await.map_err(|e| {
-        CliError::new(
+    if let Err(e) = audit(&nats, &a).await {
+        // No change without its audit entry: put the previous value back.
+        let undone = match &a.before {
+            Some(prev) => kv
+                .update(tenant.as_str(), Bytes::from(prev.clone()), written)
+                .await
+                .is_ok(),
+            None => kv
+                .delete_expect_revision(tenant.as_str(), Some(written))
+                .await
+                .is_ok(),
+        };
+        return Err(CliError::new(
             FAILURE,
-            format!(
-                "the placement was written (revision {written}) but its audit entry was not: {e}"
-            ),
+            if undone {
+                format!("cannot write the audit entry ({e}); the placement was put back, nothing changed: run again")
+            } else {
+                format!("the placement was written (revision {written}) but its audit entry was not ({e}), and putting it back failed: check `runnerctl history {tenant}`")
+            },
         )
-    })?;
+        .into());
+    }
+    show(&c, format);
     Ok(())
 }
 
@@ -300,6 +326,7 @@ pub async fn unplace(
     };
     let current = Some(String::from_utf8_lossy(&e.value).trim().to_string());
     check_expect(tenant.as_str(), &args.expect, &current)?;
+    audit_ready(&nats).await?;
     kv.delete_expect_revision(tenant.as_str(), Some(e.revision)).await.map_err(|err| {
         CliError::new(CONFLICT, format!("the placement of {tenant} changed while this command ran; nothing removed ({err})"))
     })?;
@@ -323,6 +350,20 @@ pub async fn unplace(
         reason: args.reason.clone(),
         forced: false,
     };
+    if let Err(e) = audit(&nats, &a).await {
+        // No change without its audit entry: place the tenant back where it was.
+        let prev = current.clone().unwrap_or_default();
+        let undone = kv.create(tenant.as_str(), Bytes::from(prev)).await.is_ok();
+        return Err(CliError::new(
+            FAILURE,
+            if undone {
+                format!("cannot write the audit entry ({e}); the placement was put back, nothing changed: run again")
+            } else {
+                format!("the placement was removed but its audit entry was not ({e}), and putting it back failed: check `runnerctl history {tenant}`")
+            },
+        )
+        .into());
+    }
     show(
         &Change {
             tenant: tenant.to_string(),
@@ -336,11 +377,5 @@ pub async fn unplace(
         },
         format,
     );
-    audit(&nats, &a).await.map_err(|e| {
-        CliError::new(
-            FAILURE,
-            format!("the placement was removed but its audit entry was not: {e}"),
-        )
-    })?;
     Ok(())
 }
