@@ -106,3 +106,24 @@ fn json_is_refused_by_commands_that_make_screens_but_not_from_a_default() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("runnerctl"));
 }
+
+#[test]
+fn empty_or_invalid_ids_are_usage_errors_before_anything_is_contacted() {
+    for (args, needle) in [
+        (vec!["place", "acme", ""], "shard id is empty"),
+        (vec!["place", "", "shard-a"], "tenant id is empty"),
+        (vec!["place", "ac me", "shard-a"], "ac me"),
+        (vec!["unplace", ""], "tenant id is empty"),
+    ] {
+        let out = runnerctl()
+            .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
+            // Unreachable on purpose: the ids must be refused before any connection.
+            .env("NATS_URL", "nats://127.0.0.1:1")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -445,6 +445,14 @@ async fn drain_with_events_in_flight_ends_drained_and_resume_loses_nothing() -> 
 
     runnerctl_ok(&nats, &["resume", "shard-a"])?;
     a.wait_caught_up(WAIT).await?;
+    // --no-wait returns once the drain has started; /readyz fails from that moment.
+    let out = runnerctl_ok(&nats, &["drain", "shard-a", "--no-wait", "-o", "json"])?;
+    let d: Value = serde_json::from_str(&out)?;
+    assert!(d["state"] == "draining" || d["state"] == "drained", "{d}");
+    let ready = http.get(format!("{}/readyz", a.admin_url)).send().await?;
+    assert_eq!(ready.status().as_u16(), 503);
+    runnerctl_ok(&nats, &["resume", "shard-a"])?;
+    a.wait_caught_up(WAIT).await?;
     a.terminate(WAIT)?;
     let ids = applied_ids(&vol, "t1", "order")?;
     assert_eq!(ids.len(), 6000, "every order event applied once");

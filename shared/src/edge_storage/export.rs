@@ -586,6 +586,23 @@ mod tests {
         }
     }
 
+    /// An export of a newer format version is refused before anything is read, saying so.
+    #[test]
+    fn a_newer_export_version_is_refused_by_name() {
+        let b = tempfile::tempdir().unwrap();
+        let dst = volume(&b);
+        let header = format!(
+            "{{\"format\":\"{FORMAT}\",\"version\":{},\"shard\":\"s\",\"stream\":\"S\",\"tenant\":\"acme\",\"sagas\":null,\"exported_at_ms\":1}}\n",
+            VERSION + 1
+        );
+        let e = try_import(&dst, header.as_bytes()).expect_err("refused");
+        assert!(
+            e.to_string()
+                .contains(&format!("export version {} is newer", VERSION + 1)),
+            "{e}"
+        );
+    }
+
     /// A valid export imports (same header, counts and checksum) and re-exports to the same
     /// lines; every strict cut before the end of its end line, and every one-byte change,
     /// is refused; so are dropped, repeated and swapped lines. Blank lines are ignored.
