@@ -257,6 +257,47 @@ async fn a_tenant_placed_removed_and_placed_again_is_served_again_without_loss()
     Ok(())
 }
 
+/// With both the bucket and an allowlist, a runner serves only tenants placed on it AND
+/// allowed; a purge releases like a delete; an empty value is logged and ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_allowlist_restricts_placement_and_a_purge_releases() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let va = tmp.path().join("a");
+    let mut a = Runner::start(
+        RunnerSpec::placed(&nats, &va, "shard-a").env("RUNNER_TENANT_ALLOWLIST", "t1,t2"),
+    )
+    .await?;
+    let js = jetstream(&nats).await?;
+    let kv = js
+        .get_key_value(shared::placement::DEFAULT_PLACEMENT_BUCKET)
+        .await?;
+    kv.put("t1", "shard-a".into()).await?;
+    kv.put("t3", "shard-a".into()).await?;
+    kv.put("t2", "".into()).await?;
+    a.wait_serving(&["t1"], WAIT).await?;
+    publish_all(&js, &(0..50).map(|i| deposit("t1", i)).collect::<Vec<_>>()).await?;
+    publish_all(&js, &(0..50).map(|i| deposit("t3", i)).collect::<Vec<_>>()).await?;
+    a.wait_caught_up(WAIT).await?;
+    kv.purge("t1").await?;
+    a.wait_serving(&[], WAIT).await?;
+    kv.put("t2", "shard-a".into()).await?;
+    let s = a.wait_serving(&["t2"], WAIT).await?;
+    assert!(
+        s.tenants.iter().all(|t| t.tenant != "t3"),
+        "t3 is not allowed"
+    );
+    let log = a.log_text();
+    assert!(
+        log.contains("placement value is not a valid shard id"),
+        "the empty value was logged"
+    );
+    assert!(a.terminate(WAIT)?.success());
+    assert_eq!(applied_ids(&va, "t1", "account")?, all_ids("t1", 50));
+    assert!(applied_ids(&va, "t3", "account")?.is_empty());
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_watcher_converges_after_losing_its_nats_connection() -> anyhow::Result<()> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;

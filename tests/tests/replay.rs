@@ -645,3 +645,60 @@ async fn a_drain_that_cannot_flush_times_out_saying_what_blocks_it() -> anyhow::
     assert_eq!(a.status().await?.state, shared::wire::RunnerState::Running);
     Ok(())
 }
+
+/// On a terminal a destructive replay asks first, and the answer defaults to No: Enter
+/// changes nothing (exit 7); `y` runs it to the end with a progress bar.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_a_destructive_replay_asks_and_defaults_to_no() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    publish_all(&js, &deposits("t1", 1, 200)).await?;
+    let vol = tmp.path().join("a");
+    let a = Runner::start(RunnerSpec::new(&nats, &vol, &["t1"])).await?;
+    a.wait_caught_up(WAIT).await?;
+    let cmd = format!(
+        "env NATS_URL={} RUNNERCTL_CONFIG=/nonexistent NO_COLOR=1 {} replay --url {} --tenant t1 --saga account --mode full_reset; echo EXIT=$?; sleep 60",
+        nats.url(),
+        bin("runnerctl").display(),
+        a.admin_url
+    );
+    let no = Tmux::start(
+        &format!("replay-no-{}", std::process::id()),
+        &cmd,
+        (120, 30),
+    )?;
+    no.wait_for(WAIT, "Run full_reset on t1/account?").await?;
+    assert!(no.screen().contains("[y/N]"), "{}", no.screen());
+    no.keys(&["Enter"])?;
+    let screen = no.wait_for(WAIT, "EXIT=").await?;
+    assert!(screen.contains("EXIT=7"), "{screen}");
+    assert!(screen.contains("nothing changed"), "{screen}");
+    let s = a.status().await?;
+    assert_eq!(
+        s.tenants[0]
+            .sagas
+            .iter()
+            .map(|g| g.counters.applied)
+            .sum::<u64>(),
+        200
+    );
+    drop(no);
+
+    let yes = Tmux::start(
+        &format!("replay-yes-{}", std::process::id()),
+        &cmd,
+        (120, 30),
+    )?;
+    yes.wait_for(WAIT, "Run full_reset on t1/account?").await?;
+    yes.keys(&["y"])?;
+    let screen = yes.wait_for(WAIT, "EXIT=").await?;
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    a.wait_caught_up(WAIT).await?;
+    let mut a = a;
+    assert!(a.terminate(WAIT)?.success());
+    // Rebuilt from the stream: each deposit once.
+    assert_eq!(balances(&vol, "t1")?, ((1..=200).sum::<i64>(), 200));
+    Ok(())
+}
