@@ -290,3 +290,63 @@ async fn an_interrupted_move_converges_when_rerun_and_an_abort_restores_the_sour
     assert_eq!(holds(&vb, "ab")?, 0);
     Ok(())
 }
+
+/// `runnerctl move` killed with SIGKILL at random moments (not only between phases), then
+/// run again: the move finishes and every event is applied once, on the target.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_move_killed_at_random_moments_finishes_when_rerun() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let (va, vb) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut a = Runner::start(RunnerSpec::placed(&nats, &va, "shard-a")).await?;
+    let mut b = Runner::start(RunnerSpec::placed(&nats, &vb, "shard-b")).await?;
+    let mut rand = rng();
+    let mut tenants = Vec::new();
+    let mut killed = 0;
+    for i in 0..6u64 {
+        let t = format!("kill{i}");
+        runnerctl_ok(&nats, &["place", &t, "shard-a"])?;
+        publish_all(&js, &deposits(&t, 0, 100)).await?;
+        eventually(WAIT, "shard-a to apply the first events", || async {
+            (applied_on(&a, &t).await >= 100).then_some(())
+        })
+        .await?;
+        let mut child = runnerctl(&nats)
+            .args(["move", &t, "--to", "shard-b"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        // Spread over a move's duration (a few hundred ms here): killed in different phases.
+        tokio::time::sleep(Duration::from_millis(30 * i + rand(30))).await;
+        let _ = child.kill();
+        let st = child.wait()?;
+        eprintln!("{t}: runnerctl move ended with {st}");
+        if st.code().is_none() {
+            killed += 1;
+        }
+        publish_all(&js, &deposits(&t, 100, 50)).await?;
+        let (c, _, err) = mv(&nats, &[&t, "--to", "shard-b"], None)?;
+        // 0: finished now; 7 "already placed on shard-b": it had finished before the kill.
+        assert!(
+            c == Some(0) || (c == Some(7) && err.contains("already placed on shard-b")),
+            "{t}: rerun: {c:?} {err}"
+        );
+        publish_all(&js, &deposits(&t, 150, 50)).await?;
+        tenants.push(t);
+    }
+    assert!(killed >= 3, "only {killed} moves were killed mid-way");
+    let names: Vec<&str> = tenants.iter().map(|s| s.as_str()).collect();
+    b.wait_serving(&names, WAIT).await?;
+    b.wait_caught_up(WAIT).await?;
+    a.wait_caught_up(WAIT).await?;
+    a.terminate(WAIT)?;
+    b.terminate(WAIT)?;
+    for t in &tenants {
+        assert_eq!(applied_ids(&vb, t, "account")?, ids(t, 200), "{t}");
+        assert_eq!(balance(&vb, t)?, ((0..200).sum::<i64>(), 200), "{t}");
+        assert_eq!(holds(&va, t)?, 0, "{t}: the source's copy is gone");
+    }
+    Ok(())
+}
