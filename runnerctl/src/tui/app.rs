@@ -788,73 +788,40 @@ impl App {
                 sagas,
                 mut saga,
                 mut mode,
-            } => match k.code {
-                KeyCode::Esc => {}
-                KeyCode::Left | KeyCode::Char('h') => {
-                    saga = (saga + sagas.len() - 1) % sagas.len();
-                    self.dialog = Some(Dialog::ReplaySetup {
-                        url,
-                        tenant,
-                        sagas,
-                        saga,
-                        mode,
-                    });
+            } => {
+                match k.code {
+                    KeyCode::Esc => return None,
+                    KeyCode::Left | KeyCode::Char('h') => {
+                        saga = (saga + sagas.len() - 1) % sagas.len()
+                    }
+                    KeyCode::Right | KeyCode::Char('l') => saga = (saga + 1) % sagas.len(),
+                    KeyCode::Up | KeyCode::Char('k') => mode = mode.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => mode = (mode + 1).min(MODES.len() - 1),
+                    KeyCode::Enter => {
+                        let (saga, mode) = (sagas[saga].clone(), MODES[mode]);
+                        self.dialog = Some(Dialog::Planning {
+                            url: url.clone(),
+                            tenant: tenant.clone(),
+                            saga: saga.clone(),
+                            mode,
+                        });
+                        return Some(Effect::PlanReplay {
+                            url,
+                            tenant,
+                            saga,
+                            mode,
+                        });
+                    }
+                    _ => {}
                 }
-                KeyCode::Right | KeyCode::Char('l') => {
-                    saga = (saga + 1) % sagas.len();
-                    self.dialog = Some(Dialog::ReplaySetup {
-                        url,
-                        tenant,
-                        sagas,
-                        saga,
-                        mode,
-                    });
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    mode = mode.saturating_sub(1);
-                    self.dialog = Some(Dialog::ReplaySetup {
-                        url,
-                        tenant,
-                        sagas,
-                        saga,
-                        mode,
-                    });
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    mode = (mode + 1).min(MODES.len() - 1);
-                    self.dialog = Some(Dialog::ReplaySetup {
-                        url,
-                        tenant,
-                        sagas,
-                        saga,
-                        mode,
-                    });
-                }
-                KeyCode::Enter => {
-                    let (saga, mode) = (sagas[saga].clone(), MODES[mode]);
-                    self.dialog = Some(Dialog::Planning {
-                        url: url.clone(),
-                        tenant: tenant.clone(),
-                        saga: saga.clone(),
-                        mode,
-                    });
-                    return Some(Effect::PlanReplay {
-                        url,
-                        tenant,
-                        saga,
-                        mode,
-                    });
-                }
-                _ => {
-                    self.dialog = Some(Dialog::ReplaySetup {
-                        url,
-                        tenant,
-                        sagas,
-                        saga,
-                        mode,
-                    })
-                }
-            },
+                self.dialog = Some(Dialog::ReplaySetup {
+                    url,
+                    tenant,
+                    sagas,
+                    saga,
+                    mode,
+                });
+            }
             Dialog::Planning { .. } => {
                 if k.code != KeyCode::Esc {
                     self.dialog = Some(d);
@@ -863,44 +830,33 @@ impl App {
             Dialog::ShardPicker {
                 tenant,
                 shards,
-                idx,
-            } => match k.code {
-                KeyCode::Esc => {}
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.dialog = Some(Dialog::ShardPicker {
-                        tenant,
-                        shards,
-                        idx: idx.saturating_sub(1),
-                    })
+                mut idx,
+            } => {
+                match k.code {
+                    KeyCode::Esc => return None,
+                    KeyCode::Up | KeyCode::Char('k') => idx = idx.saturating_sub(1),
+                    KeyCode::Down | KeyCode::Char('j') => idx = (idx + 1).min(shards.len() - 1),
+                    KeyCode::Enter => {
+                        let to = shards[idx].clone();
+                        self.dialog = Some(Dialog::Confirm {
+                            title: format!("Move {tenant} to {to}?"),
+                            body: vec![
+                                format!("{tenant} and its state move to {to}:"),
+                                "release, export, import, flip the placement, clean up.".into(),
+                            ],
+                            effect: Effect::Move { tenant, to },
+                            ok: false,
+                        });
+                        return None;
+                    }
+                    _ => {}
                 }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    let idx = (idx + 1).min(shards.len() - 1);
-                    self.dialog = Some(Dialog::ShardPicker {
-                        tenant,
-                        shards,
-                        idx,
-                    })
-                }
-                KeyCode::Enter => {
-                    let to = shards[idx].clone();
-                    self.dialog = Some(Dialog::Confirm {
-                        title: format!("Move {tenant} to {to}?"),
-                        body: vec![
-                            format!("{tenant} and its state move to {to}:"),
-                            "release, export, import, flip the placement, clean up.".into(),
-                        ],
-                        effect: Effect::Move { tenant, to },
-                        ok: false,
-                    });
-                }
-                _ => {
-                    self.dialog = Some(Dialog::ShardPicker {
-                        tenant,
-                        shards,
-                        idx,
-                    })
-                }
-            },
+                self.dialog = Some(Dialog::ShardPicker {
+                    tenant,
+                    shards,
+                    idx,
+                });
+            }
         }
         None
     }
