@@ -38,6 +38,8 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     pub vol: Arc<Volume>,
     pub js: OnceLock<jetstream::Context>,
+    /// The identity of the event stream the volume reads; set once checked at start.
+    pub stream_id: OnceLock<String>,
     pub shard: String,
     pub stream: String,
     pub nats_url: String,
@@ -510,10 +512,43 @@ async fn status(
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))??;
 
-    let (stream_last, last_by_subject) = match st.js.get() {
+    let (mut stream_last, mut last_by_subject, identity) = match st.js.get() {
         Some(js) => stream_positions(js, &st.stream, &snap, q.lag.unwrap_or(true)).await,
-        None => (None, BTreeMap::new()),
+        None => (None, BTreeMap::new(), None),
     };
+    let mut problems = st.shared.problems();
+    // Lag against another stream, or against one that went backwards, means nothing: it is
+    // unknown, and said so, never 0.
+    if let (Some(have), Some(want)) = (&identity, st.stream_id.get())
+        && have != want
+    {
+        problems.push(format!(
+            "stream {} is not the stream this volume reads (it has {have}, the volume {want}): it was recreated; lag is unknown (docs/runbooks.md#the-event-stream-was-recreated)",
+            st.stream
+        ));
+        stream_last = None;
+        last_by_subject.clear();
+    }
+    let behind: Vec<String> = snap
+        .tenants
+        .iter()
+        .flat_map(|(t, per)| per.iter().map(move |(s, v)| (t, s, v.0)))
+        // A checkpoint is a position in the whole stream (a hand-over sets it beyond the
+        // subject's own last event): only the stream's end can be behind it.
+        .filter(|(_, _, cp)| stream_last.is_some_and(|l| l < *cp))
+        .map(|(t, s, _)| format!("{t}/{s}"))
+        .collect();
+    if !behind.is_empty() {
+        problems.push(format!(
+            "the stream holds less than this volume applied for {} (it went backwards?): their lag is unknown",
+            behind.join(", ")
+        ));
+        for b in &behind {
+            if let Some((t, s)) = b.split_once('/') {
+                last_by_subject.remove(&(t.to_string(), s.to_string()));
+            }
+        }
+    }
     let mut totals = Counters::default();
     let mut out_tenants = Vec::new();
     for (t, per) in &snap.tenants {
@@ -592,7 +627,7 @@ async fn status(
             file_bytes: snap.file_bytes,
             used_bytes: snap.used_bytes,
         },
-        problems: st.shared.problems(),
+        problems,
         drain: st.shared.drain.lock().expect("lock").clone(),
         replays: st.shared.replays.lock().expect("lock").clone(),
     }))
@@ -600,21 +635,23 @@ async fn status(
 
 type LastBySubject = BTreeMap<(String, String), Option<u64>>;
 
-/// The stream's last sequence and, when asked, the last sequence of each tenant+saga
-/// subject; what NATS does not answer within 3 s stays unknown.
+/// The stream's last sequence and identity and, when asked, the last sequence of each
+/// tenant+saga subject; what NATS does not answer within 3 s stays unknown.
 async fn stream_positions(
     js: &jetstream::Context,
     stream: &str,
     snap: &VolSnapshot,
     per_subject: bool,
-) -> (Option<u64>, LastBySubject) {
+) -> (Option<u64>, LastBySubject, Option<String>) {
     let work = async {
         let Ok(s) = js.get_stream_no_info(stream).await else {
-            return (None, BTreeMap::new());
+            return (None, BTreeMap::new(), None);
         };
-        let last = s.get_info().await.ok().map(|i| i.state.last_sequence);
+        let info = s.get_info().await.ok();
+        let last = info.as_ref().map(|i| i.state.last_sequence);
+        let identity = info.as_ref().map(crate::stream::identity_of);
         if !per_subject {
-            return (last, BTreeMap::new());
+            return (last, BTreeMap::new(), identity);
         }
         let keys: Vec<(String, String)> = snap
             .tenants
@@ -638,9 +675,9 @@ async fn stream_positions(
             .filter_map(|(k, v)| async move { v.map(|v| (k, v)) })
             .collect()
             .await;
-        (last, found)
+        (last, found, identity)
     };
     tokio::time::timeout(Duration::from_secs(3), work)
         .await
-        .unwrap_or((None, BTreeMap::new()))
+        .unwrap_or((None, BTreeMap::new(), None))
 }

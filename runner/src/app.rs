@@ -32,6 +32,9 @@ pub enum RunError {
     /// Exit code 3.
     #[error("{0}")]
     Volume(#[from] StorageError),
+    /// Exit code 3: the event stream is not the one the volume was built from.
+    #[error("{0}")]
+    Stream(String),
     /// Exit code 1.
     #[error("{0}")]
     Runtime(String),
@@ -41,7 +44,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Config(_) => 2,
-            RunError::Volume(_) => 3,
+            RunError::Volume(_) | RunError::Stream(_) => 3,
             RunError::Runtime(_) => 1,
         }
     }
@@ -92,6 +95,17 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let vol = tokio::task::spawn_blocking(move || Volume::open_for_write(&dir, &wopts))
         .await
         .map_err(|e| RunError::Runtime(e.to_string()))??;
+    if let Some(m) = vol.migrated() {
+        warn!(
+            from_version = m.from_version,
+            dedupe = m.dedupe,
+            timer_markers_dropped = m.timer_markers_dropped,
+            outbox = m.outbox,
+            timers = m.schedules,
+            "migrated the volume to format {}",
+            shared::edge_storage::FORMAT_VERSION
+        );
+    }
     let vol = Arc::new(vol);
     let stream = args.stream.clone();
     vol.write(|w| {
@@ -112,6 +126,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         metrics: metrics.clone(),
         vol: vol.clone(),
         js: OnceLock::new(),
+        stream_id: OnceLock::new(),
         shard: cfg.shard_id.to_string(),
         stream: args.stream.clone(),
         nats_url: args.nats_url.clone(),
@@ -157,6 +172,42 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         return Ok(());
     }
     let _ = admin_state.js.set(js.clone());
+    let stream_id = {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match crate::stream::check_at_start(
+                &js,
+                &vol,
+                &args.stream,
+                args.adopt_stream.as_deref(),
+            )
+            .await
+            {
+                Ok(id) => break id,
+                Err(crate::stream::StreamCheck::Unavailable(e)) => {
+                    warn!(error = %e, "cannot check the event stream; retrying");
+                    shared.set_nats_problem(Some(e));
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            admin_stop.cancel();
+                            let _ = admin_task.await;
+                            return Ok(());
+                        }
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(crate::stream::StreamCheck::Refused(e)) => {
+                    admin_stop.cancel();
+                    let _ = admin_task.await;
+                    return Err(RunError::Stream(e.0));
+                }
+                Err(crate::stream::StreamCheck::Storage(e)) => return Err(e.into()),
+            }
+        }
+    };
+    shared.set_nats_problem(None);
+    let _ = admin_state.stream_id.set(stream_id.clone());
 
     // The shard's lease (and registry record) before anything is consumed.
     let registry = shared::nats::open_or_create_bucket(
@@ -186,6 +237,10 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         );
     }
     let fence = Arc::new(Fence::closed());
+    let volume_id = vol
+        .read(|r| r.meta_str(shared::edge_storage::meta::VOLUME_ID))
+        .map_err(RunError::Volume)?
+        .unwrap_or_default();
     let record: RecordFn = {
         let (shared, metrics, shard, admin_url, sagas) = (
             shared.clone(),
@@ -195,10 +250,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             cfg.sagas.names().map(|n| n.to_string()).collect::<Vec<_>>(),
         );
         let host = gethostname();
-        let volume_id = vol
-            .read(|r| r.meta_str(shared::edge_storage::meta::VOLUME_ID))
-            .map_err(RunError::Volume)?
-            .unwrap_or_default();
+        let volume_id = volume_id.clone();
         Arc::new(move || {
             let view = shared.engine.lock().expect("lock").clone();
             let mut counters = shared::wire::Counters::default();
@@ -246,6 +298,31 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     );
 
     let placement_mode = args.tenant_placement_bucket.is_some();
+    // Outbox entries from before this start, of tenants a successor may have taken over
+    // while this runner was down: held back until the placement manager settles them.
+    let held = if placement_mode {
+        let (tenants, boundary) = vol.read(|r| {
+            let mut tenants = std::collections::BTreeSet::new();
+            r.scan(shared::edge_storage::TableId::Outbox, &[], None, |_, v| {
+                let e: shared::edge_storage::OutboxEntry = shared::edge_storage::decode_value(v)?;
+                if !e.tenant.is_empty() {
+                    tenants.insert(e.tenant);
+                }
+                Ok(true)
+            })?;
+            let next = r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1);
+            Ok::<_, StorageError>((tenants, shared::edge_storage::keys::outbox_key(next)))
+        })?;
+        if !tenants.is_empty() {
+            info!(
+                tenants = tenants.len(),
+                "holding outbox entries from before this start until the hand-over records say which to publish"
+            );
+        }
+        crate::outbox::Held::new(tenants, boundary)
+    } else {
+        crate::outbox::Held::default()
+    };
     // Room for many small reader chunks: while a commit runs they pile up here and the next
     // transaction takes them all (see Engine::run).
     let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(64);
@@ -268,6 +345,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         );
         let ecfg = EngineConfig {
             stream: args.stream.clone(),
+            stream_id: stream_id.clone(),
+            timer_grace: args.timer_grace,
             shard,
             max_event_bytes: args.max_event_bytes,
             queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
@@ -288,13 +367,16 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         .map_err(|e| RunError::Runtime(format!("cannot start the engine thread: {e}")))?;
 
     let readers_stop = CancellationToken::new();
+    let stream_changed = CancellationToken::new();
     let readers = tokio::spawn(reader::run_manager(
         Arc::new(ReaderCtx {
             js: js.clone(),
             stream: args.stream.clone(),
+            stream_id: stream_id.clone(),
+            stream_changed: stream_changed.clone(),
             shard: cfg.shard_id.to_string(),
             batch_size: (args.batch_size as usize).min(1000),
-            engine: engine_tx.clone(),
+            engine: reader::Handoff::new(engine_tx.clone(), shared.clone()),
             shared: shared.clone(),
             metrics: metrics.clone(),
             reconnects: reconnect_rx.clone(),
@@ -324,6 +406,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             metrics.clone(),
             shared.clone(),
             Deleter::Engine(engine_tx.clone()),
+            held.clone(),
         )
         .run(relay_stop.clone()),
     );
@@ -352,16 +435,21 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             let allow = (!cfg.tenants.is_empty())
                 .then(|| cfg.tenants.iter().map(|t| t.to_string()).collect());
             let p = Placement::new(
-                cfg.shard_id.to_string(),
+                crate::placement::PlacementConfig {
+                    shard: cfg.shard_id.to_string(),
+                    volume_id: volume_id.clone(),
+                    stream_id: stream_id.clone(),
+                    allow,
+                },
                 kv,
                 handoff.clone(),
                 registry.clone(),
-                allow,
                 engine_tx.clone(),
                 client.clone(),
                 shared.clone(),
                 vol.clone(),
                 reconnect_rx.clone(),
+                held.clone(),
             );
             Some(tokio::spawn(p.run(placement_stop.clone())))
         }
@@ -388,6 +476,12 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             cfg.shard_id.to_string(),
             lease_stop.clone(),
         );
+        let (volume_id, stream_id) = (volume_id.clone(), stream_id.clone());
+        if !placement_mode {
+            shared
+                .placement_ready
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         async move {
             let key = shared::placement::positions_key(&shard);
             let mut last: Option<std::collections::BTreeMap<String, u64>> = None;
@@ -396,6 +490,14 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = every.tick() => {}
+                }
+                // Not before the placement manager has looked at the last report of this
+                // shard (a lost volume's tenants are recognised by it).
+                if !shared
+                    .placement_ready
+                    .load(std::sync::atomic::Ordering::Acquire)
+                {
+                    continue;
                 }
                 let view = shared.engine.lock().expect("lock").clone();
                 let tenants: std::collections::BTreeMap<String, u64> = view
@@ -410,6 +512,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
                     shard: shard.clone(),
                     at_ms: shared::now_ms(),
                     tenants: tenants.clone(),
+                    volume_id: Some(volume_id.clone()),
+                    stream_id: Some(stream_id.clone()),
                 };
                 if handoff
                     .put(
@@ -445,6 +549,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let mut lost = false;
     tokio::select! {
         _ = shutdown.cancelled() => {}
+        _ = stream_changed.cancelled() => {}
         _ = lease_lost.cancelled() => { lost = true; }
         _ = wait_thread_exit(&shared) => {
             error!("the engine thread stopped unexpectedly; exiting so a supervisor restarts the runner");
@@ -537,6 +642,9 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     }
     if crashed {
         return Err(RunError::Runtime("the engine thread panicked".into()));
+    }
+    if let Some(why) = shared.fatal.lock().expect("lock").clone() {
+        return Err(RunError::Stream(why));
     }
     info!("stopped cleanly");
     Ok(())

@@ -21,7 +21,8 @@ Examples:
   RUNNER_TENANT_ALLOWLIST=t1,t2 RUNNER_NATS_URL=nats://nats:4222 runner
 
 Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration,
-3 the volume is held by another runner or unusable.";
+3 the volume is held by another runner or unusable, or the event stream is not the one
+the volume was built from.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -120,6 +121,17 @@ pub struct Args {
     /// How long a stop may spend flushing the outbox.
     #[arg(long, env = "RUNNER_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+    /// How far behind the clock the timer watermark stays while the shard is idle: a timer
+    /// fires once every event stored before its due time is applied, and an idle shard takes
+    /// that to be so this long after the due time. Set it above the clock skew between the
+    /// runner's host and the NATS servers plus an event's delivery delay.
+    #[arg(long, env = "RUNNER_TIMER_GRACE", default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub timer_grace: Duration,
+    /// Adopt a recreated event stream: the identity (`<stream>@<created ns>`) the runner
+    /// printed when it refused the stream. Every tenant then reads it from its first event;
+    /// events whose ids were applied before are skipped. Ignored once adopted.
+    #[arg(long, env = "RUNNER_ADOPT_STREAM")]
+    pub adopt_stream: Option<String>,
     /// Upper bound of the volume's data file, in MiB.
     #[arg(long, env = "RUNNER_VOLUME_MAX_MB", default_value_t = 262_144)]
     pub volume_max_mb: u64,
@@ -230,6 +242,12 @@ impl Config {
             return Err(ConfigError(
                 "RUNNER_NATS_USER and RUNNER_NATS_PASSWORD go together: set both or neither".into(),
             ));
+        }
+        if args.timer_grace > Duration::from_secs(60) {
+            return Err(ConfigError(format!(
+                "RUNNER_TIMER_GRACE={} is out of range: at most 60s",
+                humantime::format_duration(args.timer_grace)
+            )));
         }
         if args.max_event_bytes == 0 {
             return Err(ConfigError(

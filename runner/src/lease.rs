@@ -82,12 +82,15 @@ impl Lease {
                             .ok()
                             .map(|r| (r, e.revision))
                     });
-                    // The holder wrote the volume this process now holds exclusively (its
-                    // flock): it is dead, whatever its lease says. Take the lease at once.
+                    // A previous process of this very volume, on this host, that is not
+                    // running any more (this process holds the volume's flock, and the pid
+                    // is gone): it is dead, whatever its lease says. Take the lease at
+                    // once. A matching volume id alone proves nothing: a copy of the
+                    // volume (restored, or copied to another host) has the same id while
+                    // the original may still be serving.
                     let mine = record();
                     if let Some((held, rev)) = &current
-                        && !held.volume_id.is_empty()
-                        && held.volume_id == mine.volume_id
+                        && previous_process_is_gone(held, &mine)
                     {
                         let value = Bytes::from(serde_json::to_vec(&mine).expect("serialisable"));
                         let sent = Instant::now();
@@ -222,6 +225,27 @@ impl Lease {
     }
 }
 
+/// Whether `held` was written by an earlier process of this runner's volume on this host
+/// that no longer runs.
+fn previous_process_is_gone(held: &ShardRecord, mine: &ShardRecord) -> bool {
+    !held.volume_id.is_empty()
+        && held.volume_id == mine.volume_id
+        && held.host == mine.host
+        && held.pid != mine.pid
+        && !pid_alive(held.pid)
+}
+
+fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence; EPERM means it exists but is someone else's.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
 /// Whether two registry records were written by the same runner process on the same
 /// volume (its renewals differ only in heartbeat, state and counters).
 fn same_holder(a: &ShardRecord, b: &ShardRecord) -> bool {
@@ -292,5 +316,51 @@ mod tests {
             ..a.clone()
         };
         assert!(!same_holder(&a, &other_volume));
+    }
+
+    /// Finding 8: a copy of a live volume (same volume id) started beside the original must
+    /// not take the lease at once; a dead earlier process of the volume on this host may.
+    #[test]
+    fn only_a_dead_process_of_this_volume_on_this_host_is_taken_over_at_once() {
+        let me = ShardRecord {
+            shard_id: "shard-a".into(),
+            admin_url: String::new(),
+            version: String::new(),
+            state: "starting".into(),
+            host: "h1".into(),
+            pid: std::process::id(),
+            started_at_ms: 2,
+            heartbeat_at_ms: 2,
+            lease_ms: 15_000,
+            tenants: vec![],
+            counters: Default::default(),
+            volume_id: "v1".into(),
+        };
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id();
+        dead.wait().unwrap();
+        let previous = ShardRecord {
+            pid: dead_pid,
+            started_at_ms: 1,
+            ..me.clone()
+        };
+        assert!(previous_process_is_gone(&previous, &me));
+        // The original, alive (this test's parent process stands in for it).
+        let live = ShardRecord {
+            pid: std::os::unix::process::parent_id(),
+            ..previous.clone()
+        };
+        assert!(!previous_process_is_gone(&live, &me));
+        // A copy on another host: the pid there means nothing here.
+        let elsewhere = ShardRecord {
+            host: "h2".into(),
+            ..previous.clone()
+        };
+        assert!(!previous_process_is_gone(&elsewhere, &me));
+        let other_volume = ShardRecord {
+            volume_id: "v2".into(),
+            ..previous
+        };
+        assert!(!previous_process_is_gone(&other_volume, &me));
     }
 }

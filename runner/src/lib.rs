@@ -16,6 +16,7 @@ pub mod placement;
 pub mod reader;
 pub mod saga;
 pub mod state;
+pub mod stream;
 
 pub use app::{RunError, run};
 pub use config::{Args, Config};

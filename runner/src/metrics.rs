@@ -55,6 +55,9 @@ pub struct Metrics {
     pub timers_pending: Gauge,
     pub nats_connected: Gauge,
     pub reader_recreates: Counter,
+    /// Stream sequences the main reader found removed (by the stream's limits) before it read
+    /// them.
+    pub stream_gap: Counter,
 }
 
 impl Metrics {
@@ -78,6 +81,7 @@ impl Metrics {
             timers_pending: Gauge::default(),
             nats_connected: Gauge::default(),
             reader_recreates: Counter::default(),
+            stream_gap: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("events", "Events handled, by tenant, saga and outcome (applied, deduped, skipped, ignored, dead_lettered)", m.events.clone());
@@ -155,6 +159,11 @@ impl Metrics {
             "reader_recreates",
             "Times a reader recreated its consumer (errors, gaps, reconnects)",
             m.reader_recreates.clone(),
+        );
+        registry.register(
+            "stream_gap_sequences",
+            "Stream sequences removed by the stream's limits before the main reader read them (their events were never applied)",
+            m.stream_gap.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -31,6 +31,59 @@ use crate::state::SharedState;
 /// Entries read and published per round.
 const ROUND: usize = 1000;
 
+/// Tenants whose outbox entries written before this start (keys below `boundary`) the relay
+/// holds back, until the placement manager knows which of them a successor made again
+/// (`Placement::resolve_held`). Empty in allowlist mode, and once settled.
+#[derive(Clone, Default)]
+pub struct Held {
+    inner: Arc<std::sync::Mutex<HeldInner>>,
+}
+
+#[derive(Default)]
+struct HeldInner {
+    tenants: std::collections::BTreeSet<String>,
+    boundary: Vec<u8>,
+}
+
+impl Held {
+    pub fn new(tenants: impl IntoIterator<Item = String>, boundary: Vec<u8>) -> Held {
+        Held {
+            inner: Arc::new(std::sync::Mutex::new(HeldInner {
+                tenants: tenants.into_iter().collect(),
+                boundary,
+            })),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inner.lock().expect("lock").tenants.is_empty()
+    }
+
+    pub fn tenants(&self) -> Vec<String> {
+        self.inner
+            .lock()
+            .expect("lock")
+            .tenants
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Outbox keys from here on were written by this process.
+    pub fn boundary(&self) -> Vec<u8> {
+        self.inner.lock().expect("lock").boundary.clone()
+    }
+
+    pub fn release(&self, tenant: &str) {
+        self.inner.lock().expect("lock").tenants.remove(tenant);
+    }
+
+    fn holds(&self, tenant: &str, key: &[u8]) -> bool {
+        let g = self.inner.lock().expect("lock");
+        !g.tenants.is_empty() && key < g.boundary.as_slice() && g.tenants.contains(tenant)
+    }
+}
+
 /// Who deletes what was published.
 pub enum Deleter {
     /// The engine, in its next transaction.
@@ -46,6 +99,7 @@ pub struct Relay {
     pub metrics: Arc<Metrics>,
     pub shared: Arc<SharedState>,
     deleter: Deleter,
+    held: Held,
     /// Everything up to this key was published and handed over for deletion.
     after: Option<Vec<u8>>,
     /// Entries that can never be published (e.g. larger than the server accepts): skipped,
@@ -70,6 +124,7 @@ impl Relay {
         metrics: Arc<Metrics>,
         shared: Arc<SharedState>,
         deleter: Deleter,
+        held: Held,
     ) -> Relay {
         Relay {
             vol,
@@ -78,6 +133,7 @@ impl Relay {
             metrics,
             shared,
             deleter,
+            held,
             after: None,
             poisoned: HashSet::new(),
         }
@@ -124,6 +180,10 @@ impl Relay {
         loop {
             match tokio::time::timeout_at(deadline.into(), self.round()).await {
                 Ok(Ok(r)) if r.left as usize <= self.poisoned.len() => return r.left,
+                // Held entries wait for the next start, which settles them.
+                Ok(Ok(r)) if r.published == 0 && r.failed == 0 && !self.held.is_empty() => {
+                    return r.left;
+                }
                 Ok(Ok(r)) if r.failed > 0 || r.published == 0 => {
                     if Instant::now() + Duration::from_millis(200) > deadline {
                         return r.left;
@@ -177,7 +237,13 @@ impl Relay {
             return Ok(round);
         }
         let mut pending = Vec::with_capacity(batch.len());
+        // Held entries are neither published nor passed: the cursor stops before the first.
+        let mut first_held: Option<usize> = None;
         for (i, (key, e)) in batch.iter().enumerate() {
+            if self.held.holds(&e.tenant, key) {
+                first_held.get_or_insert(i);
+                continue;
+            }
             let mut headers = HeaderMap::new();
             for (n, v) in &e.headers {
                 headers.insert(n.as_str(), v.as_str());
@@ -217,6 +283,9 @@ impl Relay {
         let mut first_error = None;
         for (i, ack) in acks {
             let (k, e) = &batch[i];
+            if first_held.is_some_and(|h| i > h) {
+                contiguous = false;
+            }
             match ack {
                 Ok(_) => {
                     let kind = match e.kind {
@@ -252,7 +321,7 @@ impl Relay {
             warn!(error = %e, failed = round.failed, "outbox publishes not acknowledged; will retry");
         }
         // Poisoned entries at the head must not hold the cursor back.
-        if contiguous && advance_to.is_none() {
+        if contiguous && advance_to.is_none() && first_held.is_none() {
             advance_to = batch.last().map(|(k, _)| k.clone());
         }
         round.published = done.len();

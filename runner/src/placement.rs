@@ -11,7 +11,20 @@
 //!   position; it takes an active claim only when the holder's lease has expired (a crash),
 //!   then from the last position the holder reported; otherwise it waits;
 //! * a tenant without a claim was never placed: it starts where this volume left it, or at
-//!   the first retained event.
+//!   the first retained event;
+//! * a claim records the volume that holds the tenant's state and the stream its position
+//!   is a sequence of. A shard that finds its own claim made with another volume (its disk
+//!   was lost and it came back with an empty one) does not serve the tenant: its state is
+//!   gone, and serving would either re-apply events (commands again) or go on with empty
+//!   state silently. It waits, saying so, until the volume is restored or an operator
+//!   accepts the loss (`runnerctl release <tenant> --accept-state-loss`);
+//! * a shard that takes a tenant over from a dead one leaves `ended.<dead>.<tenant>` with
+//!   the position it started after, so the dead shard, when it comes back, publishes the
+//!   commands only it holds and drops those its successor made again.
+//!
+//! Reading the bucket again (after a reconnect) never forgets what is known: a failed read
+//! keeps the map and the tenants served, and is retried. A release whose claim could not be
+//! written is retried until it is, so the next owner never waits for ever.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,8 +36,8 @@ use futures_util::StreamExt;
 use shared::edge_storage::{CursorMode, Volume};
 use shared::ids::TenantId;
 use shared::placement::{
-    ClaimRecord, ClaimState, NoticeKind, PlacementValue, PositionsRecord, claim_key,
-    parse_placement_value, positions_key,
+    ClaimRecord, ClaimState, EndedRecord, NoticeKind, PlacementValue, PositionsRecord, claim_key,
+    ended_key, parse_placement_value, positions_key,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -35,25 +48,44 @@ use crate::lease::notice;
 use crate::state::SharedState;
 
 pub struct Placement {
-    pub shard: String,
+    pub cfg: PlacementConfig,
     pub placement: kv::Store,
     pub handoff: kv::Store,
     pub registry: kv::Store,
-    /// When set, only these tenants are served even if placed here.
-    pub allow: Option<BTreeSet<String>>,
     pub engine: mpsc::Sender<EngineMsg>,
     pub client: async_nats::Client,
     pub shared: Arc<SharedState>,
     pub vol: Arc<Volume>,
     pub reconnects: watch::Receiver<u64>,
+    /// Tenants whose outbox entries from before this start the relay holds back until it is
+    /// known which of them a successor made again (see [`Placement::resolve_held`]).
+    pub held: crate::outbox::Held,
     /// tenant -> shard placed on (valid values only).
     map: BTreeMap<String, String>,
     last_revision: u64,
     owned: BTreeSet<TenantId>,
     waiting: BTreeMap<TenantId, String>,
+    /// Releases done in the engine whose claim could not be written yet: tenant -> position.
+    unrecorded: BTreeMap<TenantId, u64>,
+    /// `ended` records this shard owes shards it took tenants over from, not written yet.
+    unwritten_ended: Vec<EndedRecord>,
+    /// The bucket must be read again (a reconnect's read failed).
+    reload: bool,
+}
+
+/// Who this runner is, for the placement manager.
+pub struct PlacementConfig {
+    pub shard: String,
+    /// `meta.volume_id` of this runner's volume.
+    pub volume_id: String,
+    /// The event stream's identity.
+    pub stream_id: String,
+    /// When set, only these tenants are served even if placed here.
+    pub allow: Option<BTreeSet<String>>,
 }
 
 /// What a claim attempt decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Claim {
     Acquire {
         after: Option<u64>,
@@ -67,46 +99,179 @@ fn claim_bytes(c: &ClaimRecord) -> Bytes {
     Bytes::from(serde_json::to_vec(c).expect("serialisable"))
 }
 
+/// What the holder of an active claim of another shard looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HolderState {
+    /// Its lease is live (its registry key exists).
+    pub alive: bool,
+    /// The last position it reported for the tenant, in this stream.
+    pub reported: Option<u64>,
+}
+
+/// The next step for one tenant's claim, decided from the claim alone (and, for another
+/// shard's active claim, the holder's state): pure, so every rule has a unit test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Write `claim` (create it when `rev` is `None`, else compare-and-swap on `rev`), then
+    /// serve the tenant after `after` (`None`: from where this volume left it).
+    Take {
+        claim: ClaimRecord,
+        rev: Option<u64>,
+        after: Option<u64>,
+        /// Taken from a dead shard: the record it finds when it comes back.
+        ended: Option<Box<EndedRecord>>,
+    },
+    /// This shard's own claim for this volume: serve after `after`.
+    Keep { after: Option<u64> },
+    /// Another live shard holds it: wait for its release.
+    Wait { holder: String },
+    /// Another shard's active claim: tell whether it is alive first.
+    AskHolder { holder: String },
+    /// This shard's own claim, made with another volume that held the tenant's state up to
+    /// `position`: that state is gone.
+    StateLost { position: u64, volume: String },
+}
+
+/// The facts a claim decision rests on.
+pub(crate) struct Facts<'a> {
+    pub me: &'a PlacementConfig,
+    pub tenant: &'a str,
+    /// The claim (a put) and its revision; `rev` alone when the key was deleted.
+    pub claim: Option<&'a ClaimRecord>,
+    pub rev: Option<u64>,
+    /// This volume has a cursor for the tenant (it served it before).
+    pub local_state: bool,
+    pub holder: Option<HolderState>,
+    pub now_ms: u64,
+}
+
+pub(crate) fn decide(f: &Facts<'_>) -> Step {
+    let me = f.me;
+    let mine = |state, position| ClaimRecord {
+        shard: me.shard.clone(),
+        state,
+        position,
+        updated_at_ms: f.now_ms,
+        volume_id: Some(me.volume_id.clone()),
+        stream_id: Some(me.stream_id.clone()),
+    };
+    let Some(c) = f.claim else {
+        // Never placed (or the claim was deleted): from where this volume left it.
+        return Step::Take {
+            claim: mine(ClaimState::Active, 0),
+            rev: f.rev,
+            after: None,
+            ended: None,
+        };
+    };
+    // A position in another stream (it was recreated and adopted) means nothing here.
+    let same_stream = c.stream_id.as_deref().is_none_or(|s| s == me.stream_id);
+    let position = if same_stream { c.position } else { 0 };
+    if c.shard == me.shard {
+        let other_volume = c.volume_id.as_deref().is_some_and(|v| v != me.volume_id);
+        if other_volume && !f.local_state {
+            return Step::StateLost {
+                position,
+                volume: c.volume_id.clone().unwrap_or_default(),
+            };
+        }
+        if c.state == ClaimState::Active {
+            // Ours: after where it was taken (a crash between the claim and the commit of
+            // the acquire must not start it over from this volume's empty cursor).
+            let after = same_stream.then_some(c.position);
+            if c.volume_id.as_deref() == Some(me.volume_id.as_str()) && same_stream {
+                return Step::Keep { after };
+            }
+            return Step::Take {
+                claim: mine(ClaimState::Active, position),
+                rev: f.rev,
+                after,
+                ended: None,
+            };
+        }
+    }
+    match c.state {
+        ClaimState::Released => Step::Take {
+            claim: mine(ClaimState::Active, position),
+            rev: f.rev,
+            after: same_stream.then_some(position),
+            ended: None,
+        },
+        ClaimState::Active => match f.holder {
+            None => Step::AskHolder {
+                holder: c.shard.clone(),
+            },
+            Some(h) if h.alive => Step::Wait {
+                holder: c.shard.clone(),
+            },
+            Some(h) => {
+                let at = h.reported.unwrap_or(0).max(position);
+                Step::Take {
+                    claim: mine(ClaimState::Active, at),
+                    rev: f.rev,
+                    after: Some(at),
+                    ended: Some(Box::new(EndedRecord {
+                        tenant: f.tenant.to_string(),
+                        shard: c.shard.clone(),
+                        by: me.shard.clone(),
+                        position: at,
+                        taken_over: true,
+                        stream_id: Some(me.stream_id.clone()),
+                        at_ms: f.now_ms,
+                    })),
+                }
+            }
+        },
+    }
+}
+
 impl Placement {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        shard: String,
+        cfg: PlacementConfig,
         placement: kv::Store,
         handoff: kv::Store,
         registry: kv::Store,
-        allow: Option<BTreeSet<String>>,
         engine: mpsc::Sender<EngineMsg>,
         client: async_nats::Client,
         shared: Arc<SharedState>,
         vol: Arc<Volume>,
         reconnects: watch::Receiver<u64>,
+        held: crate::outbox::Held,
     ) -> Placement {
         Placement {
-            shard,
+            cfg,
             placement,
             handoff,
             registry,
-            allow,
             engine,
             client,
             shared,
             vol,
             reconnects,
+            held,
             map: BTreeMap::new(),
             last_revision: 0,
             owned: BTreeSet::new(),
             waiting: BTreeMap::new(),
+            unrecorded: BTreeMap::new(),
+            unwritten_ended: Vec::new(),
+            reload: false,
         }
     }
 
     fn desired(&self, tenant: &str) -> bool {
-        self.map.get(tenant).is_some_and(|s| s == &self.shard)
-            && self.allow.as_ref().is_none_or(|a| a.contains(tenant))
+        self.map.get(tenant).is_some_and(|s| s == &self.cfg.shard)
+            && self.cfg.allow.as_ref().is_none_or(|a| a.contains(tenant))
     }
 
-    /// Records one entry of the placement bucket; returns the tenant it concerns.
-    fn apply_entry(&mut self, e: &kv::Entry) -> Option<String> {
-        self.last_revision = self.last_revision.max(e.revision);
+    /// Records one entry of the placement bucket in `map`; returns the tenant it concerns.
+    fn apply_entry(
+        map: &mut BTreeMap<String, String>,
+        last_revision: &mut u64,
+        e: &kv::Entry,
+    ) -> Option<String> {
+        *last_revision = (*last_revision).max(e.revision);
         let tenant = e.key.clone();
         if TenantId::new(tenant.clone()).is_err() {
             warn!(key = %tenant, "placement key is not a valid tenant id; ignored");
@@ -114,31 +279,33 @@ impl Placement {
         }
         match e.operation {
             Operation::Delete | Operation::Purge => {
-                self.map.remove(&tenant);
+                map.remove(&tenant);
             }
             Operation::Put => match parse_placement_value(&e.value) {
                 PlacementValue::Shard(s) => {
-                    self.map.insert(tenant.clone(), s.to_string());
+                    map.insert(tenant.clone(), s.to_string());
                 }
                 PlacementValue::Moving { from, to } => {
                     info!(tenant = %tenant, from = %from, to = %to, revision = e.revision, "tenant is being moved between shards: no shard serves it until the move flips its placement");
-                    self.map.remove(&tenant);
+                    map.remove(&tenant);
                 }
                 PlacementValue::Invalid(why) => {
                     warn!(tenant = %tenant, revision = e.revision, "placement value is not a valid shard id ({why}); the tenant is served by no shard until it is fixed");
-                    self.map.remove(&tenant);
+                    map.remove(&tenant);
                 }
             },
         }
         Some(tenant)
     }
 
-    /// Reads the bucket's current state (every key's latest value).
-    async fn load(&mut self) -> Result<(), String> {
-        self.map.clear();
+    /// Reads the bucket's current state (every key's latest value). On success returns the
+    /// map and the revision it is current to; on failure nothing changes.
+    async fn load(&self) -> Result<(BTreeMap<String, String>, u64), String> {
+        let mut map = BTreeMap::new();
+        let mut rev = self.last_revision;
         let status = self.placement.status().await.map_err(|e| e.to_string())?;
         if status.values() == 0 {
-            return Ok(());
+            return Ok((map, rev));
         }
         let mut w = self
             .placement
@@ -148,7 +315,7 @@ impl Placement {
         let read = async {
             while let Some(e) = w.next().await {
                 let e = e.map_err(|e| e.to_string())?;
-                self.apply_entry(&e);
+                Self::apply_entry(&mut map, &mut rev, &e);
                 if e.delta == 0 {
                     break;
                 }
@@ -157,24 +324,56 @@ impl Placement {
         };
         tokio::time::timeout(Duration::from_secs(30), read)
             .await
-            .map_err(|_| "reading the placement bucket took over 30 s".to_string())?
+            .map_err(|_| "reading the placement bucket took over 30 s".to_string())??;
+        Ok((map, rev))
+    }
+
+    /// Reads the bucket again and converges on it; on failure keeps everything as it is
+    /// (tenants served stay served) and says so, to be retried.
+    async fn reload(&mut self) {
+        match self.load().await {
+            Ok((map, rev)) => {
+                self.reload = false;
+                self.shared.set_nats_problem(None);
+                let mut all: Vec<String> = map.keys().cloned().collect();
+                all.extend(self.map.keys().cloned());
+                all.extend(self.owned.iter().map(|t| t.to_string()));
+                self.map = map;
+                self.last_revision = rev;
+                self.reconcile(all).await;
+            }
+            Err(e) => {
+                if !self.reload {
+                    warn!(error = %e, serving = self.owned.len(), "cannot re-read the placement bucket; keeping the tenants served as they are and retrying");
+                }
+                self.reload = true;
+                self.shared.set_nats_problem(Some(format!(
+                    "cannot re-read the placement bucket ({e}); serving the {} tenants known before, retrying",
+                    self.owned.len()
+                )));
+            }
+        }
     }
 
     /// Serves the tenants placed here until `stop`, then releases them all.
     pub async fn run(mut self, stop: CancellationToken) {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff =
+            shared::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
             match self.load().await {
-                Ok(()) => break,
+                Ok((map, rev)) => {
+                    self.map = map;
+                    self.last_revision = rev;
+                    break;
+                }
                 Err(e) => {
                     warn!(error = %e, "cannot read the placement bucket; retrying");
                     self.shared
                         .set_nats_problem(Some(format!("cannot read the placement bucket: {e}")));
                     tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(backoff.next_wait()) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
@@ -183,12 +382,16 @@ impl Placement {
         let all: Vec<String> = self.map.keys().cloned().collect();
         self.reconcile(all).await;
         let _ = self.engine.send(EngineMsg::Ctl(Ctl::StartMainReader)).await;
+        self.shared
+            .placement_ready
+            .store(true, std::sync::atomic::Ordering::Release);
         info!(
             placed_here = self.owned.len() + self.waiting.len(),
             serving = self.owned.len(),
             waiting = self.waiting.len(),
             "placement loaded"
         );
+        self.resolve_held().await;
 
         let mut claims = self.handoff.watch("claim.>").await.ok();
         let mut poll = tokio::time::interval(Duration::from_millis(500));
@@ -216,12 +419,7 @@ impl Placement {
                         // Reconnected: converge on the bucket's current state (whatever was
                         // missed), then resume watching after it.
                         info!("reconnected to NATS: re-reading the placement bucket");
-                        if let Err(e) = self.load().await {
-                            warn!(error = %e, "cannot re-read the placement bucket");
-                        }
-                        let mut all: Vec<String> = self.map.keys().cloned().collect();
-                        all.extend(self.owned.iter().map(|t| t.to_string()));
-                        self.reconcile(all).await;
+                        self.reload().await;
                         claims = self.handoff.watch("claim.>").await.ok();
                         continue 'watch;
                     }
@@ -230,7 +428,7 @@ impl Placement {
                         let mut touched = Vec::new();
                         for e in batch {
                             match e {
-                                Ok(e) => touched.extend(self.apply_entry(&e)),
+                                Ok(e) => touched.extend(Self::apply_entry(&mut self.map, &mut self.last_revision, &e)),
                                 Err(err) => {
                                     warn!(error = %err, "placement watch failed; resuming");
                                     continue 'watch;
@@ -251,6 +449,14 @@ impl Placement {
                         }
                     }
                     _ = poll.tick() => {
+                        if self.reload {
+                            self.reload().await;
+                        }
+                        self.record_releases().await;
+                        self.write_ended().await;
+                        if !self.held.is_empty() {
+                            self.resolve_held().await;
+                        }
                         if !self.waiting.is_empty() {
                             let w: Vec<String> = self.waiting.keys().map(|t| t.to_string()).collect();
                             self.reconcile(w).await;
@@ -267,6 +473,15 @@ impl Placement {
                 "releasing every tenant before stopping"
             );
             self.release(all).await;
+        }
+        // A release that cannot be recorded now is recorded by the next start
+        // (`release_stale_claims`), or its tenant is taken over when the lease expires.
+        for _ in 0..3 {
+            if self.unrecorded.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.record_releases().await;
         }
     }
 
@@ -287,8 +502,11 @@ impl Placement {
             if let Ok(Some(e)) = self.handoff.entry(k.clone()).await
                 && e.operation == Operation::Put
                 && let Ok(c) = serde_json::from_slice::<ClaimRecord>(&e.value)
-                && c.shard == self.shard
+                && c.shard == self.cfg.shard
                 && c.state == ClaimState::Active
+                && c.volume_id
+                    .as_deref()
+                    .is_none_or(|v| v == self.cfg.volume_id)
             {
                 stale.push((t.to_string(), e.revision));
             }
@@ -302,12 +520,7 @@ impl Placement {
                 .filter(|c| c.mode != CursorMode::Live)
                 .map(|c| c.seq);
             let Some(position) = pos else { continue };
-            let rec = ClaimRecord {
-                shard: self.shard.clone(),
-                state: ClaimState::Released,
-                position,
-                updated_at_ms: shared::now_ms(),
-            };
+            let rec = self.my_claim(ClaimState::Released, position);
             match self
                 .handoff
                 .update(claim_key(&t), claim_bytes(&rec), rev)
@@ -318,6 +531,17 @@ impl Placement {
                 }
                 Err(e) => warn!(tenant = %t, error = %e, "cannot release a claim left from before"),
             }
+        }
+    }
+
+    fn my_claim(&self, state: ClaimState, position: u64) -> ClaimRecord {
+        ClaimRecord {
+            shard: self.cfg.shard.clone(),
+            state,
+            position,
+            updated_at_ms: shared::now_ms(),
+            volume_id: Some(self.cfg.volume_id.clone()),
+            stream_id: Some(self.cfg.stream_id.clone()),
         }
     }
 
@@ -336,6 +560,9 @@ impl Placement {
             let owned = self.owned.contains(&tid);
             if self.desired(&t) {
                 if !owned {
+                    // Placed back before its release was recorded: the claim is still ours,
+                    // and must stay so.
+                    self.unrecorded.remove(&tid);
                     acquire.push(tid);
                 }
             } else {
@@ -360,40 +587,68 @@ impl Placement {
 
     async fn decide_claim(&self, t: &TenantId) -> Claim {
         let key = claim_key(t.as_str());
-        let me = &self.shard;
         let entry = match self.handoff.entry(key.clone()).await {
             Ok(e) => e,
             Err(e) => return Claim::Retry(format!("cannot read the claim: {e}")),
         };
-        let current = entry
+        let claim = entry
             .as_ref()
             .filter(|e| e.operation == Operation::Put)
-            .and_then(|e| {
-                serde_json::from_slice::<ClaimRecord>(&e.value)
-                    .ok()
-                    .map(|c| (c, e.revision))
-            });
-        let now = shared::now_ms();
-        let mine = |state, position| ClaimRecord {
-            shard: me.clone(),
-            state,
-            position,
-            updated_at_ms: now,
+            .and_then(|e| serde_json::from_slice::<ClaimRecord>(&e.value).ok());
+        let local_state = match self.vol.read(|r| r.cursor(t.as_str())) {
+            Ok(c) => c.is_some(),
+            Err(e) => return Claim::Retry(format!("cannot read the volume: {e}")),
         };
-        match current {
-            None => {
-                let r = match &entry {
-                    Some(e) => self
+        let mut facts = Facts {
+            me: &self.cfg,
+            tenant: t.as_str(),
+            claim: claim.as_ref(),
+            rev: entry.as_ref().map(|e| e.revision),
+            local_state,
+            holder: None,
+            now_ms: shared::now_ms(),
+        };
+        let mut step = decide(&facts);
+        if let Step::AskHolder { holder } = &step {
+            facts.holder = match self.holder_state(holder, t.as_str()).await {
+                Ok(h) => Some(h),
+                Err(e) => return Claim::Retry(e),
+            };
+            step = decide(&facts);
+        }
+        match step {
+            Step::Keep { after } => Claim::Acquire {
+                after,
+                took_over_from: None,
+            },
+            Step::Wait { holder } => {
+                Claim::Wait(format!("waiting for shard {holder} to release it"))
+            }
+            Step::AskHolder { .. } => Claim::Retry("the holder's state is unknown".into()),
+            Step::StateLost { position, volume } => Claim::Wait(
+                self.state_lost(
+                    t,
+                    claim.as_ref(),
+                    entry.as_ref().map(|e| e.revision),
+                    position,
+                    &volume,
+                )
+                .await,
+            ),
+            Step::Take {
+                claim: rec,
+                rev,
+                after,
+                ended,
+            } => {
+                let r = match rev {
+                    Some(rev) => self
                         .handoff
-                        .update(&key, claim_bytes(&mine(ClaimState::Active, 0)), e.revision)
+                        .update(&key, claim_bytes(&rec), rev)
                         .await
                         .map(drop)
-                        .map_err(|e| e.to_string()),
-                    None => match self
-                        .handoff
-                        .create(&key, claim_bytes(&mine(ClaimState::Active, 0)))
-                        .await
-                    {
+                        .map_err(|e| format!("claim changed while taking it: {e}")),
+                    None => match self.handoff.create(&key, claim_bytes(&rec)).await {
                         Ok(_) => Ok(()),
                         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
                             Err("claimed by another shard at the same moment".into())
@@ -403,65 +658,123 @@ impl Placement {
                 };
                 match r {
                     Ok(()) => Claim::Acquire {
-                        after: None,
-                        took_over_from: None,
+                        after,
+                        took_over_from: ended.map(|e| {
+                            let from = e.shard.clone();
+                            self.pending_ended(*e);
+                            from
+                        }),
                     },
                     Err(e) => Claim::Retry(e),
                 }
             }
-            Some((c, _)) if &c.shard == me && c.state == ClaimState::Active => Claim::Acquire {
-                after: None,
-                took_over_from: None,
-            },
-            Some((c, rev)) if c.state == ClaimState::Released => {
-                match self
+        }
+    }
+
+    /// Whether the shard holding an active claim is alive, and the last position it
+    /// reported for `tenant` (in this stream).
+    async fn holder_state(&self, holder: &str, tenant: &str) -> Result<HolderState, String> {
+        match self.registry.get(holder).await {
+            Ok(Some(_)) => Ok(HolderState {
+                alive: true,
+                reported: None,
+            }),
+            Ok(None) => {
+                let report = self
                     .handoff
-                    .update(
-                        &key,
-                        claim_bytes(&mine(ClaimState::Active, c.position)),
-                        rev,
-                    )
+                    .get(positions_key(holder))
                     .await
-                {
-                    Ok(_) => Claim::Acquire {
-                        after: Some(c.position),
-                        took_over_from: None,
-                    },
-                    Err(e) => Claim::Retry(format!("claim changed while taking it: {e}")),
-                }
+                    .ok()
+                    .flatten()
+                    .and_then(|v| serde_json::from_slice::<PositionsRecord>(&v).ok())
+                    .filter(|p| {
+                        p.stream_id
+                            .as_deref()
+                            .is_none_or(|s| s == self.cfg.stream_id)
+                    });
+                Ok(HolderState {
+                    alive: false,
+                    reported: report.and_then(|p| p.tenants.get(tenant).copied()),
+                })
             }
-            Some((c, rev)) => {
-                // Active on another shard: wait for its release, unless it is dead.
-                match self.registry.get(&c.shard).await {
-                    Ok(Some(_)) => Claim::Wait(c.shard),
-                    Ok(None) => {
-                        let reported = self
-                            .handoff
-                            .get(positions_key(&c.shard))
-                            .await
-                            .ok()
-                            .flatten()
-                            .and_then(|v| serde_json::from_slice::<PositionsRecord>(&v).ok())
-                            .and_then(|p| p.tenants.get(t.as_str()).copied());
-                        let position = reported.unwrap_or(0).max(c.position);
-                        match self
-                            .handoff
-                            .update(&key, claim_bytes(&mine(ClaimState::Active, position)), rev)
-                            .await
-                        {
-                            Ok(_) => Claim::Acquire {
-                                after: Some(position),
-                                took_over_from: Some(c.shard),
-                            },
-                            Err(e) => {
-                                Claim::Retry(format!("claim changed while taking it over: {e}"))
-                            }
-                        }
-                    }
-                    Err(e) => Claim::Retry(format!("cannot read the registry: {e}")),
-                }
+            Err(e) => Err(format!("cannot read the registry: {e}")),
+        }
+    }
+
+    /// The tenant's state was on a volume this shard no longer has. Records the last
+    /// position known for it in the claim (the report of the old volume may be overwritten
+    /// soon) and says what to do.
+    async fn state_lost(
+        &self,
+        t: &TenantId,
+        claim: Option<&ClaimRecord>,
+        rev: Option<u64>,
+        position: u64,
+        volume: &str,
+    ) -> String {
+        let reported = self
+            .handoff
+            .get(positions_key(&self.cfg.shard))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_slice::<PositionsRecord>(&v).ok())
+            .filter(|p| p.volume_id.as_deref() == Some(volume))
+            .and_then(|p| p.tenants.get(t.as_str()).copied());
+        let mut position = position;
+        if let (Some(c), Some(rev), Some(r)) = (claim, rev, reported)
+            && r > c.position
+        {
+            let rec = ClaimRecord {
+                position: r,
+                updated_at_ms: shared::now_ms(),
+                ..c.clone()
+            };
+            if self
+                .handoff
+                .update(claim_key(t.as_str()), claim_bytes(&rec), rev)
+                .await
+                .is_ok()
+            {
+                position = r;
             }
         }
+        let why = format!(
+            "state lost: this shard served {t} up to stream sequence {position} on volume {volume}, and this volume ({}) holds nothing of it. Not serving it, so that nothing is applied twice or on empty state unnoticed: restore the volume, or accept the loss with `runnerctl release {t} --accept-state-loss` (it then starts after {position} with empty state); see docs/runbooks.md#a-shards-volume-was-lost",
+            self.cfg.volume_id
+        );
+        if self.waiting.get(t).is_none_or(|w| w != &why) {
+            tracing::error!(tenant = %t, position, old_volume = %volume, "{why}");
+            notice(
+                &self.client,
+                &self.cfg.shard,
+                NoticeKind::TenantWaiting,
+                Some(t.as_str()),
+                why.clone(),
+            );
+        }
+        why
+    }
+
+    fn pending_ended(&self, e: EndedRecord) {
+        // Written after the acquire (see `write_ended`); kept in the shared list meanwhile.
+        self.shared.ended.lock().expect("lock").push(e);
+    }
+
+    /// Writes the `ended` records owed to shards this one took tenants over from.
+    async fn write_ended(&mut self) {
+        self.unwritten_ended.extend(std::mem::take(
+            &mut *self.shared.ended.lock().expect("lock"),
+        ));
+        let mut left = Vec::new();
+        for e in std::mem::take(&mut self.unwritten_ended) {
+            let body = Bytes::from(serde_json::to_vec(&e).expect("serialisable"));
+            if let Err(err) = self.handoff.put(ended_key(&e.shard, &e.tenant), body).await {
+                debug!(tenant = %e.tenant, error = %err, "cannot write the ended record yet; retrying");
+                left.push(e);
+            }
+        }
+        self.unwritten_ended = left;
     }
 
     async fn acquire(&mut self, tenants: Vec<TenantId>) {
@@ -488,18 +801,18 @@ impl Placement {
                     self.waiting.remove(&t);
                     go.push((t, after));
                 }
-                Claim::Wait(holder) => {
-                    let why = format!("waiting for shard {holder} to release it");
-                    if self.waiting.insert(t.clone(), why).is_none() {
-                        info!(tenant = %t, holder = %holder, "tenant placed here waits for {holder} to release it");
+                Claim::Wait(why) => {
+                    if self.waiting.get(&t) != Some(&why) {
+                        info!(tenant = %t, "tenant placed here waits: {why}");
                         notice(
                             &self.client,
-                            &self.shard,
+                            &self.cfg.shard,
                             NoticeKind::TenantWaiting,
                             Some(t.as_str()),
-                            format!("waiting for {holder} to release it"),
+                            why.clone(),
                         );
                     }
+                    self.waiting.insert(t.clone(), why);
                 }
                 Claim::Retry(why) => {
                     debug!(tenant = %t, why = %why, "claim not taken yet; retrying");
@@ -507,6 +820,7 @@ impl Placement {
                 }
             }
         }
+        self.write_ended().await;
         if go.is_empty() {
             return;
         }
@@ -532,7 +846,7 @@ impl Placement {
                         warn!(tenant = %t, crashed = %from_shard, position = pos, "took the tenant over from a shard whose lease expired, after its last reported position; events it applied after that report are applied again here");
                         notice(
                             &self.client,
-                            &self.shard,
+                            &self.cfg.shard,
                             NoticeKind::TenantTakenOver,
                             Some(t.as_str()),
                             format!("from {from_shard} after position {pos}"),
@@ -541,7 +855,7 @@ impl Placement {
                     let how = if live { "live" } else { "catching up" };
                     notice(
                         &self.client,
-                        &self.shard,
+                        &self.cfg.shard,
                         NoticeKind::TenantStarted,
                         Some(t.as_str()),
                         format!("{how} from sequence {from}"),
@@ -566,49 +880,261 @@ impl Placement {
             return;
         }
         let Ok(results) = rx.await else { return };
-        let me = self.shard.clone();
+        for (t, pos) in results {
+            self.owned.remove(&t);
+            if let Some(p) = pos {
+                self.unrecorded.insert(t, p);
+            }
+        }
+        self.record_releases().await;
+        self.shared.heartbeat_now.notify_one();
+    }
+
+    /// Writes the claims of releases done in the engine; those that fail stay and are
+    /// retried (the next owner waits for them; it must not wait for ever).
+    async fn record_releases(&mut self) {
+        if self.unrecorded.is_empty() {
+            return;
+        }
         let handoff = &self.handoff;
-        let released: Vec<(TenantId, Option<u64>)> = futures_util::stream::iter(results)
-            .map(|(t, pos)| {
-                let me = me.clone();
-                async move {
-                    let Some(position) = pos else { return (t, None) };
-                    let key = claim_key(t.as_str());
-                    let rec = ClaimRecord { shard: me.clone(), state: ClaimState::Released, position, updated_at_ms: shared::now_ms() };
-                    let r = match handoff.entry(key.clone()).await {
-                        Ok(Some(e)) if e.operation == Operation::Put => {
-                            match serde_json::from_slice::<ClaimRecord>(&e.value) {
-                                Ok(c) if c.shard != me => {
-                                    warn!(tenant = %t, holder = %c.shard, "the tenant's claim names another shard; not overwriting it");
-                                    return (t, Some(position));
-                                }
-                                _ => handoff.update(&key, claim_bytes(&rec), e.revision).await.map(drop).map_err(|e| e.to_string()),
+        let this = &*self;
+        let pending: Vec<(TenantId, u64)> = self
+            .unrecorded
+            .iter()
+            .map(|(t, p)| (t.clone(), *p))
+            .collect();
+        let done: Vec<(TenantId, u64, Result<(), String>)> = futures_util::stream::iter(pending)
+            .map(|(t, position)| async move {
+                let key = claim_key(t.as_str());
+                let rec = this.my_claim(ClaimState::Released, position);
+                let r = match handoff.entry(key.clone()).await {
+                    Ok(Some(e)) if e.operation == Operation::Put => {
+                        match serde_json::from_slice::<ClaimRecord>(&e.value) {
+                            Ok(c) if c.shard != this.cfg.shard => {
+                                warn!(tenant = %t, holder = %c.shard, "the tenant's claim names another shard; not overwriting it");
+                                Ok(())
                             }
+                            _ => handoff.update(&key, claim_bytes(&rec), e.revision).await.map(drop).map_err(|e| e.to_string()),
                         }
-                        Ok(_) => handoff.create(&key, claim_bytes(&rec)).await.map(drop).map_err(|e| e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    if let Err(e) = r {
-                        warn!(tenant = %t, error = %e, "cannot record the tenant's release; its next owner takes it over when this runner's lease expires");
                     }
-                    (t, Some(position))
-                }
+                    Ok(_) => handoff.create(&key, claim_bytes(&rec)).await.map(drop).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                (t, position, r)
             })
             .buffer_unordered(64)
             .collect()
             .await;
-        self.shared.heartbeat_now.notify_one();
-        for (t, pos) in released {
-            self.owned.remove(&t);
-            if let Some(p) = pos {
-                notice(
-                    &self.client,
-                    &self.shard,
-                    NoticeKind::TenantReleased,
-                    Some(t.as_str()),
-                    format!("released at position {p}"),
-                );
+        for (t, position, r) in done {
+            match r {
+                Ok(()) => {
+                    self.unrecorded.remove(&t);
+                    notice(
+                        &self.client,
+                        &self.cfg.shard,
+                        NoticeKind::TenantReleased,
+                        Some(t.as_str()),
+                        format!("released at position {position}"),
+                    );
+                }
+                Err(e) => {
+                    warn!(tenant = %t, position, error = %e, "cannot record the tenant's release yet; retrying (its next owner waits for it)");
+                }
             }
         }
+        self.shared.set_handoff_problem((!self.unrecorded.is_empty()).then(|| {
+            format!(
+                "{} released tenant(s) whose release is not recorded in the hand-over bucket yet (NATS?): their next owner waits; retrying",
+                self.unrecorded.len()
+            )
+        }));
+    }
+
+    /// Outbox entries this shard wrote before it started, for tenants a successor may have
+    /// taken over meanwhile, are held back by the relay until this settles which of them
+    /// the successor made again: those caused after the position it started after
+    /// (`ended.<this shard>.<tenant>`). Those are dropped; the rest are published (nobody
+    /// else has them). Without an `ended` record nobody took the tenant over: all are
+    /// published.
+    async fn resolve_held(&mut self) {
+        for tenant in self.held.tenants() {
+            let key = ended_key(&self.cfg.shard, &tenant);
+            let ended = match self.handoff.entry(key.clone()).await {
+                Ok(e) => e
+                    .filter(|e| e.operation == Operation::Put)
+                    .and_then(|e| serde_json::from_slice::<EndedRecord>(&e.value).ok()),
+                Err(e) => {
+                    debug!(tenant = %tenant, error = %e, "cannot read the ended record yet; holding the tenant's old outbox entries");
+                    continue;
+                }
+            };
+            let Some(end) = ended.filter(|e| {
+                e.stream_id
+                    .as_deref()
+                    .is_none_or(|s| s == self.cfg.stream_id)
+            }) else {
+                self.held.release(&tenant);
+                continue;
+            };
+            let (tx, rx) = oneshot::channel();
+            let order = Ctl::DropSuperseded {
+                tenant: tenant.clone(),
+                after: end.position,
+                before_key: self.held.boundary(),
+                reply: tx,
+            };
+            if self.engine.send(EngineMsg::Ctl(order)).await.is_err() {
+                return;
+            }
+            let Ok(Ok(dropped)) = rx.await else { continue };
+            if dropped > 0 {
+                warn!(tenant = %tenant, successor = %end.by, position = end.position, dropped, "dropped outbox entries of events the successor applied again after taking the tenant over (it published its own)");
+            }
+            self.held.release(&tenant);
+            let _ = self.handoff.delete(&key).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> PlacementConfig {
+        PlacementConfig {
+            shard: "a".into(),
+            volume_id: "v2".into(),
+            stream_id: "S@2".into(),
+            allow: None,
+        }
+    }
+
+    fn claim(shard: &str, state: ClaimState, position: u64, volume: &str) -> ClaimRecord {
+        ClaimRecord {
+            shard: shard.into(),
+            state,
+            position,
+            updated_at_ms: 1,
+            volume_id: Some(volume.into()),
+            stream_id: Some("S@2".into()),
+        }
+    }
+
+    fn step(c: Option<ClaimRecord>, local: bool, holder: Option<HolderState>) -> Step {
+        let cfg = me();
+        decide(&Facts {
+            me: &cfg,
+            tenant: "t",
+            claim: c.as_ref(),
+            rev: c.as_ref().map(|_| 7),
+            local_state: local,
+            holder,
+            now_ms: 2,
+        })
+    }
+
+    fn after(s: &Step) -> Option<Option<u64>> {
+        match s {
+            Step::Take { after, .. } | Step::Keep { after } => Some(*after),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_tenant_never_claimed_starts_where_the_volume_left_it() {
+        let s = step(None, false, None);
+        assert_eq!(after(&s), Some(None));
+        let Step::Take { claim, rev, .. } = s else {
+            panic!()
+        };
+        assert_eq!(
+            (claim.shard.as_str(), claim.state, rev),
+            ("a", ClaimState::Active, None)
+        );
+        assert_eq!(claim.volume_id.as_deref(), Some("v2"));
+    }
+
+    /// Finding 3: a crash after taking the claim and before the acquire committed left the
+    /// volume without a cursor; the claim's position must still hold.
+    #[test]
+    fn an_own_active_claim_keeps_its_position() {
+        let s = step(Some(claim("a", ClaimState::Active, 40, "v2")), false, None);
+        assert_eq!(s, Step::Keep { after: Some(40) });
+    }
+
+    /// Finding 3: a restart with a wiped volume neither re-applies (commands again) nor
+    /// goes on with empty state unnoticed, whether the old process crashed or released.
+    #[test]
+    fn an_own_claim_made_with_a_lost_volume_is_state_lost() {
+        for state in [ClaimState::Active, ClaimState::Released] {
+            let s = step(Some(claim("a", state, 50, "v1")), false, None);
+            assert_eq!(
+                s,
+                Step::StateLost {
+                    position: 50,
+                    volume: "v1".into()
+                }
+            );
+        }
+        // The same claim with this volume's state (a copy of the volume) is this shard's.
+        let s = step(Some(claim("a", ClaimState::Active, 50, "v1")), true, None);
+        assert_eq!(after(&s), Some(Some(50)));
+    }
+
+    #[test]
+    fn an_accepted_loss_is_a_plain_release() {
+        let mut c = claim("a", ClaimState::Released, 50, "v1");
+        c.volume_id = None;
+        assert_eq!(after(&step(Some(c), false, None)), Some(Some(50)));
+    }
+
+    #[test]
+    fn a_release_of_another_shard_is_taken_after_its_position() {
+        let s = step(Some(claim("b", ClaimState::Released, 9, "vb")), false, None);
+        let Step::Take {
+            claim, rev, ended, ..
+        } = &s
+        else {
+            panic!("{s:?}")
+        };
+        assert_eq!((claim.position, *rev, ended), (9, Some(7), &None));
+        assert_eq!(after(&s), Some(Some(9)));
+    }
+
+    #[test]
+    fn another_active_claim_waits_for_a_live_holder_and_takes_a_dead_ones_over() {
+        let c = claim("b", ClaimState::Active, 10, "vb");
+        assert_eq!(
+            step(Some(c.clone()), false, None),
+            Step::AskHolder { holder: "b".into() }
+        );
+        let alive = HolderState {
+            alive: true,
+            reported: Some(30),
+        };
+        assert_eq!(
+            step(Some(c.clone()), false, Some(alive)),
+            Step::Wait { holder: "b".into() }
+        );
+        let dead = HolderState {
+            alive: false,
+            reported: Some(30),
+        };
+        let s = step(Some(c), false, Some(dead));
+        assert_eq!(after(&s), Some(Some(30)));
+        let Step::Take { ended: Some(e), .. } = s else {
+            panic!()
+        };
+        assert_eq!(
+            (e.shard.as_str(), e.by.as_str(), e.position),
+            ("b", "a", 30)
+        );
+    }
+
+    #[test]
+    fn a_position_in_another_stream_means_nothing() {
+        let mut c = claim("b", ClaimState::Released, 900, "vb");
+        c.stream_id = Some("S@1".into());
+        assert_eq!(after(&step(Some(c), false, None)), Some(None));
     }
 }

@@ -27,9 +27,14 @@ use crate::state::{ReaderId, SharedState};
 pub struct ReaderCtx {
     pub js: jetstream::Context,
     pub stream: String,
+    /// The stream's identity the volume was built from; a reader finding another stands
+    /// the runner down (`stream_changed`).
+    pub stream_id: String,
+    /// Cancelled, with the reason in `SharedState::fatal`, when the stream is not the one.
+    pub stream_changed: CancellationToken,
     pub shard: String,
     pub batch_size: usize,
-    pub engine: mpsc::Sender<EngineMsg>,
+    pub engine: Handoff,
     pub shared: Arc<SharedState>,
     pub metrics: Arc<Metrics>,
     /// Bumped on every (re)connect to NATS.
@@ -90,17 +95,50 @@ pub async fn run_manager(
     while tasks.join_next().await.is_some() {}
 }
 
+/// Why a consumer could not be created.
+enum CreateError {
+    /// Retry.
+    Failed(String),
+    /// The stream is another one than the volume's: stop the runner.
+    StreamChanged(String),
+}
+
 async fn create(
     ctx: &ReaderCtx,
     id: ReaderId,
     filter: &Option<String>,
     start_seq: u64,
-) -> Result<consumer::PullConsumer, String> {
+) -> Result<consumer::PullConsumer, CreateError> {
     let stream = ctx
         .js
-        .get_stream_no_info(&ctx.stream)
+        .get_stream(&ctx.stream)
         .await
-        .map_err(|e| format!("cannot reach stream {}: {e}", ctx.stream))?;
+        .map_err(|e| CreateError::Failed(format!("cannot reach stream {}: {e}", ctx.stream)))?;
+    let info = stream.cached_info();
+    let current = crate::stream::identity_of(info);
+    if current != ctx.stream_id {
+        return Err(CreateError::StreamChanged(format!(
+            "stream {} was deleted and created again while the runner ran (the volume reads {}, the server now has {current}); stopping without reading it: see docs/runbooks.md#the-event-stream-was-recreated",
+            ctx.stream, ctx.stream_id
+        )));
+    }
+    let first = info.state.first_sequence;
+    if start_seq > 1 && start_seq < first {
+        let whose = match filter {
+            Some(f) => format!("events of {f} among them"),
+            None => "events of the tenants served by this reader among them".to_string(),
+        };
+        warn!(
+            reader = ?id,
+            from = start_seq,
+            to = first - 1,
+            "the stream no longer holds sequences {start_seq}..{} (removed by its limits) before this reader read them: {whose} were never applied here",
+            first - 1
+        );
+        if id == ReaderId::Main {
+            ctx.metrics.stream_gap.inc_by(first - start_seq);
+        }
+    }
     let config = consumer::pull::Config {
         name: Some(consumer_name(ctx, id, filter)),
         deliver_policy: if start_seq <= 1 {
@@ -117,10 +155,9 @@ async fn create(
         inactive_threshold: Duration::from_secs(60),
         ..Default::default()
     };
-    stream
-        .create_consumer(config)
-        .await
-        .map_err(|e| format!("cannot create a consumer on {}: {e}", ctx.stream))
+    stream.create_consumer(config).await.map_err(|e| {
+        CreateError::Failed(format!("cannot create a consumer on {}: {e}", ctx.stream))
+    })
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
@@ -130,16 +167,51 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-/// One reader: delivers every event from `next` on, in order, until cancelled.
-/// Sends a batch to the engine, counting it as in flight until the engine takes it. If the
-/// caller drops this future before it completes it must uncount the batch.
-async fn hand_over(ctx: &ReaderCtx, batch: EngineMsg) -> bool {
-    ctx.shared.batches_queued.fetch_add(1, Ordering::Relaxed);
-    if ctx.engine.send(batch).await.is_err() {
-        ctx.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
-        return false;
+/// The readers' side of the hand-over to the engine: sends batches and counts them as in
+/// flight (`SharedState::batches_queued`) from the moment they are in the channel until
+/// the engine takes them ([`Handoff::taken`]). Callers keep no count of their own.
+#[derive(Clone)]
+pub struct Handoff {
+    tx: mpsc::Sender<EngineMsg>,
+    shared: Arc<SharedState>,
+}
+
+/// What became of a batch handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handed {
+    Sent,
+    /// Cancelled before there was room: not sent, not counted.
+    Cancelled,
+    /// The engine is gone.
+    Closed,
+}
+
+impl Handoff {
+    pub fn new(tx: mpsc::Sender<EngineMsg>, shared: Arc<SharedState>) -> Handoff {
+        Handoff { tx, shared }
     }
-    true
+
+    /// Sends `batch` once the channel has room, unless `cancel` fires first. Room is
+    /// reserved before anything is counted, and the send itself cannot be interrupted, so
+    /// a cancel at any moment leaves the count exact.
+    pub async fn send(&self, batch: EngineMsg, cancel: &CancellationToken) -> Handed {
+        let permit = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Handed::Cancelled,
+            p = self.tx.reserve() => match p {
+                Ok(p) => p,
+                Err(_) => return Handed::Closed,
+            },
+        };
+        self.shared.batches_queued.fetch_add(1, Ordering::Relaxed);
+        permit.send(batch);
+        Handed::Sent
+    }
+
+    /// Called by the engine for each batch it takes from the channel.
+    pub fn taken(shared: &SharedState) {
+        shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 async fn read(
@@ -163,6 +235,9 @@ async fn read(
     let mut failures = 0u32;
     let mut current: Option<String> = None;
     'outer: loop {
+        if id == ReaderId::Main {
+            ctx.shared.main_caught_up.store(false, Ordering::Release);
+        }
         if let Some(old) = current.take() {
             delete_later(&ctx, old);
         }
@@ -173,7 +248,13 @@ async fn read(
         };
         let consumer = match consumer {
             Ok(c) => c,
-            Err(e) => {
+            Err(CreateError::StreamChanged(why)) => {
+                tracing::error!("{why}");
+                *ctx.shared.fatal.lock().expect("lock") = Some(why);
+                ctx.stream_changed.cancel();
+                break;
+            }
+            Err(CreateError::Failed(e)) => {
                 failures += 1;
                 if failures == 1 || failures.is_multiple_of(10) {
                     warn!(reader = ?id, attempt = failures, error = %e, "reader cannot start; retrying");
@@ -194,13 +275,18 @@ async fn read(
         backoff = Duration::from_millis(100);
         ctx.shared.set_consumer(id, Some(name.clone()));
         current = Some(name.clone());
-        if matches!(id, ReaderId::Lane(_)) && consumer.cached_info().num_pending == 0 {
+        let nothing_pending = consumer.cached_info().num_pending == 0;
+        if id == ReaderId::Main {
+            ctx.shared
+                .main_caught_up
+                .store(nothing_pending, Ordering::Release);
+        } else if nothing_pending {
             let batch = EngineMsg::Batch {
                 reader: id,
                 msgs: Vec::new(),
                 caught_up: true,
             };
-            if !hand_over(&ctx, batch).await {
+            if ctx.engine.send(batch, &cancel).await != Handed::Sent {
                 break;
             }
         }
@@ -223,7 +309,6 @@ async fn read(
         };
         let mut chunks = messages.ready_chunks(ctx.batch_size);
         let mut expected = 1u64;
-        let start = next;
         loop {
             let chunk = tokio::select! {
                 _ = cancel.cancelled() => break 'outer,
@@ -271,14 +356,6 @@ async fn read(
                     // Delivered again after a recreate: already handed over.
                     continue;
                 }
-                if expected == 2 && info.stream_sequence > start && start > 1 {
-                    warn!(
-                        reader = ?id,
-                        missing_from = start,
-                        missing_to = info.stream_sequence - 1,
-                        "events are no longer in the stream (removed by its limits) and were never applied"
-                    );
-                }
                 caught_up = info.pending == 0;
                 let time_ms = (info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
                 next = info.stream_sequence + 1;
@@ -290,17 +367,22 @@ async fn read(
                 });
             }
             if !msgs.is_empty() || caught_up {
+                if id == ReaderId::Main {
+                    // Before the send: the engine must never see the batch and not this.
+                    if let Some(last) = msgs.last() {
+                        ctx.shared.main_delivered.store(last.seq, Ordering::Release);
+                    }
+                    ctx.shared
+                        .main_caught_up
+                        .store(caught_up, Ordering::Release);
+                }
                 let batch = EngineMsg::Batch {
                     reader: id,
                     msgs,
                     caught_up,
                 };
-                tokio::select! {
-                    _ = cancel.cancelled() => {
-                        ctx.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
-                        break 'outer;
-                    }
-                    sent = hand_over(&ctx, batch) => if !sent { break 'outer },
+                if ctx.engine.send(batch, &cancel).await != Handed::Sent {
+                    break 'outer;
                 }
             }
             if let Some(why) = broken {
@@ -315,6 +397,9 @@ async fn read(
         ctx.shared.set_consumer(id, None);
     }
     ctx.shared.set_consumer(id, None);
+    if id == ReaderId::Main {
+        ctx.shared.main_caught_up.store(false, Ordering::Release);
+    }
     if let Some(old) = current {
         delete_later(&ctx, old);
     }
@@ -330,4 +415,54 @@ fn delete_later(ctx: &ReaderCtx, name: String) {
         )
         .await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch() -> EngineMsg {
+        EngineMsg::Batch {
+            reader: ReaderId::Main,
+            msgs: Vec::new(),
+            caught_up: false,
+        }
+    }
+
+    /// A reader cancelled while handing a batch over (the channel full, or room and the
+    /// cancel at the same moment) leaves the in-flight count exact. It used to subtract a
+    /// batch it had never added: the count wrapped and every later drain waited forever.
+    #[tokio::test]
+    async fn a_cancel_during_the_hand_over_keeps_the_count_exact() {
+        let shared = Arc::new(SharedState::new());
+        let (tx, mut rx) = mpsc::channel(1);
+        let h = Handoff::new(tx, shared.clone());
+        let live = CancellationToken::new();
+        assert_eq!(h.send(batch(), &live).await, Handed::Sent);
+        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        // Full channel, cancelled: not sent, not counted.
+        let cancelled = CancellationToken::new();
+        cancelled.cancel();
+        assert_eq!(h.send(batch(), &cancelled).await, Handed::Cancelled);
+        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        // Room and a cancel at once: the cancel wins, still exact.
+        rx.recv().await.unwrap();
+        Handoff::taken(&shared);
+        assert_eq!(h.send(batch(), &cancelled).await, Handed::Cancelled);
+        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 0);
+        // A cancel that comes while waiting for room.
+        assert_eq!(h.send(batch(), &live).await, Handed::Sent);
+        let late = CancellationToken::new();
+        let waiting = tokio::spawn({
+            let (h, late) = (h.clone(), late.clone());
+            async move { h.send(batch(), &late).await }
+        });
+        tokio::task::yield_now().await;
+        late.cancel();
+        assert_eq!(waiting.await.unwrap(), Handed::Cancelled);
+        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        drop(rx);
+        assert_eq!(h.send(batch(), &live).await, Handed::Closed);
+        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+    }
 }

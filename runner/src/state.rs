@@ -59,12 +59,27 @@ pub struct SharedState {
     pub waiting: Mutex<BTreeMap<String, String>>,
     /// Replays running and recently finished (by the engine).
     pub replays: Mutex<Vec<shared::wire::ReplayStatus>>,
+    /// The last stream sequence the main reader handed to the engine.
+    pub main_delivered: std::sync::atomic::AtomicU64,
+    /// The main reader's consumer is streaming and had nothing pending after the last event
+    /// it delivered (the timer watermark may follow the clock; see `Engine::watermark`).
+    pub main_caught_up: AtomicBool,
     /// Batches sent by readers and not yet taken by the engine.
     pub batches_queued: std::sync::atomic::AtomicU64,
     /// Reader tasks alive (a drain waits for 0).
     pub readers_running: std::sync::atomic::AtomicU64,
     /// The drain in progress or done.
     pub drain: Mutex<Option<shared::wire::DrainStatus>>,
+    /// Releases not recorded in the hand-over bucket yet.
+    handoff_problem: Mutex<Option<String>>,
+    /// The placement manager has read the bucket and acquired what it could (positions are
+    /// reported only from then on, so a restart never overwrites the last report of a
+    /// volume before the state it describes was looked at).
+    pub placement_ready: AtomicBool,
+    /// `ended` records the placement manager owes shards it took tenants over from.
+    pub ended: Mutex<Vec<shared::placement::EndedRecord>>,
+    /// Why the runner must stop and not start again as it is (exit 3), once known.
+    pub fatal: Mutex<Option<String>>,
     /// (tenant, saga) pairs that had events although the saga is not declared, so status
     /// can show their dead letters.
     undeclared: Mutex<std::collections::BTreeSet<(String, String)>>,
@@ -87,7 +102,13 @@ impl SharedState {
             replays: Mutex::new(Vec::new()),
             readers_running: std::sync::atomic::AtomicU64::new(0),
             batches_queued: std::sync::atomic::AtomicU64::new(0),
+            main_delivered: std::sync::atomic::AtomicU64::new(0),
+            main_caught_up: AtomicBool::new(false),
             drain: Mutex::new(None),
+            fatal: Mutex::new(None),
+            handoff_problem: Mutex::new(None),
+            placement_ready: AtomicBool::new(false),
+            ended: Mutex::new(Vec::new()),
             undeclared: Mutex::new(Default::default()),
         }
     }
@@ -111,6 +132,10 @@ impl SharedState {
 
     pub fn set_lease_problem(&self, p: Option<String>) {
         *self.lease_problem.lock().expect("lock") = p;
+    }
+
+    pub fn set_handoff_problem(&self, p: Option<String>) {
+        *self.handoff_problem.lock().expect("lock") = p;
     }
 
     pub fn set_consumer(&self, reader: ReaderId, name: Option<String>) {
@@ -161,6 +186,12 @@ impl SharedState {
             out.push(p);
         }
         if let Some(p) = self.lease_problem.lock().expect("lock").clone() {
+            out.push(p);
+        }
+        if let Some(p) = self.fatal.lock().expect("lock").clone() {
+            out.push(p);
+        }
+        if let Some(p) = self.handoff_problem.lock().expect("lock").clone() {
             out.push(p);
         }
         if !self.engine_alive.load(Ordering::Relaxed) && self.state() != RunnerState::Starting {

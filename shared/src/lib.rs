@@ -1,6 +1,7 @@
 //! Everything `runner` and `runnerctl` must agree on, defined once: the MDBX volume layout
 //! (`edge_storage`), the admin API's wire types, tenant/saga/shard id rules and NATS names.
 
+pub mod backoff;
 pub mod edge_storage;
 pub mod ids;
 pub mod names;

@@ -3,6 +3,8 @@
 
 use crate::ids::{SagaName, TenantId};
 
+pub mod msg_id;
+
 /// Default name of the stream holding events (`RUNNER_STREAM`).
 pub const DEFAULT_EVENT_STREAM: &str = "RUNNER_EVENTS";
 /// Default name of the stream capturing emitted commands (`RUNNER_COMMANDS_STREAM`).
@@ -22,8 +24,16 @@ pub const DLQ_SUBJECTS: &str = "dlq.>";
 /// so it can never collide with a `dlq.<tenant>.<saga>` subject.
 pub const DLQ_INVALID_SUBJECT: &str = "dlq.invalid-subject";
 
-/// Headers the runner puts on dead-lettered messages.
+/// Headers the runner puts on the messages it publishes.
 pub mod headers {
+    /// On a command: the id of the event that caused it (absent when a timer did).
+    pub const EVENT_ID: &str = "Runner-Event-Id";
+    /// On a command: the saga instance it comes from.
+    pub const INSTANCE: &str = "Runner-Instance";
+    /// On a command caused by a timer: the timer's name.
+    pub const TIMER: &str = "Runner-Timer";
+    /// JetStream's de-duplication header; its values are built by [`super::msg_id`].
+    pub const MSG_ID: &str = "Nats-Msg-Id";
     /// Why the event was dead-lettered, for people.
     pub const DLQ_REASON: &str = "Runner-Dlq-Reason";
     /// A stable code for the reason, for scripts (`bad_json`, `missing_field`, ...).

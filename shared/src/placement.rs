@@ -9,8 +9,10 @@
 //!   `max_age` is the lease time: a runner creates its key to take the shard and updates it
 //!   (compare-and-swap) to keep it; a dead runner's key expires.
 //! * handoff (`runner_handoff`): `claim.<tenant>` = [`ClaimRecord`] (who serves a tenant, or
-//!   where its last owner released it) and `positions.<shard>` = [`PositionsRecord`] (how far
-//!   each tenant of a shard was applied, reported with every heartbeat).
+//!   where its last owner released it), `positions.<shard>` = [`PositionsRecord`] (how far
+//!   each tenant of a shard was applied, reported with every heartbeat) and
+//!   `ended.<shard>.<tenant>` = [`EndedRecord`] (where a shard's ownership of a tenant ended,
+//!   for that shard to read when it comes back).
 
 use std::collections::BTreeMap;
 
@@ -78,9 +80,45 @@ pub struct ClaimRecord {
     pub shard: String,
     pub state: ClaimState,
     /// Every event of the tenant up to this stream sequence was applied by `shard` (for a
-    /// release: its final position).
+    /// release: its final position; for an active claim: where `shard` took the tenant, or
+    /// later).
     pub position: u64,
     pub updated_at_ms: u64,
+    /// The volume of `shard` holding the tenant's state (`meta.volume_id`). A shard that
+    /// finds its own claim made with another volume knows its state was lost. `None`: the
+    /// state is not tied to a volume (an operator accepted its loss, or a claim from before
+    /// volumes were recorded).
+    #[serde(default)]
+    pub volume_id: Option<String>,
+    /// The identity of the event stream `position` is a sequence of
+    /// (`names::msg_id::stream_identity`); a position in another stream means nothing.
+    #[serde(default)]
+    pub stream_id: Option<String>,
+}
+
+/// Key of the record a new owner leaves for the shard it took a tenant from: where the old
+/// owner's ownership ended (`ended.<shard>.<tenant>`).
+pub fn ended_key(shard: &str, tenant: &str) -> String {
+    format!("ended.{shard}.{tenant}")
+}
+
+/// Where a shard's ownership of a tenant ended: its successor applies everything after
+/// `position` itself. The old shard, if it still holds unpublished commands of the tenant,
+/// publishes those caused at or before `position` (nobody else has them) and drops the
+/// rest (the successor made them again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedRecord {
+    pub tenant: String,
+    /// The shard that owned the tenant.
+    pub shard: String,
+    /// The shard that took it over.
+    pub by: String,
+    pub position: u64,
+    /// Taken over from a shard whose lease expired (rather than released by it).
+    pub taken_over: bool,
+    #[serde(default)]
+    pub stream_id: Option<String>,
+    pub at_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +137,11 @@ pub struct PositionsRecord {
     pub shard: String,
     pub at_ms: u64,
     pub tenants: BTreeMap<String, u64>,
+    /// The volume the positions were applied to, and the stream they are sequences of.
+    #[serde(default)]
+    pub volume_id: Option<String>,
+    #[serde(default)]
+    pub stream_id: Option<String>,
 }
 
 /// Who changed a placement, when, why, and from what to what.

@@ -297,16 +297,32 @@ impl Runner {
     /// Waits until every owned tenant+saga's checkpoint reaches `seq` of the stream, i.e.
     /// every event up to there was handled.
     pub async fn wait_caught_up(&self, within: Duration) -> Result<StatusResponse> {
-        eventually(within, "the runner to catch up with the stream", || async {
+        let last = std::sync::Mutex::new(None);
+        let r = eventually(within, "the runner to catch up with the stream", || async {
             let s = self.status().await.ok()?;
             let done = s.stream_last_seq.is_some()
                 && s.tenants.iter().all(|t| {
                     t.mode == "live" && t.sagas.iter().all(|sg| !sg.declared || sg.lag == Some(0))
                 })
                 && s.outbox_depth == 0;
-            done.then_some(s)
+            if done {
+                return Some(s);
+            }
+            *last.lock().unwrap() = Some(s);
+            None
         })
-        .await
+        .await;
+        r.map_err(|e| {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            anyhow!(
+                "{e} (shard {}); last status: {}; log tail:\n{}",
+                self.spec.shard,
+                serde_json::to_string(&*last.lock().unwrap()).unwrap_or_default(),
+                tail.join("\n")
+            )
+        })
     }
 }
 
@@ -407,6 +423,8 @@ pub struct VolumeContents {
     pub instances: BTreeMap<(String, String, String), InstanceRecord>,
     /// (tenant, saga, event id) -> outcome
     pub dedupe: BTreeMap<(String, String, String), Outcome>,
+    /// (tenant, saga, instance key, timer, due ms) of every fired timer's marker
+    pub timers_fired: std::collections::BTreeSet<(String, String, String, String, u64)>,
     pub checkpoints: BTreeMap<(String, String), u64>,
     pub outbox: u64,
     pub schedules: u64,
@@ -423,10 +441,18 @@ pub fn read_volume(dir: &Path) -> Result<VolumeContents> {
             Ok(true)
         })?;
         r.scan(TableId::Dedupe, &[], None, |k, v| {
-            let (t, s, id) = keys::decode_three(k)?;
+            let (t, s, m) = keys::decode_dedupe(k)?;
             let rec: shared::edge_storage::DedupeRecord = postcard_decode(v)?;
-            c.dedupe
-                .insert((t.into(), s.into(), id.into()), rec.outcome);
+            match m {
+                keys::Marked::Event(id) => {
+                    c.dedupe
+                        .insert((t.into(), s.into(), id.into()), rec.outcome);
+                }
+                keys::Marked::Timer { key, timer, due_ms } => {
+                    c.timers_fired
+                        .insert((t.into(), s.into(), key.into(), timer.into(), due_ms));
+                }
+            }
             Ok(true)
         })?;
         r.scan(TableId::Checkpoints, &[], None, |k, v| {

@@ -139,7 +139,7 @@ async fn every_command_shows_what_the_volume_holds_and_changes_nothing() -> anyh
 
     let s = inspect(&vol, &["summary"])?;
     assert_eq!(s["shard_id"], "shard-a");
-    assert_eq!(s["format_version"], 1);
+    assert_eq!(s["format_version"], shared::edge_storage::FORMAT_VERSION);
     assert_eq!(s["tables"]["sagas"], truth.instances.len() as u64);
     assert_eq!(s["tables"]["dedupe"], truth.dedupe.len() as u64);
     assert_eq!(s["tables"]["checkpoints"], truth.checkpoints.len() as u64);

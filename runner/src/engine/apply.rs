@@ -8,8 +8,9 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 use shared::edge_storage::{
     DedupeRecord, DueTimer, HistoryEntry, InstanceRecord, OutboxEntry, OutboxKind, Outcome,
-    ScheduleRecord, StorageError, TimerRef, Writer,
+    ScheduleRecord, StorageError, TimerRef, Writer, event_digest,
 };
+use shared::names::msg_id::{self, Cause};
 use shared::names::{self, headers};
 
 use crate::envelope::{self, Rejection};
@@ -43,12 +44,13 @@ pub struct BatchCtx {
     pub sagas: HashMap<String, HashMap<String, SagaAcc>>,
     pub invalid_subjects: u64,
     pub outbox_added: usize,
-    /// Earliest due time of the timers armed by this batch.
-    pub earliest_armed: Option<u64>,
     /// Stream times of the events applied, for the latency histogram.
     pub applied_times: Vec<u64>,
-    /// Earliest pending timer seen by a timer scan.
-    pub next_timer: Option<u64>,
+    /// Earliest pending timer per tenant+saga as this batch left it (`u64::MAX`: none);
+    /// merged into the engine's [`TimerFloors`] once the batch commits.
+    pub floors: HashMap<String, HashMap<String, u64>>,
+    /// Timers fired by this batch.
+    pub timers_fired: usize,
 }
 
 impl BatchCtx {
@@ -71,6 +73,27 @@ impl BatchCtx {
         self.acc(tenant, saga).counts[i] += 1;
     }
 
+    fn floor(&self, floors: &TimerFloors, tenant: &str, saga: &str) -> Option<u64> {
+        self.floors
+            .get(tenant)
+            .and_then(|p| p.get(saga))
+            .copied()
+            .or_else(|| floors.get(tenant, saga))
+    }
+
+    fn set_floor(&mut self, tenant: &str, saga: &str, due: u64) {
+        if !self.floors.contains_key(tenant) {
+            self.floors.insert(tenant.to_string(), HashMap::new());
+        }
+        let per = self.floors.get_mut(tenant).expect("inserted");
+        match per.get_mut(saga) {
+            Some(f) => *f = due,
+            None => {
+                per.insert(saga.to_string(), due);
+            }
+        }
+    }
+
     /// Writes the batch's checkpoints.
     pub fn flush_checkpoints(&self, w: &mut Writer<'_>, now: u64) -> Result<(), StorageError> {
         for (t, per) in &self.sagas {
@@ -91,10 +114,45 @@ impl BatchCtx {
     }
 }
 
+/// The earliest pending timer of each tenant+saga the engine serves, so that the apply path
+/// looks for due timers only when one can be due (one B-tree seek otherwise saved per event).
+/// Absent: not known yet (the next look seeks); `u64::MAX`: none pending.
+#[derive(Debug, Default)]
+pub struct TimerFloors {
+    map: HashMap<String, HashMap<String, u64>>,
+}
+
+impl TimerFloors {
+    pub fn get(&self, tenant: &str, saga: &str) -> Option<u64> {
+        self.map.get(tenant).and_then(|p| p.get(saga)).copied()
+    }
+
+    /// Takes what a committed batch learned.
+    pub fn merge(&mut self, from: HashMap<String, HashMap<String, u64>>) {
+        for (t, per) in from {
+            self.map.entry(t).or_default().extend(per);
+        }
+    }
+
+    /// Forgets a tenant (acquired, released, reset): the next look seeks.
+    pub fn forget(&mut self, tenant: &str) {
+        self.map.remove(tenant);
+    }
+
+    /// Forgets one tenant+saga.
+    pub fn forget_saga(&mut self, tenant: &str, saga: &str) {
+        if let Some(p) = self.map.get_mut(tenant) {
+            p.remove(saga);
+        }
+    }
+}
+
 /// Settings the apply step needs.
 pub struct ApplyEnv<'a> {
     pub sagas: &'a SagaRegistry,
     pub stream: &'a str,
+    /// The event stream's identity (`names::msg_id::stream_identity`), for dead-letter ids.
+    pub stream_id: &'a str,
     pub shard: &'a str,
     pub max_event_bytes: usize,
     pub now_ms: u64,
@@ -121,10 +179,11 @@ pub fn dead_letter(
     m: &Msg,
     why: &Rejection,
 ) -> Result<(), StorageError> {
-    let msg_id = format!("dlq:{}:{}", env.stream, m.seq);
-    dead_letter_with_id(w, ctx, env, owner, m, why, msg_id)
+    let msg_id = msg_id::event_dead_letter(env.stream_id, m.seq);
+    dead_letter_with_id(w, ctx, env, owner, m, why, msg_id, m.seq)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dead_letter_with_id(
     w: &mut Writer<'_>,
     ctx: &mut BatchCtx,
@@ -133,6 +192,7 @@ fn dead_letter_with_id(
     m: &Msg,
     why: &Rejection,
     msg_id: String,
+    cause_seq: u64,
 ) -> Result<(), StorageError> {
     let (tenant, saga, subject) = match owner {
         Some((t, s)) => (t, s, format!("dlq.{t}.{s}")),
@@ -165,6 +225,7 @@ fn dead_letter_with_id(
         tenant: tenant.to_string(),
         saga: saga.to_string(),
         created_at_ms: env.now_ms,
+        cause_seq,
     })?;
     ctx.outbox_added += 1;
     if owner.is_some() {
@@ -175,11 +236,20 @@ fn dead_letter_with_id(
     Ok(())
 }
 
+/// Most timers fired ahead of one event (a saga in code that re-arms a timer due at once,
+/// forever, must not hang the engine; the rest fire on later looks).
+const MAX_TIMERS_BEFORE_EVENT: usize = 100_000;
+
 /// Applies one event of `tenant`/`saga` (a valid subject of an owned tenant).
+///
+/// Timers first: every timer of the tenant+saga due at or before the event's stream time
+/// fires before the event is handled (see [`fire_due`]), so that a timer's place among the
+/// events is fixed by the data, the same live and in any rebuild.
 pub fn apply_event(
     w: &mut Writer<'_>,
     ctx: &mut BatchCtx,
     env: &ApplyEnv<'_>,
+    floors: &TimerFloors,
     tenant: &str,
     saga_name: &str,
     m: &Msg,
@@ -204,18 +274,45 @@ pub fn apply_event(
         return Ok(());
     }
     ctx.acc(tenant, saga_name).checkpoint = Some(m.seq);
+    fire_due(
+        w,
+        ctx,
+        env,
+        floors,
+        tenant,
+        saga_name,
+        m.time_ms,
+        MAX_TIMERS_BEFORE_EVENT,
+    )?;
     let ev = match envelope::parse(&m.payload, env.max_event_bytes) {
         Ok(e) => e,
         Err(why) => return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why),
     };
+    let digest = event_digest(
+        &ev.event_type,
+        &ev.key,
+        ev.data.map(|d| d.get().as_bytes()).unwrap_or_default(),
+    );
     // Claim the event id: the marker is written now (as applied) and corrected below if the
     // event turns out ignored or dead-lettered; the transaction makes that invisible.
     let claimed = DedupeRecord {
         seq: m.seq,
-        at_ms: env.now_ms,
+        at_ms: m.time_ms,
         outcome: Outcome::Applied,
+        digest,
     };
     if !w.insert_dedupe(tenant, saga_name, &ev.id, &claimed)? {
+        let first = w.dedupe(tenant, saga_name, &ev.id)?;
+        if let Some(first) = first.filter(|f| f.digest != 0 && f.digest != digest) {
+            let why = Rejection::new(
+                "conflicting_duplicate",
+                format!(
+                    "event id '{}' was handled before (stream sequence {}) with another type, key or data; ids must be unique per tenant and saga, so this event is not applied",
+                    ev.id, first.seq
+                ),
+            );
+            return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why);
+        }
         ctx.count(tenant, saga_name, outcome::DEDUPED);
         return Ok(());
     }
@@ -251,33 +348,13 @@ pub fn apply_event(
             Ok(())
         }
         Ok(Decision::Apply(tr)) => {
-            write_transition(w, ctx, env, saga.as_ref(), &view, rec, tr)?;
+            let cause = Cause::Event(&ev.id);
+            write_transition(w, ctx, env, saga.as_ref(), &view, cause, m.seq, rec, tr)?;
             ctx.count(tenant, saga_name, outcome::APPLIED);
             ctx.applied_times.push(m.time_ms);
             Ok(())
         }
     }
-}
-
-fn mark(
-    w: &mut Writer<'_>,
-    tenant: &str,
-    saga: &str,
-    id: &str,
-    seq: u64,
-    outcome: Outcome,
-    now: u64,
-) -> Result<(), StorageError> {
-    w.put_dedupe(
-        tenant,
-        saga,
-        id,
-        &DedupeRecord {
-            seq,
-            at_ms: now,
-            outcome,
-        },
-    )
 }
 
 fn instance_data(rec: Option<&InstanceRecord>) -> Map<String, Value> {
@@ -328,13 +405,19 @@ fn check_commands(tenant: &str, tr: &Transition) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes the instance, its timers and its commands for an applied transition.
+/// Writes the instance, its timers and its commands for an applied transition. `cause`
+/// names what caused it (the ids of its commands derive from it) and `cause_seq` the stream
+/// sequence it goes back to. Times come from the data (the event's stream time, or the
+/// timer's due time), never from the clock, so a rebuild writes the same records.
+#[allow(clippy::too_many_arguments)]
 fn write_transition(
     w: &mut Writer<'_>,
     ctx: &mut BatchCtx,
     env: &ApplyEnv<'_>,
     saga: &dyn Saga,
     ev: &EventView<'_>,
+    cause: Cause<'_>,
+    cause_seq: u64,
     rec: Option<InstanceRecord>,
     tr: Transition,
 ) -> Result<(), StorageError> {
@@ -343,8 +426,8 @@ fn write_transition(
     let mut rec = rec.unwrap_or_else(|| InstanceRecord {
         state: saga.initial_state().to_string(),
         version: 0,
-        created_at_ms: env.now_ms,
-        updated_at_ms: env.now_ms,
+        created_at_ms: ev.time_ms,
+        updated_at_ms: ev.time_ms,
         last_seq: 0,
         last_event_id: String::new(),
         data: "{}".into(),
@@ -366,35 +449,51 @@ fn write_transition(
             &a.name,
             &ScheduleRecord {
                 fire: a.fire.clone(),
-                armed_at_ms: env.now_ms,
+                armed_at_ms: ev.time_ms,
                 armed_by: ev.id.to_string(),
+                cause_seq,
             },
         )?;
         rec.timers.push(TimerRef {
             name: a.name.clone(),
             due_ms: a.due_ms,
         });
-        ctx.earliest_armed = Some(ctx.earliest_armed.map_or(a.due_ms, |e| e.min(a.due_ms)));
+        // Lower the tenant+saga's floor; where this batch has not looked yet, make the next
+        // look seek (0), since an earlier timer may be pending.
+        match ctx.floors.get(t).and_then(|p| p.get(s)).copied() {
+            Some(f) if a.due_ms < f => ctx.set_floor(t, s, a.due_ms),
+            Some(_) => {}
+            None => ctx.set_floor(t, s, 0),
+        }
     }
+    let (event_id, timer) = match cause {
+        Cause::Event(id) => (Some(id), None),
+        Cause::Timer { timer, .. } => (None, Some(timer)),
+    };
     for (i, c) in tr.commands.into_iter().enumerate() {
+        let mut hdrs = vec![(headers::INSTANCE.to_string(), key.to_string())];
+        if let Some(id) = event_id {
+            hdrs.push((headers::EVENT_ID.to_string(), id.to_string()));
+        }
+        if let Some(tm) = timer {
+            hdrs.push((headers::TIMER.to_string(), tm.to_string()));
+        }
         w.push_outbox(&OutboxEntry {
             kind: OutboxKind::Command,
             subject: c.subject,
-            msg_id: format!("{t}:{s}:{}:{i}", ev.id),
-            headers: vec![
-                ("Runner-Event-Id".into(), ev.id.to_string()),
-                ("Runner-Instance".into(), key.to_string()),
-            ],
+            msg_id: msg_id::command(t, s, cause, i),
+            headers: hdrs,
             payload: c.payload,
             tenant: t.to_string(),
             saga: s.to_string(),
             created_at_ms: env.now_ms,
+            cause_seq,
         })?;
         ctx.outbox_added += 1;
     }
     let from = std::mem::replace(&mut rec.state, tr.to);
     rec.version += 1;
-    rec.updated_at_ms = env.now_ms;
+    rec.updated_at_ms = ev.time_ms;
     rec.last_seq = ev.seq;
     rec.last_event_id = ev.id.to_string();
     if let Some(d) = tr.data {
@@ -408,7 +507,7 @@ fn write_transition(
             event_type: ev.event_type.to_string(),
             from,
             to: rec.state.clone(),
-            at_ms: env.now_ms,
+            at_ms: ev.time_ms,
         });
         let excess = rec.history.len().saturating_sub(limit);
         rec.history.drain(..excess);
@@ -416,8 +515,47 @@ fn write_transition(
     w.put_instance(t, s, key, &rec, is_new)
 }
 
+/// Fires the timers of `tenant`/`saga` due at or before `upto` (ms, stream time), earliest
+/// first, at most `budget`; returns how many fired. Timers armed by what fires are fired
+/// too when they are due by `upto`. Looks at the volume only when the tenant+saga's floor
+/// says a timer can be due.
+///
+/// When a timer fires, by definition: after every event of its tenant+saga stored before
+/// its due time and before every event stored at or after it (docs/sagas.md, "Timers").
+#[allow(clippy::too_many_arguments)]
+pub fn fire_due(
+    w: &mut Writer<'_>,
+    ctx: &mut BatchCtx,
+    env: &ApplyEnv<'_>,
+    floors: &TimerFloors,
+    tenant: &str,
+    saga: &str,
+    upto: u64,
+    budget: usize,
+) -> Result<usize, StorageError> {
+    let mut fired = 0;
+    while fired < budget {
+        if ctx.floor(floors, tenant, saga).is_some_and(|f| f > upto) {
+            break;
+        }
+        let due = w.due_timers(tenant, saga, upto, (budget - fired).min(1000))?;
+        let got = due.len();
+        for (d, rec) in due {
+            fire_timer(w, ctx, env, tenant, saga, &d, &rec)?;
+            fired += 1;
+        }
+        let next = w.next_timer(tenant, saga)?.map(|(d, _)| d);
+        ctx.set_floor(tenant, saga, next.unwrap_or(u64::MAX));
+        if got == 0 {
+            break;
+        }
+    }
+    ctx.timers_fired += fired;
+    Ok(fired)
+}
+
 /// Fires one due timer of `tenant`/`saga`.
-pub fn fire_timer(
+fn fire_timer(
     w: &mut Writer<'_>,
     ctx: &mut BatchCtx,
     env: &ApplyEnv<'_>,
@@ -441,28 +579,44 @@ pub fn fire_timer(
         return Ok(());
     };
     rec.timers.remove(pos);
-    let id = format!("timer:{}:{}", due.timer, due.due_ms);
-    if w.dedupe(tenant, saga_name, &id)?.is_some() {
+    if w.timer_marker(tenant, saga_name, &due.key, &due.timer, due.due_ms)?
+        .is_some()
+    {
         return w.put_instance(tenant, saga_name, &due.key, &rec, false);
     }
+    // What the saga (and its templates) see as the event id of a timer.
+    let view_id = format!("timer:{}:{}", due.timer, due.due_ms);
     let view = EventView::new(
         tenant,
         saga_name,
-        &id,
+        &view_id,
         &sched.fire,
         &due.key,
         0,
         due.due_ms,
         None,
     );
+    let cause = Cause::Timer {
+        key: &due.key,
+        timer: &due.timer,
+        due_ms: due.due_ms,
+    };
     let decision = decide(saga.as_ref(), &view, Some(&rec)).and_then(|d| match &d {
         Decision::Apply(tr) => check_commands(tenant, tr).map(|_| d),
         Decision::Ignore => Ok(d),
     });
     match decision {
-        Ok(Decision::Apply(tr)) => {
-            write_transition(w, ctx, env, saga.as_ref(), &view, Some(rec), tr)?
-        }
+        Ok(Decision::Apply(tr)) => write_transition(
+            w,
+            ctx,
+            env,
+            saga.as_ref(),
+            &view,
+            cause,
+            sched.cause_seq,
+            Some(rec),
+            tr,
+        )?,
         Ok(Decision::Ignore) => w.put_instance(tenant, saga_name, &due.key, &rec, false)?,
         Err(reason) => {
             w.put_instance(tenant, saga_name, &due.key, &rec, false)?;
@@ -478,19 +632,31 @@ pub fn fire_timer(
                 "timer '{}' of instance '{}': {}",
                 due.timer, due.key, why.reason
             );
-            // A timer has no stream sequence: its dead letter's id names the timer instead.
-            let msg_id = format!("dlq:timer:{tenant}:{saga_name}:{}:{id}", due.key);
-            dead_letter_with_id(w, ctx, env, Some((tenant, saga_name)), &m, &why, msg_id)?;
+            let id = msg_id::timer_dead_letter(tenant, saga_name, &due.key, &due.timer, due.due_ms);
+            dead_letter_with_id(
+                w,
+                ctx,
+                env,
+                Some((tenant, saga_name)),
+                &m,
+                &why,
+                id,
+                sched.cause_seq,
+            )?;
         }
     }
-    mark(
-        w,
+    w.put_timer_marker(
         tenant,
         saga_name,
-        &id,
-        0,
-        Outcome::TimerFired,
-        env.now_ms,
+        &due.key,
+        &due.timer,
+        due.due_ms,
+        &DedupeRecord {
+            seq: sched.cause_seq,
+            at_ms: due.due_ms,
+            outcome: Outcome::TimerFired,
+            digest: 0,
+        },
     )?;
     ctx.acc(tenant, saga_name).timers_fired += 1;
     Ok(())

@@ -107,7 +107,6 @@ impl Engine {
                 });
             }
         }
-        self.earliest_timer = Some(0);
         info!(reader_position = self.main_pos, "resumed");
         self.publish_replays();
     }
@@ -158,6 +157,7 @@ impl Engine {
         let Some(deleted) = deleted else {
             return Err(ReplayRefusal::Stopping);
         };
+        self.floors.forget_saga(t, s);
         info!(tenant = %o.tenant, saga = %o.saga, mode = mode.as_str(), replay = %o.id, ?deleted, from_seq = ?restart.map(|r| r + 1), "replay: reset committed, re-reading");
         if let Some(seq) = restart {
             match self.tenants.get_mut(&o.tenant) {

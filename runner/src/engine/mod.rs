@@ -26,7 +26,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
 pub use apply::Msg;
-use apply::{ApplyEnv, BatchCtx};
+use apply::{ApplyEnv, BatchCtx, TimerFloors};
 pub use control::{ReplayOrder, ReplayRefusal};
 
 use crate::envelope::Rejection;
@@ -39,8 +39,9 @@ use crate::state::{ReaderId, SharedState, TenantView};
 pub const QUEUE_MAX_EVENTS: usize = 10_000;
 /// Most payload bytes queued for a tenant while it catches up.
 const QUEUE_MAX_BYTES: usize = 16 << 20;
-/// Most timers fired in one transaction.
-const TIMERS_PER_TXN: usize = 1000;
+/// Most timers fired by the watermark in one transaction (more wait for the next one,
+/// which follows at once unless other work is waiting).
+const TIMERS_PER_TXN: usize = 5000;
 
 /// Work for the engine thread.
 pub enum EngineMsg {
@@ -84,11 +85,33 @@ pub enum Ctl {
     Pause { reply: oneshot::Sender<()> },
     /// Undo [`Ctl::Pause`]: restart the readers where they stand, fire timers again.
     Resume { reply: oneshot::Sender<()> },
+    /// Delete the outbox entries of `tenant` written before this start (keys below
+    /// `before_key`) that were caused after stream sequence `after`: a successor took the
+    /// tenant over after `after` and made them again. Answers how many went.
+    DropSuperseded {
+        tenant: String,
+        after: u64,
+        before_key: Vec<u8>,
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
     /// Reset a tenant+saga and re-read the tenant from a sequence (see `control.rs`).
     Replay {
         order: ReplayOrder,
         reply: oneshot::Sender<Result<shared::wire::ReplayStatus, ReplayRefusal>>,
     },
+}
+
+/// Why a commit attempt did not land.
+enum CommitError {
+    /// The lease fence closed while the transaction was built: dropped, not committed.
+    Fenced,
+    Storage(StorageError),
+}
+
+impl From<StorageError> for CommitError {
+    fn from(e: StorageError) -> Self {
+        CommitError::Storage(e)
+    }
 }
 
 /// How an acquired tenant started.
@@ -140,6 +163,12 @@ struct CatchUp {
 /// Settings of the engine.
 pub struct EngineConfig {
     pub stream: String,
+    /// The event stream's identity (`names::msg_id::stream_identity`).
+    pub stream_id: String,
+    /// How far behind the clock the timer watermark stays while the shard is idle
+    /// (`RUNNER_TIMER_GRACE`): more than the clock skew between runner and NATS hosts plus
+    /// the delivery delay of an event.
+    pub timer_grace: Duration,
     pub shard: String,
     pub max_event_bytes: usize,
     /// Most events queued per catching-up tenant ([`QUEUE_MAX_EVENTS`]).
@@ -158,7 +187,13 @@ pub struct Engine {
     tenants: HashMap<TenantId, Slot>,
     lanes: HashMap<u64, TenantId>,
     next_lane: u64,
-    earliest_timer: Option<u64>,
+    /// Earliest pending timer per served tenant+saga.
+    floors: TimerFloors,
+    /// Stream time of the event at `main_pos` (0: not known since start).
+    main_time: u64,
+    /// The last watermark pass stopped at its budget: run another as soon as nothing else
+    /// waits.
+    timer_backlog: bool,
     metrics: Arc<Metrics>,
     shared: Arc<SharedState>,
     readers: mpsc::UnboundedSender<ReaderCmd>,
@@ -204,7 +239,9 @@ impl Engine {
             tenants: HashMap::new(),
             lanes: HashMap::new(),
             next_lane: 1,
-            earliest_timer: Some(0),
+            floors: TimerFloors::default(),
+            main_time: 0,
+            timer_backlog: false,
             metrics,
             shared,
             readers,
@@ -326,6 +363,32 @@ impl Engine {
                 let r = self.replay(order);
                 let _ = reply.send(r);
             }
+            Ctl::DropSuperseded {
+                tenant,
+                after,
+                before_key,
+                reply,
+            } => {
+                let r = self.commit(|w, _| {
+                    let mut gone = Vec::new();
+                    w.scan(shared::edge_storage::TableId::Outbox, &[], None, |k, v| {
+                        if k >= before_key.as_slice() {
+                            return Ok(false);
+                        }
+                        let e: shared::edge_storage::OutboxEntry =
+                            shared::edge_storage::decode_value(v)?;
+                        if e.tenant == tenant && e.cause_seq > after {
+                            gone.push((k.to_vec(), e.saga));
+                        }
+                        Ok(true)
+                    })?;
+                    for (k, saga) in &gone {
+                        w.delete_outbox(k, &tenant, saga)?;
+                    }
+                    Ok(gone.len() as u64)
+                });
+                let _ = reply.send(r.ok_or_else(|| "the runner is stopping".to_string()));
+            }
         }
     }
 
@@ -418,8 +481,8 @@ impl Engine {
             let started = match from {
                 None => {
                     info!(tenant = %tenant, after = ?after, "tenant served by the main reader");
+                    self.floors.forget(tenant.as_str());
                     self.tenants.insert(tenant.clone(), Slot::Live);
-                    self.earliest_timer = Some(0);
                     Started {
                         live: true,
                         from: main_pos + 1,
@@ -447,6 +510,7 @@ impl Engine {
                 out.push((tenant, None));
                 continue;
             };
+            self.floors.forget(tenant.as_str());
             let position = match slot {
                 Slot::Live => self.main_pos,
                 Slot::CatchingUp(cu) => {
@@ -485,6 +549,7 @@ impl Engine {
     }
 
     fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
+        self.floors.forget(tenant.as_str());
         let lane = self.next_lane;
         self.next_lane += 1;
         info!(tenant = %tenant, from_seq = from_seq + 1, "tenant catching up on its own reader");
@@ -510,12 +575,28 @@ impl Engine {
     pub fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>) {
         self.shared.engine_alive.store(true, Ordering::Relaxed);
         let mut held: Option<EngineMsg> = None;
-        while let Some(msg) = held.take().or_else(|| rx.blocking_recv()) {
+        loop {
+            let msg = match held.take() {
+                Some(m) => m,
+                // Timers left over from the last pass go next, unless work is waiting.
+                None if self.timer_backlog => match rx.try_recv() {
+                    Ok(m) => m,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.tick();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                },
+                None => match rx.blocking_recv() {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
             if matches!(msg, EngineMsg::Batch { .. }) {
-                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                crate::reader::Handoff::taken(&self.shared);
             }
             match msg {
                 EngineMsg::Batch {
@@ -533,7 +614,7 @@ impl Engine {
                                 msgs: more,
                                 ..
                             }) => {
-                                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                                crate::reader::Handoff::taken(&self.shared);
                                 msgs.extend(more)
                             }
                             Ok(other) => {
@@ -559,7 +640,7 @@ impl Engine {
                                 msgs: more,
                                 caught_up: c,
                             }) if l == lane => {
-                                self.shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+                                crate::reader::Handoff::taken(&self.shared);
                                 msgs.extend(more);
                                 caught_up = c;
                             }
@@ -592,6 +673,7 @@ impl Engine {
         ApplyEnv {
             sagas: &self.sagas,
             stream: &self.cfg.stream,
+            stream_id: &self.cfg.stream_id,
             shard: &self.cfg.shard,
             max_event_bytes: self.cfg.max_event_bytes,
             now_ms: shared::now_ms(),
@@ -601,23 +683,34 @@ impl Engine {
     /// Runs `f` in a write transaction (with the pending outbox deletes), retrying and
     /// reporting the problem until it commits. Returns `None` only when the runner is
     /// stopping.
+    ///
+    /// The lease fence is checked before every attempt and again as the last step inside
+    /// the transaction, right before it commits: a commit retried for a long time (a full
+    /// disk) or stalled never lands after the shard's lease could have expired.
     fn commit<R>(
         &mut self,
         mut f: impl FnMut(&mut Writer<'_>, &ApplyEnv<'_>) -> Result<R, StorageError>,
     ) -> Option<R> {
-        if !self.wait_for_lease() {
-            return None;
-        }
         let deletes = std::mem::take(&mut self.pending_deletes);
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff =
+            shared::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         let mut last_log: Option<Instant> = None;
         loop {
+            if !self.wait_for_lease() {
+                self.pending_deletes = deletes;
+                return None;
+            }
             let env = self.env();
+            let fence = self.fence.clone();
             let result = self.vol.write(|w| {
                 for p in &deletes {
                     w.delete_outbox(&p.key, &p.tenant, &p.saga)?;
                 }
-                f(w, &env)
+                let r = f(w, &env)?;
+                if !fence.is_open() {
+                    return Err(CommitError::Fenced);
+                }
+                Ok(r)
             });
             match result {
                 Ok(r) => {
@@ -627,7 +720,12 @@ impl Engine {
                     }
                     return Some(r);
                 }
-                Err(e) => {
+                Err(CommitError::Fenced) => {
+                    warn!(
+                        "the shard's lease was not confirmed when the batch was ready to commit: not committed; retrying once it is"
+                    );
+                }
+                Err(CommitError::Storage(e)) => {
                     self.metrics.storage_errors.inc();
                     if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(30)) {
                         error!(error = %e, "cannot commit a batch to the volume; taking no new work until it succeeds (nothing is lost: the batch is retried)");
@@ -639,8 +737,7 @@ impl Engine {
                         self.pending_deletes = deletes;
                         return None;
                     }
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    std::thread::sleep(backoff.next_wait());
                 }
             }
         }
@@ -677,11 +774,13 @@ impl Engine {
         let mut routes = Vec::with_capacity(msgs.len());
         let mut queued: Vec<(TenantId, String, Msg)> = Vec::new();
         let mut new_pos = self.main_pos;
+        let mut new_time = self.main_time;
         for m in &msgs {
             if m.seq <= self.main_pos {
                 continue;
             }
             new_pos = m.seq;
+            new_time = new_time.max(m.time_ms);
             let mut parts = m.subject.splitn(4, '.');
             let (Some("evt"), Some(t), Some(s), None) =
                 (parts.next(), parts.next(), parts.next(), parts.next())
@@ -714,11 +813,14 @@ impl Engine {
         if new_pos == self.main_pos {
             return;
         }
+        let floors = std::mem::take(&mut self.floors);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
             for r in &routes {
                 match r {
-                    Route::Apply(t, s, m) => apply::apply_event(w, &mut ctx, env, t, s, m)?,
+                    Route::Apply(t, s, m) => {
+                        apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
+                    }
                     Route::Invalid(m, reason) => apply::dead_letter(
                         w,
                         &mut ctx,
@@ -733,8 +835,10 @@ impl Engine {
             w.set_meta_u64(meta::READER_POSITION, new_pos)?;
             Ok(ctx)
         });
+        self.floors = floors;
         let Some(ctx) = ctx else { return };
         self.main_pos = new_pos;
+        self.main_time = new_time;
         self.metrics.reader_position.set(new_pos as i64);
         self.metrics.last_commit_ms.set(shared::now_ms() as i64);
         self.after_commit(ctx, start);
@@ -781,6 +885,7 @@ impl Engine {
         };
         let start = Instant::now();
         if let Some(last) = msgs.last().map(|m| m.seq) {
+            let floors = std::mem::take(&mut self.floors);
             let ctx = self.commit(|w, env| {
                 let mut ctx = BatchCtx::default();
                 for m in &msgs {
@@ -789,7 +894,7 @@ impl Engine {
                         (Some("evt"), Some(t), Some(s), None)
                             if t == tenant.as_str() && is_valid_id(s) =>
                         {
-                            apply::apply_event(w, &mut ctx, env, t, s, m)?
+                            apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
                         }
                         (Some("evt"), Some(t), Some(_), None) if t == tenant.as_str() => {
                             apply::dead_letter(
@@ -818,6 +923,7 @@ impl Engine {
                 )?;
                 Ok(ctx)
             });
+            self.floors = floors;
             let Some(ctx) = ctx else { return };
             self.replay_progress(&tenant, &msgs, &ctx, last);
             if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
@@ -853,10 +959,11 @@ impl Engine {
             return;
         };
         let start = Instant::now();
+        let floors = std::mem::take(&mut self.floors);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
             for (s, m) in &cu.queue {
-                apply::apply_event(w, &mut ctx, env, tenant.as_str(), s, m)?;
+                apply::apply_event(w, &mut ctx, env, &floors, tenant.as_str(), s, m)?;
             }
             ctx.flush_checkpoints(w, env.now_ms)?;
             w.set_cursor(
@@ -869,6 +976,7 @@ impl Engine {
             )?;
             Ok(ctx)
         });
+        self.floors = floors;
         let Some(ctx) = ctx else {
             self.tenants.insert(tenant, Slot::CatchingUp(cu));
             return;
@@ -878,59 +986,84 @@ impl Engine {
         self.lanes.remove(&cu.lane);
         let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
         self.tenants.insert(tenant, Slot::Live);
-        // Its timers were held while it caught up.
-        self.earliest_timer = Some(0);
         self.after_commit(ctx, start);
         self.publish_view();
     }
 
+    /// The timer watermark (ms, stream time): every event of a live tenant stored at or
+    /// before it has been applied, so its timers due by then may fire. It is the stream time
+    /// of the main reader's last applied event; while the shard is idle (its reader caught
+    /// up, with nothing delivered and not applied) it follows the clock, `timer_grace`
+    /// behind.
+    fn watermark(&self) -> u64 {
+        let sh = &self.shared;
+        let idle = self.main_started
+            && !self.paused
+            && sh.main_caught_up.load(Ordering::Acquire)
+            && sh.main_delivered.load(Ordering::Acquire) <= self.main_pos;
+        if idle {
+            let now = shared::now_ms().saturating_sub(self.cfg.timer_grace.as_millis() as u64);
+            self.main_time.max(now)
+        } else {
+            self.main_time
+        }
+    }
+
+    /// Fires the live tenants' timers due by the watermark, and deletes published outbox
+    /// entries when nothing else would.
     fn tick(&mut self) {
-        let now = shared::now_ms();
-        // Drained: timers are held (they fire after resume), published entries still go.
-        if self.paused || self.earliest_timer.is_none_or(|e| e > now) {
+        self.timer_backlog = false;
+        if self.paused {
             if !self.pending_deletes.is_empty() {
                 self.commit(|_, _| Ok(()));
             }
             return;
         }
-        let live: Vec<TenantId> = self
+        let mark = self.watermark();
+        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
+        let due: Vec<(TenantId, String)> = self
             .tenants
             .iter()
             .filter(|(_, s)| matches!(s, Slot::Live))
-            .map(|(t, _)| t.clone())
+            .flat_map(|(t, _)| sagas.iter().map(move |s| (t.clone(), s.clone())))
+            .filter(|(t, s)| self.floors.get(t.as_str(), s).is_none_or(|f| f <= mark))
             .collect();
-        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
+        if due.is_empty() {
+            if !self.pending_deletes.is_empty() {
+                self.commit(|_, _| Ok(()));
+            }
+            return;
+        }
         let start = Instant::now();
+        let floors = std::mem::take(&mut self.floors);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
-            let mut fired = 0usize;
-            let mut next: Option<u64> = None;
-            'scan: for t in &live {
-                for s in &sagas {
-                    if fired >= TIMERS_PER_TXN {
-                        next = Some(now);
-                        break 'scan;
-                    }
-                    for (due, rec) in w.due_timers(t.as_str(), s, now, TIMERS_PER_TXN - fired)? {
-                        apply::fire_timer(w, &mut ctx, env, t.as_str(), s, &due, &rec)?;
-                        fired += 1;
-                    }
-                    if let Some((due, _)) = w.next_timer(t.as_str(), s)? {
-                        next = Some(next.map_or(due, |n| n.min(due)));
-                    }
+            let mut fired = 0;
+            for (t, s) in &due {
+                fired += apply::fire_due(
+                    w,
+                    &mut ctx,
+                    env,
+                    &floors,
+                    t.as_str(),
+                    s,
+                    mark,
+                    TIMERS_PER_TXN - fired,
+                )?;
+                if fired >= TIMERS_PER_TXN {
+                    break;
                 }
             }
-            ctx.next_timer = next;
             Ok(ctx)
         });
-        let Some(mut ctx) = ctx else { return };
-        self.earliest_timer = ctx.next_timer.take();
-        if !ctx.sagas.is_empty() {
-            self.after_commit(ctx, start);
-        }
+        self.floors = floors;
+        let Some(ctx) = ctx else { return };
+        self.timer_backlog = ctx.timers_fired >= TIMERS_PER_TXN;
+        self.after_commit(ctx, start);
     }
 
-    fn after_commit(&mut self, ctx: BatchCtx, start: Instant) {
+    fn after_commit(&mut self, mut ctx: BatchCtx, start: Instant) {
+        self.floors.merge(std::mem::take(&mut ctx.floors));
         let m = &self.metrics;
         m.batches.inc();
         m.batch_seconds.observe(start.elapsed().as_secs_f64());
@@ -978,9 +1111,6 @@ impl Engine {
         if ctx.outbox_added > 0 {
             self.outbox_notify.notify_one();
         }
-        if let Some(due) = ctx.earliest_armed {
-            self.earliest_timer = Some(self.earliest_timer.map_or(due, |e| e.min(due)));
-        }
         self.shared.engine.lock().expect("lock").main_pos = self.main_pos;
     }
 
@@ -1012,3 +1142,5 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timer_tests;

@@ -40,6 +40,10 @@ struct Rig {
 }
 
 fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
+    rig_fenced(vol, owned, queue_max, Arc::new(Fence::open()))
+}
+
+fn rig_fenced(vol: Arc<Volume>, owned: &[&str], queue_max: usize, fence: Arc<Fence>) -> Rig {
     let (tx, cmds) = mpsc::unbounded_channel();
     let owned: Vec<TenantId> = owned.iter().map(|t| tid(t)).collect();
     let engine = Engine::new(
@@ -47,6 +51,8 @@ fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
         sagas(),
         EngineConfig {
             stream: "S".into(),
+            stream_id: "S@1".into(),
+            timer_grace: Duration::from_millis(250),
             shard: "a".into(),
             max_event_bytes: 1 << 20,
             queue_max_events: queue_max,
@@ -59,7 +65,7 @@ fn rig(vol: Arc<Volume>, owned: &[&str], queue_max: usize) -> Rig {
         tx,
         Arc::new(Notify::new()),
         Arc::new(AtomicBool::new(false)),
-        Arc::new(Fence::open()),
+        fence,
     )
     .unwrap();
     Rig { engine, cmds }
@@ -368,4 +374,56 @@ fn a_panicking_saga_dead_letters_the_event_instead_of_crashing() {
         (2, 1),
         "the next event is applied"
     );
+}
+
+/// Finding 10: the lease fence was checked once per commit, before the first attempt, so a
+/// commit retried for long (a full disk) could land after the lease expired, when another
+/// runner may serve the shard. Both a failed attempt and one that outlived the fence must
+/// wait for the lease to be confirmed again.
+#[test]
+fn a_commit_never_lands_while_the_lease_is_unconfirmed() {
+    for fail_first in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+        let fence = Arc::new(Fence::closed());
+        fence.extend(Instant::now(), Duration::from_millis(100));
+        let mut r = rig_fenced(vol.clone(), &["t1"], 100, fence.clone());
+        let reopened = Arc::new(std::sync::Mutex::new(None::<Instant>));
+        let t = std::thread::spawn({
+            let (fence, reopened) = (fence.clone(), reopened.clone());
+            move || {
+                std::thread::sleep(Duration::from_millis(500));
+                *reopened.lock().unwrap() = Some(Instant::now());
+                fence.extend(Instant::now(), Duration::from_secs(30));
+            }
+        });
+        let mut calls = 0;
+        let landed = r
+            .engine
+            .commit(|w, _| {
+                calls += 1;
+                if calls == 1 {
+                    // The attempt outlives the fence, then fails or completes.
+                    std::thread::sleep(Duration::from_millis(200));
+                    if fail_first {
+                        return Err(StorageError::Corrupt("disk full (simulated)".into()));
+                    }
+                }
+                w.set_meta_u64("probe", calls)?;
+                Ok(Instant::now())
+            })
+            .unwrap();
+        t.join().unwrap();
+        let reopened = reopened.lock().unwrap().unwrap();
+        assert!(
+            landed >= reopened,
+            "fail_first={fail_first}: committed {:?} before the lease was confirmed",
+            reopened - landed
+        );
+        let probe = vol.read(|r| r.meta_u64("probe")).unwrap();
+        assert!(
+            probe >= Some(2),
+            "the first attempt must not have landed: {probe:?}"
+        );
+    }
 }

@@ -53,9 +53,8 @@ fn page(
 
 fn show_key(table: TableId, k: &[u8]) -> String {
     let s = match table {
-        TableId::Sagas | TableId::Dedupe => {
-            keys::decode_three(k).map(|(t, s, x)| format!("{t}/{s}/{x}"))
-        }
+        TableId::Sagas => keys::decode_three(k).map(|(t, s, x)| format!("{t}/{s}/{x}")),
+        TableId::Dedupe => keys::decode_dedupe(k).map(|(t, s, x)| format!("{t}/{s}/{x}")),
         TableId::Checkpoints => keys::decode_two(k).map(|(t, s)| format!("{t}/{s}")),
         TableId::Schedules => keys::decode_schedule(k)
             .map(|d| format!("{}/{}/{}/{}/{}", d.tenant, d.saga, d.due_ms, d.key, d.timer)),

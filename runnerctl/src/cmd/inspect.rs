@@ -47,6 +47,7 @@ pub fn storage_error(e: StorageError) -> CliError {
         StorageError::Held { .. } => REFUSED,
         StorageError::NotAVolume { .. }
         | StorageError::NewerFormat { .. }
+        | StorageError::OlderFormat { .. }
         | StorageError::Corrupt(_)
         | StorageError::Mdbx { .. }
         | StorageError::Io { .. } => UNREADABLE,
@@ -559,9 +560,12 @@ pub fn run(args: InspectArgs, format: Format) -> anyhow::Result<()> {
             let page = vol.read(|r| {
                 need_tenant(r, &tenant, Some(&saga))?;
                 let prefix = keys::saga_prefix(&tenant, &saga).map_err(storage_error)?;
+                // Fired timers' markers sort first in a tenant+saga's range (their third key
+                // component is empty); event ids start at 0x01 and up.
+                let events_from = [prefix.as_slice(), &[0]].concat();
                 let after_key = match &after {
                     Some(a) => Some(keys::dedupe_key(&tenant, &saga, a).map_err(storage_error)?),
-                    None => None,
+                    None => Some(events_from),
                 };
                 let mut items = Vec::new();
                 let mut more = false;
@@ -570,7 +574,9 @@ pub fn run(args: InspectArgs, format: Format) -> anyhow::Result<()> {
                         more = true;
                         return Ok(false);
                     }
-                    let (_, _, id) = keys::decode_three(k)?;
+                    let (_, _, keys::Marked::Event(id)) = keys::decode_dedupe(k)? else {
+                        return Ok(true);
+                    };
                     let d: DedupeRecord = decode_value(v)?;
                     items.push(Row {
                         event_id: id.into(),

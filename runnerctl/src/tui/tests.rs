@@ -71,6 +71,8 @@ fn claim(shard: &str) -> ClaimRecord {
         state: ClaimState::Active,
         position: 0,
         updated_at_ms: NOW,
+        volume_id: None,
+        stream_id: None,
     }
 }
 

@@ -5,7 +5,8 @@
 //! {"format":"runner-export","version":1,"shard":"shard-a","stream":"RUNNER_EVENTS","tenant":"acme","sagas":null,"exported_at_ms":1795600587671}
 //! {"t":"checkpoint","saga":"order","record":{"seq":716,"updated_at_ms":1795600587671}}
 //! {"t":"instance","saga":"order","key":"o1","record":{...InstanceRecord...}}
-//! {"t":"dedupe","saga":"order","event_id":"e1","record":{"seq":3,"at_ms":...,"outcome":"Applied"}}
+//! {"t":"dedupe","saga":"order","event_id":"e1","record":{"seq":3,"at_ms":...,"outcome":"Applied","digest":...}}
+//! {"t":"timer_mark","saga":"order","key":"o1","timer":"pay","due_ms":1795600617671,"record":{...}}
 //! {"t":"timer","saga":"order","due_ms":1795600617671,"key":"o1","timer":"pay","record":{...}}
 //! {"t":"outbox","saga":"order","record":{...OutboxEntry...}}
 //! {"t":"end","counts":{"checkpoints":1,"instances":1,"dedupe":1,"timers":1,"outbox":1},"sha256":"..."}
@@ -16,6 +17,11 @@
 //! where a tenant is read from belongs to the shard, and an importer starts after the
 //! imported checkpoints. Readers must refuse a `version` above the one they know, and
 //! anything but blank lines after the `end` line.
+//!
+//! Version 2 (volume format 2) adds `timer_mark` lines (fired timers, which version 1 wrote
+//! as `dedupe` lines with ids `timer:<name>:<due>`), `digest` in dedupe records and
+//! `cause_seq` in timers and outbox entries. A version 1 export still imports: its timer
+//! markers are dropped (as the volume migration drops them) and the new fields are 0.
 
 use std::io::{BufRead, Write};
 
@@ -30,7 +36,7 @@ use super::{Reader, StorageError, TableId, Writer, meta, table};
 /// The `format` value of the header line.
 pub const FORMAT: &str = "runner-export";
 /// The version written; readers accept it and below.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -69,6 +75,13 @@ pub enum Line {
     Dedupe {
         saga: String,
         event_id: String,
+        record: DedupeRecord,
+    },
+    TimerMark {
+        saga: String,
+        key: String,
+        timer: String,
+        due_ms: u64,
         record: DedupeRecord,
     },
     Timer {
@@ -166,12 +179,22 @@ pub fn export<K: TransactionKind, W: Write>(
         Ok(true)
     })?;
     r.scan(TableId::Dedupe, &prefix, None, |k, v| {
-        let (_, s, id) = keys::decode_three(k)?;
+        let (_, s, marked) = keys::decode_dedupe(k)?;
         if in_sagas(&sagas, s) {
-            w.line(&Line::Dedupe {
-                saga: s.into(),
-                event_id: id.into(),
-                record: decode(table::DEDUPE, v)?,
+            let record = decode(table::DEDUPE, v)?;
+            w.line(&match marked {
+                keys::Marked::Event(id) => Line::Dedupe {
+                    saga: s.into(),
+                    event_id: id.into(),
+                    record,
+                },
+                keys::Marked::Timer { key, timer, due_ms } => Line::TimerMark {
+                    saga: s.into(),
+                    key: key.into(),
+                    timer: timer.into(),
+                    due_ms,
+                    record,
+                },
             })?;
             c.dedupe += 1;
         }
@@ -344,7 +367,21 @@ pub fn import<R: BufRead>(w: &mut Writer<'_>, input: R) -> Result<Summary, Impor
                 event_id,
                 record,
             } => {
-                w.put_dedupe(&t, &saga, &event_id, &record)?;
+                // Version 1 wrote fired timers as dedupe lines; they cannot be told apart
+                // by instance, so (as the volume migration does) they are dropped.
+                if !(h.version < 2 && record.outcome == Outcome::TimerFired) {
+                    w.put_dedupe(&t, &saga, &event_id, &record)?;
+                }
+                c.dedupe += 1;
+            }
+            Line::TimerMark {
+                saga,
+                key,
+                timer,
+                due_ms,
+                record,
+            } => {
+                w.put_timer_marker(&t, &saga, &key, &timer, due_ms, &record)?;
                 c.dedupe += 1;
             }
             Line::Timer {
@@ -448,6 +485,7 @@ mod tests {
         Checkpoint(usize, Checkpoint),
         Instance(usize, String, InstanceRecord),
         Dedupe(usize, String, DedupeRecord),
+        TimerMark(usize, String, String, u64, DedupeRecord),
         Timer(usize, u64, String, String, ScheduleRecord),
         Outbox(OutboxEntry),
     }
@@ -457,7 +495,10 @@ mod tests {
         prop_oneof![
             (saga.clone(), arb::checkpoint()).prop_map(|(s, r)| Entry::Checkpoint(s, r)),
             (saga.clone(), name(), arb::instance()).prop_map(|(s, k, r)| Entry::Instance(s, k, r)),
-            (saga.clone(), name(), arb::dedupe()).prop_map(|(s, k, r)| Entry::Dedupe(s, k, r)),
+            (saga.clone(), "[^\u{0}]{1,10}", arb::dedupe())
+                .prop_map(|(s, k, r)| Entry::Dedupe(s, k, r)),
+            (saga.clone(), name(), name(), any::<u64>(), arb::dedupe())
+                .prop_map(|(s, k, n, d, r)| Entry::TimerMark(s, k, n, d, r)),
             (saga.clone(), any::<u64>(), name(), name(), arb::schedule())
                 .prop_map(|(s, d, k, n, r)| Entry::Timer(s, d, k, n, r)),
             saga.prop_flat_map(
@@ -474,6 +515,7 @@ mod tests {
                 w.put_instance(tenant, SAGAS[*s], k, r, is_new)
             }
             Entry::Dedupe(s, k, r) => w.put_dedupe(tenant, SAGAS[*s], k, r),
+            Entry::TimerMark(s, k, n, d, r) => w.put_timer_marker(tenant, SAGAS[*s], k, n, *d, r),
             Entry::Timer(s, d, k, n, r) => w.put_schedule(tenant, SAGAS[*s], *d, k, n, r),
             Entry::Outbox(r) => w.push_outbox(r).map(|_| ()),
         }
@@ -779,7 +821,7 @@ mod tests {
             match l {
                 Line::Checkpoint { .. } => c.checkpoints += 1,
                 Line::Instance { .. } => c.instances += 1,
-                Line::Dedupe { .. } => c.dedupe += 1,
+                Line::Dedupe { .. } | Line::TimerMark { .. } => c.dedupe += 1,
                 Line::Timer { .. } => c.timers += 1,
                 Line::Outbox { .. } => c.outbox += 1,
                 Line::End { .. } => continue,

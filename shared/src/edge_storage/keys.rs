@@ -137,9 +137,78 @@ pub fn instance_key(tenant: &str, saga: &str, key: &str) -> Result<Vec<u8>, Stor
     Ok(KeyBuf::new().str(tenant)?.str(saga)?.str(key)?.into_vec())
 }
 
-/// `dedupe` table: `tenant, saga, event id`
+/// `dedupe` table, a producer's event: `tenant, saga, event id`. Event ids are never empty
+/// (the runner dead-letters an event without one), which keeps them apart from timers.
 pub fn dedupe_key(tenant: &str, saga: &str, event_id: &str) -> Result<Vec<u8>, StorageError> {
+    if event_id.is_empty() {
+        return Err(StorageError::InvalidKey(
+            "an event id in the dedupe table cannot be empty".into(),
+        ));
+    }
     instance_key(tenant, saga, event_id)
+}
+
+/// `dedupe` table, a fired timer: `tenant, saga, "", instance key, timer name, due ms`. The
+/// empty third component is what no event id can be, so a producer's id can never stand
+/// for a timer (or the other way round), and the markers of one tenant+saga stay in its
+/// key range.
+pub fn timer_marker_key(
+    tenant: &str,
+    saga: &str,
+    key: &str,
+    timer: &str,
+    due_ms: u64,
+) -> Result<Vec<u8>, StorageError> {
+    Ok(KeyBuf::new()
+        .str(tenant)?
+        .str(saga)?
+        .str("")?
+        .str(key)?
+        .str(timer)?
+        .u64(due_ms)
+        .into_vec())
+}
+
+/// What a `dedupe` key marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Marked<'a> {
+    /// A producer's event, by id.
+    Event(&'a str),
+    /// A fired timer of one instance.
+    Timer {
+        key: &'a str,
+        timer: &'a str,
+        due_ms: u64,
+    },
+}
+
+impl std::fmt::Display for Marked<'_> {
+    /// The event id, or `timer <name> of <key> due <ms>` (what people read in listings).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Marked::Event(id) => f.write_str(id),
+            Marked::Timer { key, timer, due_ms } => {
+                write!(f, "timer {timer} of {key} due {due_ms}")
+            }
+        }
+    }
+}
+
+/// Decoded `(tenant, saga, what)` key of the `dedupe` table.
+pub fn decode_dedupe(key: &[u8]) -> Result<(&str, &str, Marked<'_>), StorageError> {
+    let mut r = KeyReader::new(key);
+    let (t, s, id) = (r.str()?, r.str()?, r.str()?);
+    let marked = if id.is_empty() {
+        Marked::Timer {
+            key: r.str()?,
+            timer: r.str()?,
+            due_ms: r.u64()?,
+        }
+    } else {
+        Marked::Event(id)
+    };
+    r.end()?;
+    Ok((t, s, marked))
 }
 
 /// `checkpoints` table: `tenant, saga`
@@ -260,6 +329,26 @@ mod tests {
         fn instance_keys_round_trip(t in component(), s in component(), k in component()) {
             let enc = instance_key(&t, &s, &k).unwrap();
             prop_assert_eq!(decode_three(&enc).unwrap(), (t.as_str(), s.as_str(), k.as_str()));
+        }
+
+        /// Event and timer markers decode to what made them, stay in their tenant+saga's
+        /// range, and never share a key.
+        #[test]
+        fn dedupe_keys_tell_events_from_timers(
+            t in "[a-z]{1,4}", s in "[a-z]{1,4}", id in "[^\u{0}]{1,12}",
+            k in component(), tm in component(), due in any::<u64>(),
+        ) {
+            let ev = dedupe_key(&t, &s, &id).unwrap();
+            let tk = timer_marker_key(&t, &s, &k, &tm, due).unwrap();
+            prop_assert_ne!(&ev, &tk);
+            prop_assert_eq!(decode_dedupe(&ev).unwrap(), (t.as_str(), s.as_str(), Marked::Event(&id)));
+            prop_assert_eq!(
+                decode_dedupe(&tk).unwrap(),
+                (t.as_str(), s.as_str(), Marked::Timer { key: &k, timer: &tm, due_ms: due })
+            );
+            let prefix = saga_prefix(&t, &s).unwrap();
+            prop_assert!(ev.starts_with(&prefix) && tk.starts_with(&prefix));
+            prop_assert!(dedupe_key(&t, &s, "").is_err());
         }
 
         #[test]

@@ -9,6 +9,7 @@
 pub mod export;
 pub mod keys;
 mod lock;
+mod migrate;
 pub mod records;
 
 use std::borrow::Cow;
@@ -23,11 +24,13 @@ use libmdbx::{
 pub use keys::TableCode;
 pub use libmdbx::{RO, RW, TransactionKind};
 pub use lock::{Holder, LOCK_FILE};
+pub use migrate::Migrated;
 pub use records::*;
 use records::{decode, encode};
 
-/// Version of the layout this code reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the layout this code reads and writes. Format 1 volumes are migrated in place
+/// when a runner opens them (`migrate.rs`); tools refuse them until then.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// MDBX's data file inside a volume directory.
 pub const DATA_FILE: &str = "mdbx.dat";
@@ -74,6 +77,12 @@ pub mod meta {
     /// UTF-8: a unique id made when the volume was created, so records elsewhere (the shard
     /// lease) can say which volume they were made with.
     pub const VOLUME_ID: &str = "volume_id";
+    /// UTF-8: the identity of the event stream the sequences refer to
+    /// (`<name>@<created ns>`, see `names::msg_id::stream_identity`): a stream deleted and
+    /// created again under the same name has another one.
+    pub const STREAM_ID: &str = "stream_id";
+    /// Present only while a migration from an older format is under way: how far it got.
+    pub const MIGRATION: &str = "migration";
 }
 
 /// Everything that can go wrong with a volume, each with what to do about it.
@@ -96,6 +105,12 @@ pub enum StorageError {
     },
     #[error("volume {} has format version {found}, newer than the {supported} this build understands; use a newer runner/runnerctl", path.display())]
     NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("volume {} has format version {found}, older than the {supported} this build reads; start a runner of this version on it once (it migrates the volume in place when it opens it, see docs/storage.md), or read it with the runnerctl of the runner that wrote it", path.display())]
+    OlderFormat {
         path: PathBuf,
         found: u32,
         supported: u32,
@@ -165,6 +180,7 @@ pub struct Volume {
     db: Database<NoWriteMap>,
     dir: PathBuf,
     read_only: bool,
+    migrated: Option<Migrated>,
     _lock: Option<lock::ExclusiveLock>,
 }
 
@@ -210,6 +226,12 @@ impl Volume {
     /// Refused when another live process holds it, when `dir` holds something else, when
     /// the volume is newer than this build or belongs to another shard.
     pub fn open_for_write(dir: &Path, opts: &WriteOptions) -> Result<Volume, StorageError> {
+        let mut vol = Self::open_for_write_unmigrated(dir, opts)?;
+        vol.migrated = migrate::run(&vol)?;
+        Ok(vol)
+    }
+
+    fn open_for_write_unmigrated(dir: &Path, opts: &WriteOptions) -> Result<Volume, StorageError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError::io(dir, "cannot create the data dir", e))?;
         let has_data = dir.join(DATA_FILE).exists();
@@ -257,6 +279,7 @@ impl Volume {
             db,
             dir: dir.to_path_buf(),
             read_only: false,
+            migrated: None,
             _lock: Some(lock),
         };
         vol.init(&opts.shard_id)?;
@@ -375,11 +398,19 @@ impl Volume {
             db,
             dir: dir.to_path_buf(),
             read_only: true,
+            migrated: None,
             _lock: None,
         };
         let version = vol.read(|r| r.format_version())?;
         if version > FORMAT_VERSION {
             return Err(StorageError::NewerFormat {
+                path: dir.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version < FORMAT_VERSION {
+            return Err(StorageError::OlderFormat {
                 path: dir.to_path_buf(),
                 found: version,
                 supported: FORMAT_VERSION,
@@ -394,6 +425,11 @@ impl Volume {
 
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// What the migration from an older format did when this volume was opened, if it ran.
+    pub fn migrated(&self) -> Option<&Migrated> {
+        self.migrated.as_ref()
     }
 
     /// Size of the data file and of the pages in use, in bytes.
@@ -640,6 +676,21 @@ impl<'t, K: TransactionKind> Reader<'t, K> {
         event_id: &str,
     ) -> Result<Option<DedupeRecord>, StorageError> {
         self.get(TableId::Dedupe, &keys::dedupe_key(tenant, saga, event_id)?)
+    }
+
+    /// The marker of a fired timer, if it fired.
+    pub fn timer_marker(
+        &self,
+        tenant: &str,
+        saga: &str,
+        key: &str,
+        timer: &str,
+        due_ms: u64,
+    ) -> Result<Option<DedupeRecord>, StorageError> {
+        self.get(
+            TableId::Dedupe,
+            &keys::timer_marker_key(tenant, saga, key, timer, due_ms)?,
+        )
     }
 
     pub fn instance(
@@ -941,6 +992,31 @@ impl<'t> Writer<'t> {
                 Ok(true)
             }
             Err(libmdbx::Error::KeyExist) => Ok(false),
+            Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
+        }
+    }
+
+    /// Records that a timer fired (its marker; see [`keys::timer_marker_key`]).
+    pub fn put_timer_marker(
+        &mut self,
+        tenant: &str,
+        saga: &str,
+        key: &str,
+        timer: &str,
+        due_ms: u64,
+        rec: &DedupeRecord,
+    ) -> Result<(), StorageError> {
+        let k = keys::timer_marker_key(tenant, saga, key, timer, due_ms)?;
+        match self
+            .r
+            .txn
+            .put(&self.r.t.dedupe, &k, encode(rec)?, WriteFlags::NO_OVERWRITE)
+        {
+            Ok(()) => {
+                self.count_delta(tenant, saga, TableCode::Dedupe, 1);
+                Ok(())
+            }
+            Err(libmdbx::Error::KeyExist) => self.put_raw(TableId::Dedupe, &k, &encode(rec)?),
             Err(e) => Err(map_mdbx(self.r.dir, "cannot write", e)),
         }
     }

@@ -67,10 +67,28 @@ impl Outcome {
 /// `dedupe`: one applied or ignored event (or fired timer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupeRecord {
-    /// Stream sequence of the event (0 for a timer).
+    /// Stream sequence of the event (for a timer: of the event whose transition armed it).
     pub seq: u64,
+    /// When the event was stored in the stream (for a timer: its due time), ms.
     pub at_ms: u64,
     pub outcome: Outcome,
+    /// [`event_digest`] of the event's type, key and data, so a second event with the same
+    /// id but another body is told apart from a true duplicate; 0 when unknown (timers,
+    /// markers migrated from format 1).
+    #[serde(default)]
+    pub digest: u64,
+}
+
+/// The digest kept in a dedupe marker: SipHash-1-3 (fixed keys, so it is stable across
+/// builds) over the event's type, instance key and raw data, each length-prefixed. Never 0.
+pub fn event_digest(event_type: &str, key: &str, data: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = siphasher::sip::SipHasher13::new_with_keys(0x72756e6e6572, 0x64656475);
+    for part in [event_type.as_bytes(), key.as_bytes(), data] {
+        h.write_u64(part.len() as u64);
+        h.write(part);
+    }
+    h.finish().max(1)
 }
 
 /// `checkpoints`: the last stream sequence applied (or skipped) for a tenant+saga.
@@ -102,6 +120,11 @@ pub struct OutboxEntry {
     pub tenant: String,
     pub saga: String,
     pub created_at_ms: u64,
+    /// Stream sequence of the event the entry comes from (for a timer's effects: of the
+    /// event that armed the timer); 0 when unknown. A former owner of a tenant uses it to
+    /// tell the entries its successor made again from those only it holds.
+    #[serde(default)]
+    pub cause_seq: u64,
 }
 
 /// `schedules`: one pending timer. The key holds tenant, saga, due time, instance key and
@@ -113,6 +136,10 @@ pub struct ScheduleRecord {
     pub armed_at_ms: u64,
     /// Id of the event whose transition armed the timer.
     pub armed_by: String,
+    /// Stream sequence of the event whose transition (or chain of timers) armed it; 0 when
+    /// unknown.
+    #[serde(default)]
+    pub cause_seq: u64,
 }
 
 /// How far a tenant has been read, and by what.
@@ -227,11 +254,13 @@ pub(crate) mod arb {
                 Outcome::Ignored,
                 Outcome::TimerFired,
             ]),
+            any::<u64>(),
         )
-            .prop_map(|(seq, at_ms, outcome)| DedupeRecord {
+            .prop_map(|(seq, at_ms, outcome, digest)| DedupeRecord {
                 seq,
                 at_ms,
                 outcome,
+                digest,
             })
     }
 
@@ -241,11 +270,14 @@ pub(crate) mod arb {
     }
 
     pub fn schedule() -> impl Strategy<Value = ScheduleRecord> {
-        (text(), any::<u64>(), text()).prop_map(|(fire, armed_at_ms, armed_by)| ScheduleRecord {
-            fire,
-            armed_at_ms,
-            armed_by,
-        })
+        (text(), any::<u64>(), text(), any::<u64>()).prop_map(
+            |(fire, armed_at_ms, armed_by, cause_seq)| ScheduleRecord {
+                fire,
+                armed_at_ms,
+                armed_by,
+                cause_seq,
+            },
+        )
     }
 
     /// An outbox entry of `tenant`/`saga` with a subject the runner would write.
@@ -274,6 +306,7 @@ pub(crate) mod arb {
                         tenant: tenant.clone(),
                         saga: saga.clone(),
                         created_at_ms,
+                        cause_seq: created_at_ms / 3,
                     }
                 },
             )
@@ -384,6 +417,7 @@ mod tests {
             tenant: "t".into(),
             saga: "s".into(),
             created_at_ms: 5,
+            cause_seq: 0,
         };
         assert_eq!(
             decode::<OutboxEntry>("outbox", &encode(&o).unwrap()).unwrap(),

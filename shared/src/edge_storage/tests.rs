@@ -46,6 +46,7 @@ fn writes_are_atomic_and_counted() {
                 seq: 1,
                 at_ms: 1,
                 outcome: Outcome::Applied,
+                digest: 0,
             },
         )?;
         w.put_dedupe(
@@ -56,6 +57,7 @@ fn writes_are_atomic_and_counted() {
                 seq: 1,
                 at_ms: 2,
                 outcome: Outcome::Applied,
+                digest: 0,
             },
         )?;
         w.set_checkpoint(
@@ -108,6 +110,7 @@ fn outbox_keeps_write_order_and_counts_per_tenant() {
         tenant: t.into(),
         saga: "order".into(),
         created_at_ms: 0,
+        cause_seq: 0,
     };
     v.write(|w| {
         for n in 0..3 {
@@ -152,6 +155,7 @@ fn due_timers_come_earliest_first_and_stop_at_now() {
         fire: "Timeout".into(),
         armed_at_ms: 0,
         armed_by: "e".into(),
+        cause_seq: 0,
     };
     v.write(|w| {
         w.put_schedule("t1", "order", 300, "o3", "pay", &rec)?;
@@ -293,6 +297,7 @@ fn clearing_a_saga_removes_exactly_its_entries_in_every_table() {
         fire: "Timeout".into(),
         armed_at_ms: 0,
         armed_by: "e".into(),
+        cause_seq: 0,
     };
     v.write(|w| {
         for (t, s) in pairs {
@@ -303,6 +308,7 @@ fn clearing_a_saga_removes_exactly_its_entries_in_every_table() {
                     seq: i,
                     at_ms: 1,
                     outcome: Outcome::Applied,
+                    digest: 0,
                 };
                 w.put_dedupe(t, s, &format!("e{i}"), &d)?;
                 w.put_schedule(t, s, 100 + i, &k, "pay", &rec)?;
@@ -315,6 +321,7 @@ fn clearing_a_saga_removes_exactly_its_entries_in_every_table() {
                     tenant: t.into(),
                     saga: s.into(),
                     created_at_ms: 1,
+                    cause_seq: 0,
                 })?;
             }
             w.set_checkpoint(
@@ -366,4 +373,105 @@ fn clearing_a_saga_removes_exactly_its_entries_in_every_table() {
         .write(|w| w.clear_saga("t1", "order", TableCode::Dedupe))
         .unwrap();
     assert_eq!(again, 0);
+}
+
+/// A copy of a volume written by the format-1 runner (tests/fixtures/volume-v1): two
+/// tenants, 25 orders (15 payment timers fired in one burst, which format 1 recorded as ONE
+/// timer marker), 30 deposits, a dead letter, 5 pending timers and 2 pending outbox rows.
+fn v1_fixture() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/volume-v1/mdbx.dat");
+    std::fs::copy(src, tmp.path().join(DATA_FILE)).unwrap();
+    tmp
+}
+
+/// Everything a volume holds, decoded with this build's records (fails on any v1 value).
+fn contents(v: &Volume) -> (u64, Vec<(String, String, String)>, u64, u64) {
+    v.read(|r| {
+        let mut markers = Vec::new();
+        r.scan(TableId::Dedupe, &[], None, |k, val| {
+            let (t, s, m) = keys::decode_dedupe(k)?;
+            let rec: DedupeRecord = decode(table::DEDUPE, val)?;
+            assert_ne!(
+                rec.outcome,
+                Outcome::TimerFired,
+                "a format-1 timer marker survived"
+            );
+            markers.push((t.to_string(), s.to_string(), m.to_string()));
+            Ok(true)
+        })?;
+        let mut outbox = 0;
+        r.scan(TableId::Outbox, &[], None, |_, val| {
+            let _: OutboxEntry = decode(table::OUTBOX, val)?;
+            outbox += 1;
+            Ok(true)
+        })?;
+        let mut timers = 0;
+        r.scan(TableId::Schedules, &[], None, |_, val| {
+            let _: ScheduleRecord = decode(table::SCHEDULES, val)?;
+            timers += 1;
+            Ok(true)
+        })?;
+        // The per-tenant counts still add up to the tables' sizes.
+        let mut counted = 0;
+        for (t, s) in [("t1", "order"), ("t2", "account")] {
+            counted += r.count(t, s, TableCode::Dedupe)?;
+        }
+        assert_eq!(counted, r.entries(TableId::Dedupe)?);
+        Ok::<_, StorageError>((r.entries(TableId::Sagas)?, markers, outbox, timers))
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_format_1_volume_is_refused_by_readers_and_migrated_by_the_runner() {
+    let tmp = v1_fixture();
+    let e = Volume::open_read_only(tmp.path(), false).unwrap_err();
+    assert!(
+        matches!(e, StorageError::OlderFormat { found: 1, .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("start a runner of this version"),
+        "{e}"
+    );
+
+    let v = new_volume(tmp.path());
+    let m = v.migrated().cloned().expect("migrated");
+    assert_eq!(m.from_version, 1);
+    assert_eq!(m.dedupe, 60, "25 placed, 5 paid, 30 deposits");
+    assert!(m.timer_markers_dropped >= 1);
+    assert_eq!((m.outbox, m.schedules), (2, 5));
+    let (instances, markers, outbox, timers) = contents(&v);
+    assert_eq!((instances, markers.len(), outbox, timers), (28, 60, 2, 5));
+    v.read(|r| {
+        assert_eq!(r.format_version()?, FORMAT_VERSION);
+        assert!(r.meta_raw(meta::MIGRATION)?.is_none());
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    drop(v);
+    // Once migrated: readable, and opening it again migrates nothing.
+    Volume::open_read_only(tmp.path(), false).unwrap();
+    assert!(new_volume(tmp.path()).migrated().is_none());
+}
+
+#[test]
+fn an_interrupted_migration_resumes_where_it_stopped() {
+    let whole = v1_fixture();
+    let want = contents(&new_volume(whole.path()));
+    let tmp = v1_fixture();
+    let mut done = Migrated::default();
+    // A few small steps, then the process "dies": the volume is still format 1 to readers.
+    {
+        let v =
+            Volume::open_for_write_unmigrated(tmp.path(), &WriteOptions::new("shard-a")).unwrap();
+        for _ in 0..4 {
+            assert!(!migrate::step(&v, 7, &mut done).unwrap());
+        }
+    }
+    let e = Volume::open_read_only(tmp.path(), false).unwrap_err();
+    assert!(matches!(e, StorageError::OlderFormat { .. }), "{e}");
+    let v = new_volume(tmp.path());
+    assert_eq!(contents(&v), want);
 }

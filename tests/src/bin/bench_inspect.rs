@@ -57,6 +57,7 @@ fn build(dir: &Path, n: usize) -> Result<()> {
                         seq: i as u64,
                         at_ms: 1,
                         outcome: Outcome::Applied,
+                        digest: 0,
                     },
                 )?;
             }

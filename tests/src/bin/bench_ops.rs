@@ -329,7 +329,7 @@ async fn move_bench(_http: &reqwest::Client) -> Result<Value> {
                 &prefix,
                 None,
                 |k, val| {
-                    let (_, _, id) = shared::edge_storage::keys::decode_three(k)?;
+                    let (_, _, id) = shared::edge_storage::keys::decode_dedupe(k)?;
                     let d: shared::edge_storage::DedupeRecord =
                         shared::edge_storage::decode_value(val)?;
                     out.insert(id.to_string(), d.at_ms);
