@@ -441,6 +441,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
                     stream_id: stream_id.clone(),
                     allow,
                 },
+                js.clone(),
                 kv,
                 handoff.clone(),
                 registry.clone(),

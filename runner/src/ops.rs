@@ -229,13 +229,15 @@ impl Ops {
         let (deletes, markers) = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
                 let n = |table| r.count(&t, &s, table);
-                let markers = n(TableCode::Dedupe)?;
+                let all_markers = n(TableCode::Dedupe)?;
+                // Events applied: fired timers leave markers too, but are not in the stream.
+                let markers = all_markers - r.timer_markers(&t, &s)?.min(all_markers);
                 let mut d = ReplayDeletes {
                     checkpoints: n(TableCode::Checkpoints)?,
                     ..Default::default()
                 };
                 if mode != ReplayMode::CheckpointOnly {
-                    d.dedupe = markers;
+                    d.dedupe = all_markers;
                 }
                 if mode == ReplayMode::FullReset {
                     d.instances = n(TableCode::Sagas)?;

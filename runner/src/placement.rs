@@ -49,6 +49,7 @@ use crate::state::SharedState;
 
 pub struct Placement {
     pub cfg: PlacementConfig,
+    pub js: async_nats::jetstream::Context,
     pub placement: kv::Store,
     pub handoff: kv::Store,
     pub registry: kv::Store,
@@ -229,6 +230,7 @@ impl Placement {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         cfg: PlacementConfig,
+        js: async_nats::jetstream::Context,
         placement: kv::Store,
         handoff: kv::Store,
         registry: kv::Store,
@@ -241,6 +243,7 @@ impl Placement {
     ) -> Placement {
         Placement {
             cfg,
+            js,
             placement,
             handoff,
             registry,
@@ -303,8 +306,22 @@ impl Placement {
     async fn load(&self) -> Result<(BTreeMap<String, String>, u64), String> {
         let mut map = BTreeMap::new();
         let mut rev = self.last_revision;
-        let status = self.placement.status().await.map_err(|e| e.to_string())?;
-        if status.values() == 0 {
+        // An empty bucket's history watch yields nothing, so emptiness is asked first, and
+        // afresh: `kv::Store::status()` answers the stream info cached when the store was
+        // opened (async-nats 0.51), which made every re-read of a bucket that was empty at
+        // start say "no placements" and release every tenant.
+        let mut stream = self
+            .js
+            .get_stream(&self.placement.stream_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let messages = stream
+            .info()
+            .await
+            .map_err(|e| e.to_string())?
+            .state
+            .messages;
+        if messages == 0 {
             return Ok((map, rev));
         }
         let mut w = self

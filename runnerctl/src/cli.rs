@@ -125,6 +125,15 @@ Examples:
   runnerctl unplace acme --reason \"tenant offboarded\"
   runnerctl unplace acme --expect shard-b")]
     Unplace(UnplaceArgs),
+    /// Accept that a tenant's state is lost: its shard came back with an empty volume (the
+    /// tenant waits, "state lost"). Marks the tenant's claim released at the last position
+    /// known for it; its shard then serves it after that position with empty state.
+    #[command(after_help = "\
+Examples:
+  runnerctl release acme --accept-state-loss --reason \"disk of shard-a replaced\"
+
+Prefer restoring the volume if you can: this starts the tenant with empty state.")]
+    Release(ReleaseArgs),
     /// Every placed tenant: desired shard, actual owner, the owner's health, and a mismatch
     /// flag for tenants with no owner or an owner that is not the desired shard.
     #[command(after_help = "\
@@ -290,6 +299,19 @@ pub struct UnplaceArgs {
     /// Remove only if the tenant is placed on this shard now.
     #[arg(long, value_name = "SHARD")]
     pub expect: Option<String>,
+    /// Why, for the audit trail.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The tenant.
+    pub tenant: String,
+    /// Required: you accept that the state the tenant had on its shard's lost volume is
+    /// gone (instances, timers, dedupe markers).
+    #[arg(long)]
+    pub accept_state_loss: bool,
     /// Why, for the audit trail.
     #[arg(long)]
     pub reason: Option<String>,

@@ -3,6 +3,7 @@
 //! for conditions with deadlines, and read volumes through `edge_storage`.
 
 pub mod bench;
+pub mod natsproxy;
 pub mod soak;
 
 use std::collections::BTreeMap;
@@ -795,4 +796,149 @@ impl Deposits {
         ensure!(ids.len() as u64 == self.n, "a command twice");
         Ok(())
     }
+}
+
+/// The runner's three streams, created before any runner starts (a runner keeps an existing
+/// stream's settings) with a duplicate window of `dup`. Exactly-once checks use a window
+/// shorter than the scenario, so that a command published twice shows up twice instead of
+/// being hidden by JetStream's default 2-minute window.
+pub async fn create_streams(js: &jetstream::Context, dup: Duration) -> Result<()> {
+    for (name, subject) in [
+        (
+            shared::names::DEFAULT_EVENT_STREAM,
+            shared::names::EVENT_SUBJECTS,
+        ),
+        (
+            shared::names::DEFAULT_COMMAND_STREAM,
+            shared::names::COMMAND_SUBJECTS,
+        ),
+        (
+            shared::names::DEFAULT_DLQ_STREAM,
+            shared::names::DLQ_SUBJECTS,
+        ),
+    ] {
+        js.create_stream(jetstream::stream::Config {
+            name: name.into(),
+            subjects: vec![subject.into()],
+            allow_direct: true,
+            duplicate_window: dup,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("creating stream {name}"))?;
+    }
+    Ok(())
+}
+
+/// A message as stored in the command or dead-letter stream.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub seq: u64,
+    pub subject: String,
+    pub msg_id: String,
+    pub headers: BTreeMap<String, String>,
+    pub payload: bytes::Bytes,
+}
+
+/// Every message of `stream` with its `Nats-Msg-Id` and headers.
+pub async fn stored(js: &jetstream::Context, stream: &str) -> Result<Vec<Stored>> {
+    Ok(read_stream(js, stream)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let headers: BTreeMap<String, String> = m
+                .headers
+                .as_ref()
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                v.first().map(|v| v.to_string()).unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Stored {
+                seq: m.info().map(|i| i.stream_sequence).unwrap_or(0),
+                subject: m.subject.to_string(),
+                msg_id: headers.get("Nats-Msg-Id").cloned().unwrap_or_default(),
+                headers,
+                payload: m.payload.clone(),
+            }
+        })
+        .collect())
+}
+
+/// Fails if any `Nats-Msg-Id` appears more than once in `msgs`, naming it.
+pub fn assert_each_id_once(msgs: &[Stored], what: &str) -> Result<()> {
+    let mut seen = std::collections::BTreeMap::<&str, u32>::new();
+    for m in msgs {
+        *seen.entry(&m.msg_id).or_default() += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    ensure!(
+        twice.is_empty(),
+        "{what}: {} ids stored more than once, e.g. {:?}",
+        twice.len(),
+        twice.iter().take(3).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+/// Waits for a spawned process to exit, at most `within`.
+pub async fn wait_exit(child: &mut Child, within: Duration) -> Result<ExitStatus> {
+    eventually(within, "the process to exit", || {
+        let s = child.try_wait().ok().flatten();
+        async move { s }
+    })
+    .await
+}
+
+impl Runner {
+    /// Waits until the runner's log contains `needle`.
+    pub async fn wait_log(&self, needle: &str, within: Duration) -> Result<()> {
+        eventually(within, &format!("the log to say {needle:?}"), || async {
+            self.log_text().contains(needle).then_some(())
+        })
+        .await
+        .map_err(|e| anyhow!("{e}; log:\n{}", self.log_text()))
+    }
+
+    /// Whether the process is still running (not merely spawned once).
+    pub fn alive(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// The live process's exit, once it exits (at most `within`).
+    pub async fn wait_exit(&mut self, within: Duration) -> Result<ExitStatus> {
+        let c = self
+            .child
+            .as_mut()
+            .ok_or_else(|| anyhow!("runner not running"))?;
+        let s = wait_exit(c, within).await?;
+        self.child = None;
+        Ok(s)
+    }
+}
+
+/// Runs `runnerctl` and returns (exit code, stdout, stderr).
+pub fn runnerctl_out(
+    nats: &NatsServer,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(i32, String, String)> {
+    let mut c = runnerctl(nats);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.args(args).output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }

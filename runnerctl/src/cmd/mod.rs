@@ -9,6 +9,7 @@ pub mod inspect;
 mod moves;
 mod place;
 mod placements;
+mod release;
 mod replay;
 pub mod shards;
 mod status;
@@ -45,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(a) => status::run(a, cli.output, cli.token).await,
         Command::Place(a) => place::place(a, &cli.nats, cli.token, cli.output).await,
         Command::Unplace(a) => place::unplace(a, &cli.nats, cli.output).await,
+        Command::Release(a) => release::run(a, &cli.nats, cli.output).await,
         Command::Placements => placements::run(&cli.nats, cli.output).await,
         Command::Watch => watch::run(&cli.nats, cli.output).await,
         Command::History { tenant } => history::run(&tenant, &cli.nats, cli.output).await,

@@ -246,7 +246,9 @@ impl Ctx {
     }
 }
 
-/// Test hook: stop (as if killed) right after recording this phase.
+/// Test hook, documented in docs/move.md: `RUNNERCTL_MOVE_STOP_AFTER=<phase>` exits with
+/// code 99 right after the phase is recorded, as if the command were killed there, so tests
+/// can resume or abort a move from each phase deterministically.
 fn stop_after(phase: MovePhase) {
     if std::env::var("RUNNERCTL_MOVE_STOP_AFTER").ok().as_deref() == Some(phase.as_str()) {
         eprintln!(
@@ -532,8 +534,22 @@ pub async fn run(
         stop_after(MovePhase::Flipped);
     }
 
-    // 5. Clean up the source.
+    // 5. Clean up the source, but never the last copy: the target must hold the state.
     ctx.step(5, &format!("clean up {from}"));
+    if !rec.keep_source {
+        let target = ctx.info(&to, t).await?;
+        let source = ctx.info(&from, t).await?;
+        if source.has_state() && !target.has_state() {
+            return Err(CliError::new(
+                REFUSED,
+                format!(
+                    "{to} serves {t} but holds none of its state, while {from} still holds {} entries: not deleting them. Something removed the imported copy; copy it back with `runnerctl inspect` export and the admin import, or place {t} on {from} again",
+                    source.entries()
+                ),
+            )
+            .into());
+        }
+    }
     let source_deleted = if rec.keep_source {
         ctx.done("kept the copy on the source (--keep-source)");
         None
@@ -597,7 +613,41 @@ async fn abort(ctx: &Ctx, t: &str) -> anyhow::Result<()> {
         .into());
     }
     let (from, to) = (rec.from.clone(), rec.to.clone());
-    ctx.step(1, &format!("remove what {to} imported"));
+    // The flip may have happened before the move was interrupted (its phase not recorded
+    // yet): then the target holds the tenant's only current state, and may serve it. The
+    // placement is checked first, and moved back before anything is deleted, so that an
+    // abort can never remove the state a shard is placed to serve.
+    let parked = moving_value(&from, &to);
+    match ctx.placement_of(t).await?.0 {
+        Some(p) if p == to => {
+            return Err(CliError::new(
+                REFUSED,
+                format!(
+                    "the placement of {t} already names {to}: the move flipped before it was interrupted, and {to} holds the tenant's state; nothing was removed. Finish the move with `runnerctl move {t} --to {to}` (then move it back if you want it on {from})"
+                ),
+            )
+            .into());
+        }
+        Some(p) if p == parked => {}
+        other => {
+            return Err(CliError::new(
+                CONFLICT,
+                format!(
+                    "the placement of {t} is {} instead of '{parked}': somebody changed it during the move; nothing was removed. Check `runnerctl history {t}`",
+                    other.map(|o| format!("'{o}'")).unwrap_or_else(|| "unset".into())
+                ),
+            )
+            .into());
+        }
+    }
+    ctx.step(1, &format!("place {t} back on {from}"));
+    let revision = ctx.swap_placement(t, &parked, &from).await?;
+    ctx.wait(&format!("{from} to serve {t} again"), || async {
+        Ok(ctx.info(&from, t).await?.served.then_some(()))
+    })
+    .await?;
+    ctx.done(&format!("{from} serves {t} again"));
+    ctx.step(2, &format!("remove what {to} imported"));
     let target = ctx.info(&to, t).await?;
     if target.has_state() && !target.served {
         let d: TenantDataChange = ctx
@@ -609,15 +659,6 @@ async fn abort(ctx: &Ctx, t: &str) -> anyhow::Result<()> {
     } else {
         ctx.done("nothing to remove");
     }
-    ctx.step(2, &format!("place {t} back on {from}"));
-    let revision = ctx
-        .swap_placement(t, &moving_value(&from, &to), &from)
-        .await?;
-    ctx.wait(&format!("{from} to serve {t} again"), || async {
-        Ok(ctx.info(&from, t).await?.served.then_some(()))
-    })
-    .await?;
-    ctx.done(&format!("{from} serves {t} again"));
     ctx.audit("move-abort", &rec, &to, &from, revision).await;
     let _ = ctx
         .handoff

@@ -706,6 +706,18 @@ impl<'t, K: TransactionKind> Reader<'t, K> {
         self.get(TableId::Cursors, &keys::cursor_key(tenant)?)
     }
 
+    /// Markers of fired timers of a tenant+saga (they sort before its event markers, so
+    /// this scans only them).
+    pub fn timer_markers(&self, tenant: &str, saga: &str) -> Result<u64, StorageError> {
+        let prefix = [keys::saga_prefix(tenant, saga)?.as_slice(), &[0]].concat();
+        let mut n = 0;
+        self.scan(TableId::Dedupe, &prefix, None, |_, _| {
+            n += 1;
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+
     /// Entries of `table` per tenant+saga, from the `stats` table (no scan of `table`).
     pub fn count(&self, tenant: &str, saga: &str, table: TableCode) -> Result<u64, StorageError> {
         match self.get_raw(TableId::Stats, &keys::stats_key(tenant, saga, table)?)? {
