@@ -313,14 +313,54 @@ async fn tenant_export(
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
+/// Streams the request body into a file beside the volume (memory stays flat, whatever the
+/// export's size), then imports it.
 async fn tenant_import(
     State(st): State<Arc<AdminState>>,
     axum::extract::Path(t): axum::extract::Path<String>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
     let t = tenant_arg(&t)?;
-    let body = body.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
-    Ok(axum::Json(ops(&st)?.import(&t, body).await?).into_response())
+    let ops = ops(&st)?;
+    let io = |e: std::io::Error| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage",
+            format!("cannot store the uploaded export beside the volume: {e}"),
+        )
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".import-{t}-"))
+        .tempfile_in(st.vol.dir())
+        .map_err(io)?;
+    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(io)?);
+    let mut stream = body.into_data_stream();
+    let mut size = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the upload broke off: {e}"),
+            )
+        })?;
+        size += chunk.len();
+        if size > MAX_IMPORT_BYTES {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("exports are limited to {MAX_IMPORT_BYTES} bytes"),
+            ));
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+    }
+    file.flush().await.map_err(io)?;
+    let path = tmp.path().to_path_buf();
+    let r = ops.import(&t, path).await;
+    drop(tmp);
+    Ok(axum::Json(r?).into_response())
 }
 
 async fn tenant_delete(
@@ -351,7 +391,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/admin/tenants/{tenant}/export", get(tenant_export))
         .route(
             "/admin/tenants/{tenant}/import",
-            post(tenant_import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(tenant_import).layer(DefaultBodyLimit::disable()),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

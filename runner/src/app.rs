@@ -107,6 +107,15 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         );
     }
     let vol = Arc::new(vol);
+    // Uploads of imports that a crash interrupted (the import itself recorded how far it
+    // got in the volume: see Ops::import).
+    if let Ok(entries) = std::fs::read_dir(vol.dir()) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".import-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let stream = args.stream.clone();
     vol.write(|w| {
         match w.meta_str(meta::STREAM)? {

@@ -492,7 +492,7 @@ impl Ops {
     pub async fn tenant_info(&self, tenant: &TenantId) -> Result<TenantInfo, OpError> {
         let served = self.served(tenant.as_str());
         let (vol, t) = (self.vol.clone(), tenant.to_string());
-        let (counts, cursor) = tokio::task::spawn_blocking(move || {
+        let counts = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
                 let mut c = [0u64; 5];
                 r.scan(TableId::Stats, &keys::tenant_prefix(&t)?, None, |k, v| {
@@ -503,12 +503,16 @@ impl Ops {
                         })?);
                     Ok(true)
                 })?;
-                Ok::<_, StorageError>((c, r.cursor(&t)?))
+                let importing = r
+                    .meta_raw(&shared::edge_storage::meta::import_marker(&t))?
+                    .is_some();
+                Ok::<_, StorageError>((c, r.cursor(&t)?, importing))
             })
         })
         .await
         .map_err(|e| OpError::Unavailable(e.to_string()))?
         .map_err(|e| OpError::Unavailable(e.to_string()))?;
+        let (counts, cursor, import_incomplete) = (counts.0, counts.1, counts.2);
         Ok(TenantInfo {
             tenant: tenant.to_string(),
             shard_id: self.shard.clone(),
@@ -521,6 +525,7 @@ impl Ops {
             cursor_mode: cursor.map(|c| c.mode.as_str().to_string()),
             cursor_seq: cursor.map(|c| c.seq),
             export_format_version: export::VERSION,
+            import_incomplete,
         })
     }
 
@@ -554,13 +559,18 @@ impl Ops {
         .map_err(|e| OpError::Unavailable(e.to_string()))
     }
 
-    /// Imports an export of `tenant` in one transaction, verified by counts and checksum.
-    /// Refused while the tenant is served here or when the volume already holds state for
-    /// it (delete it first).
+    /// Imports an export of `tenant` from `file` (the request body, streamed to disk by the
+    /// admin API): the whole export is checked first (version, every line, counts,
+    /// checksum) without writing anything, then written in transactions of
+    /// [`IMPORT_CHUNK`] entries, with `meta.import:<tenant>` set from the first to the last
+    /// so that a crash half-way leaves a tenant that is not served until its partial state
+    /// is deleted. Memory stays flat whatever the export's size, and the engine's commits
+    /// go on between the chunks. Refused while the tenant is served here or when the volume
+    /// already holds state for it (delete it first).
     pub async fn import(
         &self,
         tenant: &TenantId,
-        body: bytes::Bytes,
+        file: std::path::PathBuf,
     ) -> Result<TenantDataChange, OpError> {
         self.refuse_served(tenant, "imported")?;
         let info = self.tenant_info(tenant).await?;
@@ -568,32 +578,29 @@ impl Ops {
             return Err(OpError::Conflict(
                 "tenant_has_state",
                 format!(
-                    "this volume already holds {} entries for tenant {tenant}; merging is not supported: delete them first (DELETE /admin/tenants/{tenant})",
-                    info.entries()
+                    "this volume already holds {} entries for tenant {tenant}{}; merging is not supported: delete them first (DELETE /admin/tenants/{tenant})",
+                    info.entries(),
+                    if info.import_incomplete {
+                        " (from an import that did not finish)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
         let (vol, t) = (self.vol.clone(), tenant.to_string());
-        let summary = tokio::task::spawn_blocking(move || {
-            vol.write(|w| {
-                let s = export::import(w, body.as_ref()).map_err(ImportFailed::Import)?;
-                if s.header.tenant != t {
-                    return Err(ImportFailed::Tenant(s.header.tenant));
-                }
-                Ok(s)
-            })
-        })
-        .await
-        .map_err(|e| OpError::Unavailable(e.to_string()))?
-        .map_err(|e| match e {
-            ImportFailed::Storage(e) => OpError::Unavailable(e.to_string()),
-            ImportFailed::Import(e) => OpError::BadRequest(format!(
-                "the export was not imported (nothing written): {e}"
-            )),
-            ImportFailed::Tenant(other) => OpError::BadRequest(format!(
-                "the export is of tenant {other}, not {tenant}; nothing written"
-            )),
-        })?;
+        let summary = tokio::task::spawn_blocking(move || import_file(&vol, &t, &file))
+            .await
+            .map_err(|e| OpError::Unavailable(e.to_string()))?
+            .map_err(|e| match e {
+                ImportFailed::Storage(e) => OpError::Unavailable(e.to_string()),
+                ImportFailed::Import(e) => OpError::BadRequest(format!(
+                    "the export was not imported (nothing written): {e}"
+                )),
+                ImportFailed::Tenant(other) => OpError::BadRequest(format!(
+                    "the export is of tenant {other}, not {tenant}; nothing written"
+                )),
+            })?;
         let c = summary.counts;
         info!(tenant = %tenant, instances = c.instances, dedupe = c.dedupe, sha256 = %summary.sha256, "tenant state imported");
         Ok(TenantDataChange {
@@ -628,6 +635,58 @@ impl Ops {
     }
 }
 
+/// Entries written per transaction by an import.
+pub const IMPORT_CHUNK: usize = 10_000;
+
+fn open_export(file: &std::path::Path) -> Result<std::io::BufReader<std::fs::File>, ImportFailed> {
+    std::fs::File::open(file)
+        .map(std::io::BufReader::new)
+        .map_err(|e| {
+            ImportFailed::Storage(StorageError::Io {
+                path: file.to_path_buf(),
+                what: "cannot read the uploaded export",
+                source: e,
+            })
+        })
+}
+
+/// Checks the export in `file`, then writes it in chunks (see [`Ops::import`]).
+fn import_file(
+    vol: &Volume,
+    tenant: &str,
+    file: &std::path::Path,
+) -> Result<export::Summary, ImportFailed> {
+    let summary = export::verify(open_export(file)?).map_err(ImportFailed::Import)?;
+    if summary.header.tenant != tenant {
+        return Err(ImportFailed::Tenant(summary.header.tenant));
+    }
+    let marker = shared::edge_storage::meta::import_marker(tenant);
+    let version = summary.header.version;
+    let mut reader = export::ImportReader::new(open_export(file)?);
+    let mut first = true;
+    loop {
+        let done = vol.write(|w| {
+            if first {
+                w.set_meta_str(&marker, &summary.sha256)?;
+            }
+            for _ in 0..IMPORT_CHUNK {
+                match reader.next_entry().map_err(ImportFailed::Import)? {
+                    Some(line) => export::write_entry(w, version, tenant, line)?,
+                    None => {
+                        w.delete_meta(&marker)?;
+                        return Ok::<_, ImportFailed>(true);
+                    }
+                }
+            }
+            Ok(false)
+        })?;
+        first = false;
+        if done {
+            return Ok(summary);
+        }
+    }
+}
+
 enum ImportFailed {
     Storage(StorageError),
     Import(export::ImportError),
@@ -637,5 +696,95 @@ enum ImportFailed {
 impl From<StorageError> for ImportFailed {
     fn from(e: StorageError) -> Self {
         ImportFailed::Storage(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::edge_storage::{InstanceRecord, WriteOptions, meta};
+
+    fn volume(dir: &std::path::Path, shard: &str) -> Volume {
+        Volume::open_for_write(dir, &WriteOptions::new(shard)).unwrap()
+    }
+
+    fn instance(i: u64) -> InstanceRecord {
+        InstanceRecord {
+            state: "open".into(),
+            version: i,
+            created_at_ms: i,
+            updated_at_ms: i,
+            last_seq: i,
+            last_event_id: format!("e{i}"),
+            data: "{}".into(),
+            timers: vec![],
+            history: vec![],
+        }
+    }
+
+    /// An export bigger than one chunk is checked whole, then written in several
+    /// transactions to the same state a single-transaction import gives, with no marker
+    /// left; a damaged one writes nothing at all.
+    #[test]
+    fn an_import_is_checked_whole_then_written_in_chunks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = volume(&tmp.path().join("src"), "a");
+        let n = IMPORT_CHUNK as u64 * 2 + 17;
+        src.write(|w| {
+            for i in 0..n {
+                w.put_instance("t1", "order", &format!("k{i}"), &instance(i), true)?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .unwrap();
+        let file = tmp.path().join("t1.jsonl");
+        let mut out = std::fs::File::create(&file).unwrap();
+        src.read(|r| export::export(r, "t1", None, &mut out))
+            .unwrap();
+        drop(out);
+
+        let dst = volume(&tmp.path().join("dst"), "b");
+        let s = import_file(&dst, "t1", &file).ok().unwrap();
+        assert_eq!(s.counts.instances, n);
+        let one = volume(&tmp.path().join("one"), "c");
+        one.write(|w| {
+            export::import(
+                w,
+                std::io::BufReader::new(std::fs::File::open(&file).unwrap()),
+            )
+        })
+        .unwrap();
+        let all = |v: &Volume| {
+            let mut o = Vec::new();
+            v.read(|r| {
+                r.scan(TableId::Sagas, &[], None, |k, val| {
+                    o.push((k.to_vec(), val.to_vec()));
+                    Ok(true)
+                })
+            })
+            .unwrap();
+            o
+        };
+        assert_eq!(all(&dst), all(&one));
+        assert!(
+            dst.read(|r| r.meta_raw(&meta::import_marker("t1")))
+                .unwrap()
+                .is_none()
+        );
+        // One byte changed near the end: the checksum fails, and nothing is written.
+        let mut text = std::fs::read(&file).unwrap();
+        let at = text.len() - 200;
+        text[at] = if text[at] == b'1' { b'2' } else { b'1' };
+        std::fs::write(&file, &text).unwrap();
+        let empty = volume(&tmp.path().join("empty"), "d");
+        assert!(matches!(
+            import_file(&empty, "t1", &file),
+            Err(ImportFailed::Import(_))
+        ));
+        assert_eq!(
+            empty.read(|r| r.entries(TableId::Sagas)).unwrap(),
+            0,
+            "a damaged export wrote entries"
+        );
     }
 }

@@ -191,10 +191,23 @@ impl Handoff {
         Handoff { tx, shared }
     }
 
-    /// Sends `batch` once the channel has room, unless `cancel` fires first. Room is
-    /// reserved before anything is counted, and the send itself cannot be interrupted, so
-    /// a cancel at any moment leaves the count exact.
+    /// Sends `batch` once the channel has room and the read budget has its bytes
+    /// ([`READ_BUDGET_KIB`]), unless `cancel` fires first. Room and bytes are reserved
+    /// before anything is counted, and the send itself cannot be interrupted, so a cancel
+    /// at any moment leaves the counts exact.
     pub async fn send(&self, batch: EngineMsg, cancel: &CancellationToken) -> Handed {
+        let cost = match &batch {
+            EngineMsg::Batch { msgs, .. } => cost_kib(msgs),
+            _ => 0,
+        };
+        let bytes = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Handed::Cancelled,
+            p = self.shared.read_budget.acquire_many(cost) => match p {
+                Ok(p) => p,
+                Err(_) => return Handed::Closed,
+            },
+        };
         let permit = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Handed::Cancelled,
@@ -203,15 +216,34 @@ impl Handoff {
                 Err(_) => return Handed::Closed,
             },
         };
+        // Given back by the engine when it takes the batch (`taken`).
+        bytes.forget();
         self.shared.batches_queued.fetch_add(1, Ordering::Relaxed);
         permit.send(batch);
         Handed::Sent
     }
 
-    /// Called by the engine for each batch it takes from the channel.
-    pub fn taken(shared: &SharedState) {
+    /// Called by the engine for each batch it takes from the channel, with its events.
+    pub fn taken(shared: &SharedState, msgs: &[Msg]) {
         shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
+        shared.read_budget.add_permits(cost_kib(msgs) as usize);
     }
+}
+
+/// Event bytes read from NATS and not yet taken by the engine, at most (in KiB): what the
+/// readers hold in memory is bounded by bytes, not by message counts (a burst of large
+/// events used to be bounded only by 64 batches of 1,000 messages of up to the size
+/// limit each).
+pub const READ_BUDGET_KIB: u32 = 64 * 1024;
+
+/// What a batch takes of the read budget: its payload bytes plus a little per event, in
+/// KiB, at least 1; one batch larger than the whole budget takes all of it.
+fn cost_kib(msgs: &[Msg]) -> u32 {
+    let bytes: usize = msgs
+        .iter()
+        .map(|m| m.payload.len() + m.subject.len() + 64)
+        .sum();
+    (bytes.div_ceil(1024).max(1) as u64).min(READ_BUDGET_KIB as u64) as u32
 }
 
 async fn read(
@@ -447,7 +479,7 @@ mod tests {
         assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
         // Room and a cancel at once: the cancel wins, still exact.
         rx.recv().await.unwrap();
-        Handoff::taken(&shared);
+        Handoff::taken(&shared, &[]);
         assert_eq!(h.send(batch(), &cancelled).await, Handed::Cancelled);
         assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 0);
         // A cancel that comes while waiting for room.
@@ -464,5 +496,62 @@ mod tests {
         drop(rx);
         assert_eq!(h.send(batch(), &live).await, Handed::Closed);
         assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+    }
+
+    fn big(kib: usize) -> Vec<Msg> {
+        vec![Msg {
+            seq: 1,
+            time_ms: 1,
+            subject: "evt.t.s".into(),
+            payload: bytes::Bytes::from(vec![b'x'; kib * 1024]),
+        }]
+    }
+
+    /// Finding 7: what readers hold is bounded by bytes. Batches worth the whole budget
+    /// wait, however few messages they hold, until the engine takes what went before.
+    #[tokio::test]
+    async fn readers_hold_at_most_the_read_budget_in_bytes() {
+        let shared = Arc::new(SharedState::new());
+        let (tx, mut rx) = mpsc::channel(1000);
+        let h = Handoff::new(tx, shared.clone());
+        let live = CancellationToken::new();
+        let half = (READ_BUDGET_KIB as usize / 2) - 1;
+        for _ in 0..2 {
+            let b = EngineMsg::Batch {
+                reader: ReaderId::Main,
+                msgs: big(half),
+                caught_up: false,
+            };
+            assert_eq!(h.send(b, &live).await, Handed::Sent);
+        }
+        // A third would exceed the budget: it waits while the channel still has room.
+        let third = tokio::spawn({
+            let (h, live) = (h.clone(), live.clone());
+            async move {
+                let b = EngineMsg::Batch {
+                    reader: ReaderId::Main,
+                    msgs: big(half),
+                    caught_up: false,
+                };
+                h.send(b, &live).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!third.is_finished(), "a batch beyond the budget was sent");
+        let Some(EngineMsg::Batch { msgs, .. }) = rx.recv().await else {
+            panic!()
+        };
+        Handoff::taken(&shared, &msgs);
+        assert_eq!(third.await.unwrap(), Handed::Sent);
+        // One batch larger than the whole budget still goes (alone).
+        while let Ok(EngineMsg::Batch { msgs, .. }) = rx.try_recv() {
+            Handoff::taken(&shared, &msgs);
+        }
+        let huge = EngineMsg::Batch {
+            reader: ReaderId::Main,
+            msgs: big(READ_BUDGET_KIB as usize * 2),
+            caught_up: false,
+        };
+        assert_eq!(h.send(huge, &live).await, Handed::Sent);
     }
 }

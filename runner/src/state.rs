@@ -64,6 +64,8 @@ pub struct SharedState {
     /// The main reader's consumer is streaming and had nothing pending after the last event
     /// it delivered (the timer watermark may follow the clock; see `Engine::watermark`).
     pub main_caught_up: AtomicBool,
+    /// KiB of events readers may still hand to the engine (see `reader::READ_BUDGET_KIB`).
+    pub read_budget: tokio::sync::Semaphore,
     /// Batches sent by readers and not yet taken by the engine.
     pub batches_queued: std::sync::atomic::AtomicU64,
     /// Reader tasks alive (a drain waits for 0).
@@ -102,6 +104,7 @@ impl SharedState {
             replays: Mutex::new(Vec::new()),
             readers_running: std::sync::atomic::AtomicU64::new(0),
             batches_queued: std::sync::atomic::AtomicU64::new(0),
+            read_budget: tokio::sync::Semaphore::new(crate::reader::READ_BUDGET_KIB as usize),
             main_delivered: std::sync::atomic::AtomicU64::new(0),
             main_caught_up: AtomicBool::new(false),
             drain: Mutex::new(None),

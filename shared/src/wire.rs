@@ -339,11 +339,16 @@ pub struct TenantInfo {
     pub cursor_seq: Option<u64>,
     /// The export format version this runner writes and reads.
     pub export_format_version: u32,
+    /// An import of the tenant's state started and did not finish: the tenant is not served
+    /// until its partial state is deleted (and imported again).
+    #[serde(default)]
+    pub import_incomplete: bool,
 }
 
 impl TenantInfo {
     pub fn has_state(&self) -> bool {
-        self.instances + self.dedupe + self.checkpoints + self.outbox + self.timers > 0
+        self.import_incomplete
+            || self.instances + self.dedupe + self.checkpoints + self.outbox + self.timers > 0
     }
 
     pub fn entries(&self) -> u64 {

@@ -416,8 +416,21 @@ impl Engine {
                 out.push((tenant, Ok(started)));
                 continue;
             }
-            let cursor = match self.vol.read(|r| r.cursor(tenant.as_str())) {
-                Ok(c) => c,
+            let read = self.vol.read(|r| {
+                let marker = shared::edge_storage::meta::import_marker(tenant.as_str());
+                Ok::<_, StorageError>((r.cursor(tenant.as_str())?, r.meta_raw(&marker)?.is_some()))
+            });
+            let cursor = match read {
+                Ok((_, true)) => {
+                    out.push((
+                        tenant.clone(),
+                        Err(format!(
+                            "an import of {tenant}'s state into this volume did not finish: its partial state must be deleted (DELETE /admin/tenants/{tenant}, or rerun the `runnerctl move` that imported it) before the tenant is served"
+                        )),
+                    ));
+                    continue;
+                }
+                Ok((c, false)) => c,
                 Err(e) => {
                     out.push((tenant, Err(e.to_string())));
                     continue;
@@ -595,8 +608,8 @@ impl Engine {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
-            if matches!(msg, EngineMsg::Batch { .. }) {
-                crate::reader::Handoff::taken(&self.shared);
+            if let EngineMsg::Batch { msgs, .. } = &msg {
+                crate::reader::Handoff::taken(&self.shared, msgs);
             }
             match msg {
                 EngineMsg::Batch {
@@ -614,7 +627,7 @@ impl Engine {
                                 msgs: more,
                                 ..
                             }) => {
-                                crate::reader::Handoff::taken(&self.shared);
+                                crate::reader::Handoff::taken(&self.shared, &more);
                                 msgs.extend(more)
                             }
                             Ok(other) => {
@@ -640,7 +653,7 @@ impl Engine {
                                 msgs: more,
                                 caught_up: c,
                             }) if l == lane => {
-                                crate::reader::Handoff::taken(&self.shared);
+                                crate::reader::Handoff::taken(&self.shared, &more);
                                 msgs.extend(more);
                                 caught_up = c;
                             }

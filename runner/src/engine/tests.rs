@@ -427,3 +427,31 @@ fn a_commit_never_lands_while_the_lease_is_unconfirmed() {
         );
     }
 }
+
+/// An import that a crash interrupted leaves `meta.import:<tenant>`: the tenant is not
+/// served until its partial state is deleted, which clears the marker.
+#[test]
+fn a_tenant_with_an_unfinished_import_is_not_served_until_it_is_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+    vol.write(|w| {
+        w.set_meta_str(&shared::edge_storage::meta::import_marker("t2"), "sha")?;
+        w.set_checkpoint(
+            "t2",
+            "account",
+            &shared::edge_storage::Checkpoint {
+                seq: 5,
+                updated_at_ms: 1,
+            },
+        )
+    })
+    .unwrap();
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    let got = r.engine.acquire(vec![(tid("t2"), None)]);
+    let err = got[0].1.clone().unwrap_err();
+    assert!(err.contains("did not finish"), "{err}");
+    assert!(lane_of(&r.engine, "t2").is_none() && !r.engine.tenants.contains_key("t2"));
+    vol.write(|w| w.clear_tenant("t2")).unwrap();
+    let got = r.engine.acquire(vec![(tid("t2"), None)]);
+    assert!(got[0].1.is_ok(), "{:?}", got[0].1);
+}

@@ -283,127 +283,191 @@ fn check_outbox(tenant: &str, saga: &str, e: &OutboxEntry) -> Result<(), String>
     Ok(())
 }
 
-/// Imports an export into the volume being written by `w`, verifying its version, counts
-/// and checksum, and that nothing follows its end line. Entries that exist are replaced.
-/// Returns the summary read.
-pub fn import<R: BufRead>(w: &mut Writer<'_>, input: R) -> Result<Summary, ImportError> {
-    let mut sha = Sha256::new();
-    let mut header: Option<Header> = None;
-    let mut c = Counts::default();
-    let mut n = 0u64;
-    let mut done: Option<Summary> = None;
-    let bad = |line, reason: String| ImportError::Bad { line, reason };
-    for raw in input.split(b'\n') {
-        n += 1;
-        let mut raw = raw.map_err(|e| bad(n, format!("cannot read: {e}")))?;
-        if raw.is_empty() {
-            continue;
+/// Reads an export line by line, checking as it goes: the header first (format, version),
+/// then each entry (its own tenant and saga), and at the end line the counts and checksum
+/// of everything before it; nothing may follow the end line. Memory stays flat whatever
+/// the export's size.
+pub struct ImportReader<R: BufRead> {
+    input: std::io::Split<R>,
+    sha: Sha256,
+    header: Option<Header>,
+    counts: Counts,
+    line: u64,
+    done: Option<Summary>,
+}
+
+impl<R: BufRead> ImportReader<R> {
+    pub fn new(input: R) -> Self {
+        ImportReader {
+            input: input.split(b'\n'),
+            sha: Sha256::new(),
+            header: None,
+            counts: Counts::default(),
+            line: 0,
+            done: None,
         }
-        if done.is_some() {
-            return Err(bad(
-                n,
-                "data after the end line (two exports in one?)".to_string(),
-            ));
-        }
-        let Some(h) = &header else {
-            let h: Header = serde_json::from_slice(&raw)
-                .map_err(|e| bad(n, format!("not an export header: {e}")))?;
-            if h.format != FORMAT {
-                return Err(bad(
-                    n,
-                    format!("format '{}', expected '{FORMAT}'", h.format),
-                ));
-            }
-            if h.version > VERSION {
-                return Err(bad(
-                    n,
-                    format!(
-                        "export version {} is newer than the {VERSION} this build reads; use a newer runnerctl",
-                        h.version
-                    ),
-                ));
-            }
-            raw.push(b'\n');
-            sha.update(&raw);
-            header = Some(h);
-            continue;
-        };
-        let line: Line =
-            serde_json::from_slice(&raw).map_err(|e| bad(n, format!("not an export line: {e}")))?;
-        let t = h.tenant.clone();
-        match line {
-            Line::End { counts, sha256 } => {
-                let actual = hex(&sha.clone().finalize());
-                if actual != sha256 {
-                    return Err(ImportError::Checksum {
-                        expected: sha256,
-                        actual,
-                    });
-                }
-                if counts != c {
-                    return Err(ImportError::Counts {
-                        expected: counts,
-                        actual: c,
-                    });
-                }
-                done = Some(Summary {
-                    header: h.clone(),
-                    counts: c,
-                    sha256,
-                });
+    }
+
+    /// The export's header, once read.
+    pub fn header(&self) -> Option<&Header> {
+        self.header.as_ref()
+    }
+
+    /// The next entry (checkpoint, instance, marker, timer or outbox line); `None` once the
+    /// end line was read and everything checked.
+    pub fn next_entry(&mut self) -> Result<Option<Line>, ImportError> {
+        let bad = |line, reason: String| ImportError::Bad { line, reason };
+        loop {
+            let Some(raw) = self.input.next() else {
+                return match self.done {
+                    Some(_) => Ok(None),
+                    None => Err(ImportError::Truncated),
+                };
+            };
+            self.line += 1;
+            let n = self.line;
+            let mut raw = raw.map_err(|e| bad(n, format!("cannot read: {e}")))?;
+            if raw.is_empty() {
                 continue;
             }
-            Line::Checkpoint { saga, record } => {
-                w.set_checkpoint(&t, &saga, &record)?;
-                c.checkpoints += 1;
+            if self.done.is_some() {
+                return Err(bad(
+                    n,
+                    "data after the end line (two exports in one?)".to_string(),
+                ));
             }
-            Line::Instance { saga, key, record } => {
-                let is_new = w.instance(&t, &saga, &key)?.is_none();
-                w.put_instance(&t, &saga, &key, &record, is_new)?;
-                c.instances += 1;
-            }
-            Line::Dedupe {
-                saga,
-                event_id,
-                record,
-            } => {
-                // Version 1 wrote fired timers as dedupe lines; they cannot be told apart
-                // by instance, so (as the volume migration does) they are dropped.
-                if !(h.version < 2 && record.outcome == Outcome::TimerFired) {
-                    w.put_dedupe(&t, &saga, &event_id, &record)?;
+            let Some(h) = &self.header else {
+                let h: Header = serde_json::from_slice(&raw)
+                    .map_err(|e| bad(n, format!("not an export header: {e}")))?;
+                if h.format != FORMAT {
+                    return Err(bad(
+                        n,
+                        format!("format '{}', expected '{FORMAT}'", h.format),
+                    ));
                 }
-                c.dedupe += 1;
+                if h.version > VERSION {
+                    return Err(bad(
+                        n,
+                        format!(
+                            "export version {} is newer than the {VERSION} this build reads; use a newer runnerctl",
+                            h.version
+                        ),
+                    ));
+                }
+                raw.push(b'\n');
+                self.sha.update(&raw);
+                self.header = Some(h);
+                continue;
+            };
+            let line: Line = serde_json::from_slice(&raw)
+                .map_err(|e| bad(n, format!("not an export line: {e}")))?;
+            let c = &mut self.counts;
+            match &line {
+                Line::End { counts, sha256 } => {
+                    let actual = hex(&self.sha.clone().finalize());
+                    if &actual != sha256 {
+                        return Err(ImportError::Checksum {
+                            expected: sha256.clone(),
+                            actual,
+                        });
+                    }
+                    if counts != c {
+                        return Err(ImportError::Counts {
+                            expected: *counts,
+                            actual: *c,
+                        });
+                    }
+                    self.done = Some(Summary {
+                        header: h.clone(),
+                        counts: *c,
+                        sha256: sha256.clone(),
+                    });
+                    continue;
+                }
+                Line::Checkpoint { .. } => c.checkpoints += 1,
+                Line::Instance { .. } => c.instances += 1,
+                Line::Dedupe { .. } | Line::TimerMark { .. } => c.dedupe += 1,
+                Line::Timer { .. } => c.timers += 1,
+                Line::Outbox { saga, record } => {
+                    check_outbox(&h.tenant, saga, record).map_err(|r| bad(n, r))?;
+                    c.outbox += 1;
+                }
             }
-            Line::TimerMark {
-                saga,
-                key,
-                timer,
-                due_ms,
-                record,
-            } => {
-                w.put_timer_marker(&t, &saga, &key, &timer, due_ms, &record)?;
-                c.dedupe += 1;
-            }
-            Line::Timer {
-                saga,
-                due_ms,
-                key,
-                timer,
-                record,
-            } => {
-                w.put_schedule(&t, &saga, due_ms, &key, &timer, &record)?;
-                c.timers += 1;
-            }
-            Line::Outbox { saga, record } => {
-                check_outbox(&t, &saga, &record).map_err(|r| bad(n, r))?;
-                w.push_outbox(&record)?;
-                c.outbox += 1;
-            }
+            raw.push(b'\n');
+            self.sha.update(&raw);
+            return Ok(Some(line));
         }
-        raw.push(b'\n');
-        sha.update(&raw);
     }
-    done.ok_or(ImportError::Truncated)
+
+    /// What was read, once the end line was.
+    pub fn summary(&self) -> Option<&Summary> {
+        self.done.as_ref()
+    }
+}
+
+/// Reads a whole export and checks it, writing nothing.
+pub fn verify<R: BufRead>(input: R) -> Result<Summary, ImportError> {
+    let mut r = ImportReader::new(input);
+    while r.next_entry()?.is_some() {}
+    r.summary().cloned().ok_or(ImportError::Truncated)
+}
+
+/// Writes one entry of `tenant`'s export. Entries that exist are replaced.
+pub fn write_entry(
+    w: &mut Writer<'_>,
+    version: u32,
+    t: &str,
+    line: Line,
+) -> Result<(), StorageError> {
+    match line {
+        Line::Checkpoint { saga, record } => w.set_checkpoint(t, &saga, &record),
+        Line::Instance { saga, key, record } => {
+            let is_new = w.instance(t, &saga, &key)?.is_none();
+            w.put_instance(t, &saga, &key, &record, is_new)
+        }
+        Line::Dedupe {
+            saga,
+            event_id,
+            record,
+        } => {
+            // Version 1 wrote fired timers as dedupe lines; they cannot be told apart by
+            // instance, so (as the volume migration does) they are dropped.
+            if version < 2 && record.outcome == Outcome::TimerFired {
+                return Ok(());
+            }
+            w.put_dedupe(t, &saga, &event_id, &record)
+        }
+        Line::TimerMark {
+            saga,
+            key,
+            timer,
+            due_ms,
+            record,
+        } => w.put_timer_marker(t, &saga, &key, &timer, due_ms, &record),
+        Line::Timer {
+            saga,
+            due_ms,
+            key,
+            timer,
+            record,
+        } => w.put_schedule(t, &saga, due_ms, &key, &timer, &record),
+        Line::Outbox { record, .. } => w.push_outbox(&record).map(drop),
+        Line::End { .. } => Ok(()),
+    }
+}
+
+/// Imports an export into the volume being written by `w` (one transaction), verifying its
+/// version, counts and checksum, and that nothing follows its end line. Entries that exist
+/// are replaced. Returns the summary read. (The runner's admin import checks first and
+/// then writes in chunks: see `Ops::import`.)
+pub fn import<R: BufRead>(w: &mut Writer<'_>, input: R) -> Result<Summary, ImportError> {
+    let mut r = ImportReader::new(input);
+    while let Some(line) = r.next_entry()? {
+        let h = r.header().expect("a header precedes entries");
+        let (version, tenant) = (h.version, h.tenant.clone());
+        write_entry(w, version, &tenant, line)?;
+    }
+    r.summary().cloned().ok_or(ImportError::Truncated)
 }
 
 /// Whether the volume holds anything for `tenant` in the tables an export carries.

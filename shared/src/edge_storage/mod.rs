@@ -83,6 +83,13 @@ pub mod meta {
     pub const STREAM_ID: &str = "stream_id";
     /// Present only while a migration from an older format is under way: how far it got.
     pub const MIGRATION: &str = "migration";
+
+    /// `import:<tenant>`, present while an import of the tenant's state is under way (it is
+    /// written in chunks): a tenant with it is not served until the import finishes or its
+    /// partial state is deleted.
+    pub fn import_marker(tenant: &str) -> String {
+        format!("import:{tenant}")
+    }
 }
 
 /// Everything that can go wrong with a volume, each with what to do about it.
@@ -914,6 +921,10 @@ impl<'t> Writer<'t> {
         per.get_mut(saga).expect("inserted")[table as usize - 1] += d;
     }
 
+    pub fn delete_meta(&self, name: &str) -> Result<bool, StorageError> {
+        self.del_raw(TableId::Meta, name.as_bytes())
+    }
+
     pub fn set_meta_raw(&self, name: &str, value: &[u8]) -> Result<(), StorageError> {
         self.put_raw(TableId::Meta, name.as_bytes(), value)
     }
@@ -1227,6 +1238,7 @@ impl<'t> Writer<'t> {
             }
         }
         self.del_raw(TableId::Cursors, &keys::cursor_key(tenant)?)?;
+        self.del_raw(TableId::Meta, meta::import_marker(tenant).as_bytes())?;
         Ok(n)
     }
 
