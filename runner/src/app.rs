@@ -416,6 +416,10 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             shared.clone(),
             Deleter::Engine(engine_tx.clone()),
             held.clone(),
+            crate::outbox::Streams {
+                commands: args.commands_stream.clone(),
+                dead_letters: args.dlq_stream.clone(),
+            },
         )
         .run(relay_stop.clone()),
     );

@@ -10,19 +10,27 @@
 //! directly.
 //!
 //! Order: entries are published in the order they were written. After a failed publish the
-//! relay starts again from the failed entry, so later entries that did get through may be
-//! published again (and deduplicated).
+//! relay starts again from the failed entry.
+//!
+//! Never twice: an entry that may already be in its stream is looked up there before it is
+//! published again. That is every entry found at start (the previous process may have
+//! published it and died before deleting it) and every entry whose acknowledgement never
+//! came (a timeout, a lost connection). The lookup reads the stream's messages stored
+//! since the entry was written (headers only, filtered to the entry's tenants) for its
+//! `Nats-Msg-Id`; an entry found there is deleted without being published. So a command
+//! is not stored twice even when the restart comes after JetStream's duplicate window.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, context::PublishErrorKind, message::PublishMessage};
-use shared::edge_storage::{OutboxKind, StorageError, TableId, Volume};
+use async_nats::jetstream::{self, consumer, context::PublishErrorKind, message::PublishMessage};
+use futures_util::StreamExt;
+use shared::edge_storage::{OutboxEntry, OutboxKind, StorageError, TableId, Volume};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::engine::{EngineMsg, Published};
 use crate::metrics::{KindLabels, Metrics};
@@ -84,6 +92,17 @@ impl Held {
     }
 }
 
+/// The streams the relay publishes to (`RUNNER_COMMANDS_STREAM`, `RUNNER_DLQ_STREAM`).
+#[derive(Debug, Clone)]
+pub struct Streams {
+    pub commands: String,
+    pub dead_letters: String,
+}
+
+/// How far back before an entry was written its copy is looked for (the runner's clock
+/// against the server's).
+const LOOKUP_SLACK_MS: u64 = 30_000;
+
 /// Who deletes what was published.
 pub enum Deleter {
     /// The engine, in its next transaction.
@@ -100,6 +119,17 @@ pub struct Relay {
     pub shared: Arc<SharedState>,
     deleter: Deleter,
     held: Held,
+    /// The streams commands and dead letters are published to.
+    streams: Streams,
+    /// Entries whose publish may already have landed, to look up before publishing: every
+    /// key below `doubt_below` (those present at start), and `doubt` (acks that never
+    /// came); `cleared` were looked up and not found.
+    doubt_below: Option<Vec<u8>>,
+    doubt: HashSet<Vec<u8>>,
+    cleared: HashSet<Vec<u8>>,
+    /// Published and acknowledged by this process, delete handed to the engine: never
+    /// published again, even if that delete was not committed (see `flush`).
+    acked: HashSet<Vec<u8>>,
     /// Everything up to this key was published and handed over for deletion.
     after: Option<Vec<u8>>,
     /// Entries that can never be published (e.g. larger than the server accepts): skipped,
@@ -117,6 +147,7 @@ pub struct Round {
 }
 
 impl Relay {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         vol: Arc<Volume>,
         js: jetstream::Context,
@@ -125,7 +156,13 @@ impl Relay {
         shared: Arc<SharedState>,
         deleter: Deleter,
         held: Held,
+        streams: Streams,
     ) -> Relay {
+        let doubt_below = vol
+            .read(|r| r.meta_u64(shared::edge_storage::meta::OUTBOX_NEXT))
+            .ok()
+            .flatten()
+            .map(shared::edge_storage::keys::outbox_key);
         Relay {
             vol,
             js,
@@ -134,6 +171,11 @@ impl Relay {
             shared,
             deleter,
             held,
+            streams,
+            doubt_below,
+            doubt: HashSet::new(),
+            cleared: HashSet::new(),
+            acked: HashSet::new(),
             after: None,
             poisoned: HashSet::new(),
         }
@@ -206,6 +248,116 @@ impl Relay {
             .unwrap_or(0)
     }
 
+    fn doubtful(&self, key: &[u8]) -> bool {
+        (self.doubt.contains(key) || self.doubt_below.as_deref().is_some_and(|b| key < b))
+            && !self.cleared.contains(key)
+            && !self.acked.contains(key)
+    }
+
+    /// Forgets keys that are no longer in the outbox.
+    async fn prune(&mut self) {
+        let vol = self.vol.clone();
+        let keys: Vec<Vec<u8>> = self.acked.iter().chain(&self.cleared).cloned().collect();
+        let gone: HashSet<Vec<u8>> = tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                let mut gone = HashSet::new();
+                for k in keys {
+                    if r.get_raw(TableId::Outbox, &k)?.is_none() {
+                        gone.insert(k);
+                    }
+                }
+                Ok::<_, StorageError>(gone)
+            })
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+        self.acked.retain(|k| !gone.contains(k));
+        self.cleared.retain(|k| !gone.contains(k));
+    }
+
+    /// The `Nats-Msg-Id`s among `entries` that are already stored in their streams.
+    async fn stored_ids(&self, entries: &[&OutboxEntry]) -> Result<HashSet<String>, String> {
+        let mut out = HashSet::new();
+        for (kind, stream) in [
+            (OutboxKind::Command, &self.streams.commands),
+            (OutboxKind::DeadLetter, &self.streams.dead_letters),
+        ] {
+            let es: Vec<&&OutboxEntry> = entries.iter().filter(|e| e.kind == kind).collect();
+            if es.is_empty() {
+                continue;
+            }
+            let wanted: HashSet<&str> = es.iter().map(|e| e.msg_id.as_str()).collect();
+            let since = es
+                .iter()
+                .map(|e| e.created_at_ms)
+                .min()
+                .unwrap_or(0)
+                .saturating_sub(LOOKUP_SLACK_MS);
+            let mut filters: std::collections::BTreeSet<String> = es
+                .iter()
+                .map(|e| match kind {
+                    OutboxKind::Command if !e.tenant.is_empty() => format!("cmd.{}.>", e.tenant),
+                    _ => e.subject.clone(),
+                })
+                .collect();
+            if filters.len() > 256 {
+                filters.clear();
+            }
+            let lookup = async {
+                let s = self
+                    .js
+                    .get_stream(stream)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let start_time =
+                    time::OffsetDateTime::from_unix_timestamp_nanos(since as i128 * 1_000_000)
+                        .map_err(|e| e.to_string())?;
+                let consumer = s
+                    .create_consumer(consumer::pull::Config {
+                        deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time },
+                        ack_policy: consumer::AckPolicy::None,
+                        headers_only: true,
+                        filter_subjects: filters.into_iter().collect(),
+                        memory_storage: true,
+                        inactive_threshold: Duration::from_secs(30),
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut left = consumer.cached_info().num_pending;
+                if left == 0 {
+                    return Ok::<_, String>(());
+                }
+                let mut msgs = consumer
+                    .stream()
+                    .max_messages_per_batch(1000)
+                    .messages()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                while left > 0 {
+                    let Some(m) = msgs.next().await else { break };
+                    let m = m.map_err(|e| e.to_string())?;
+                    if let Some(id) = m
+                        .headers
+                        .as_ref()
+                        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+                        && wanted.contains(id.as_str())
+                    {
+                        out.insert(id.to_string());
+                    }
+                    left = m.info().map(|i| i.pending).unwrap_or(0);
+                }
+                Ok(())
+            };
+            tokio::time::timeout(Duration::from_secs(30), lookup)
+                .await
+                .map_err(|_| format!("looking up stream {stream} took over 30 s"))??;
+        }
+        Ok(out)
+    }
+
     /// Reads the next entries, publishes them, awaits the acks, hands the acknowledged ones
     /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
@@ -236,12 +388,52 @@ impl Relay {
             self.metrics.outbox_depth.set(round.left as i64);
             return Ok(round);
         }
+        // Entries that may be in their stream already: look them up first.
+        let doubtful: Vec<usize> = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, e))| self.doubtful(k) && !self.held.holds(&e.tenant, k))
+            .map(|(i, _)| i)
+            .collect();
+        let mut found: HashSet<usize> = HashSet::new();
+        if !doubtful.is_empty() {
+            let entries: Vec<&OutboxEntry> = doubtful.iter().map(|i| &batch[*i].1).collect();
+            match self.stored_ids(&entries).await {
+                Ok(ids) => {
+                    for i in &doubtful {
+                        let (k, e) = &batch[*i];
+                        if ids.contains(&e.msg_id) {
+                            found.insert(*i);
+                        } else {
+                            self.cleared.insert(k.clone());
+                        }
+                        self.doubt.remove(k);
+                    }
+                    if !found.is_empty() {
+                        info!(
+                            entries = found.len(),
+                            "outbox entries found already published (before a restart or a lost acknowledgement): deleted without publishing them again"
+                        );
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, entries = doubtful.len(), "cannot look up whether outbox entries were published already; not publishing them until it can");
+                    round.failed += 1;
+                    round.left = self.depth().await;
+                    return Ok(round);
+                }
+            }
+        }
         let mut pending = Vec::with_capacity(batch.len());
         // Held entries are neither published nor passed: the cursor stops before the first.
         let mut first_held: Option<usize> = None;
         for (i, (key, e)) in batch.iter().enumerate() {
             if self.held.holds(&e.tenant, key) {
                 first_held.get_or_insert(i);
+                continue;
+            }
+            if found.contains(&i) || self.acked.contains(key) {
+                pending.push((i, None));
                 continue;
             }
             let mut headers = HeaderMap::new();
@@ -253,7 +445,7 @@ impl Relay {
                 .headers(headers)
                 .message_id(&e.msg_id);
             match self.js.send_publish(e.subject.clone(), msg).await {
-                Ok(ack) => pending.push((i, ack)),
+                Ok(ack) => pending.push((i, Some(ack))),
                 Err(err) if err.kind() == PublishErrorKind::MaxPayloadExceeded => {
                     error!(subject = %e.subject, msg_id = %e.msg_id, error = %err, "outbox entry can never be published; it stays in the outbox");
                     self.shared.set_storage_problem(Some(format!(
@@ -271,11 +463,13 @@ impl Relay {
             }
         }
         // Await the acks together: each one's timeout starts when it is first polled.
-        let acks = futures_util::future::join_all(
-            pending
-                .into_iter()
-                .map(|(i, ack)| async move { (i, ack.await) }),
-        )
+        let acks = futures_util::future::join_all(pending.into_iter().map(|(i, ack)| async move {
+            match ack {
+                Some(ack) => (i, ack.await.map(|_| true)),
+                // Found in its stream, or acknowledged before: nothing to publish.
+                None => (i, Ok(false)),
+            }
+        }))
         .await;
         let mut done: Vec<Published> = Vec::with_capacity(acks.len());
         let mut contiguous = true;
@@ -287,15 +481,19 @@ impl Relay {
                 contiguous = false;
             }
             match ack {
-                Ok(_) => {
+                Ok(sent) => {
                     let kind = match e.kind {
                         OutboxKind::Command => "command",
                         OutboxKind::DeadLetter => "dead_letter",
                     };
-                    self.metrics
-                        .published
-                        .get_or_create(&KindLabels { kind })
-                        .inc();
+                    if sent {
+                        self.metrics
+                            .published
+                            .get_or_create(&KindLabels { kind })
+                            .inc();
+                    }
+                    self.acked.insert(k.clone());
+                    self.cleared.remove(k);
                     done.push(Published {
                         key: k.clone(),
                         tenant: e.tenant.clone(),
@@ -308,6 +506,9 @@ impl Relay {
                 Err(err) => {
                     contiguous = false;
                     round.failed += 1;
+                    // It may have been stored all the same: look before publishing again.
+                    self.doubt.insert(k.clone());
+                    self.cleared.remove(k);
                     self.metrics.publish_errors.inc();
                     first_error
                         .get_or_insert_with(|| format!("{} ({}): {err}", e.subject, e.msg_id));
@@ -325,6 +526,9 @@ impl Relay {
             advance_to = batch.last().map(|(k, _)| k.clone());
         }
         round.published = done.len();
+        if self.acked.len() > 50_000 {
+            self.prune().await;
+        }
         match &self.deleter {
             Deleter::Engine(tx) => {
                 if !done.is_empty() && tx.send(EngineMsg::Published(done)).await.is_err() {

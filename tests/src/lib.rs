@@ -712,12 +712,16 @@ pub struct Deposits {
     pub n: u64,
     pub events: Vec<(String, bytes::Bytes)>,
     pub expected: BTreeMap<(String, String), (i64, u64)>,
+    /// The `ledger.credit` command each unique deposit must produce: `Nats-Msg-Id` ->
+    /// payload (the running balance follows the stream order of each account's deposits).
+    pub commands: BTreeMap<String, serde_json::Value>,
 }
 
 impl Deposits {
     pub fn new(tenants: &[&str], n: u64, rand: &mut impl FnMut(u64) -> u64) -> Deposits {
         let mut events = Vec::new();
         let mut expected: BTreeMap<(String, String), (i64, u64)> = BTreeMap::new();
+        let mut commands = BTreeMap::new();
         for i in 0..n {
             let t = tenants[i as usize % tenants.len()];
             let acc = format!("acc{}", rand(20));
@@ -736,14 +740,24 @@ impl Deposits {
             if i % 20 == 0 {
                 events.push(e);
             }
-            let x = expected.entry((t.to_string(), acc)).or_default();
+            let x = expected.entry((t.to_string(), acc.clone())).or_default();
             x.0 += amount;
             x.1 += 1;
+            commands.insert(
+                shared::names::msg_id::command(
+                    t,
+                    "account",
+                    shared::names::msg_id::Cause::Event(&id),
+                    0,
+                ),
+                serde_json::json!({"account": acc, "amount": amount, "balance": x.0}),
+            );
         }
         Deposits {
             n,
             events,
             expected,
+            commands,
         }
     }
 
@@ -775,25 +789,41 @@ impl Deposits {
                 rec.version
             );
         }
-        let mut cmds = read_stream(js, "RUNNER_COMMANDS").await?;
+        // Every expected command, with its exact payload, stored once: the command stream's
+        // duplicate window is short in these tests (create_streams), so a re-publish would
+        // be stored again and counted here.
+        let mut cmds = stored(js, "RUNNER_COMMANDS").await?;
         cmds.retain(|m| m.subject.ends_with(".ledger.credit"));
-        let ids: std::collections::BTreeSet<String> = cmds
+        assert_each_id_once(&cmds, "ledger.credit commands")?;
+        let got: BTreeMap<String, serde_json::Value> = cmds
             .iter()
             .map(|m| {
-                m.headers
-                    .as_ref()
-                    .and_then(|h| h.get("Nats-Msg-Id"))
-                    .map(|v| v.to_string())
-                    .unwrap_or_default()
+                let v = serde_json::from_slice(&m.payload).unwrap_or(serde_json::Value::Null);
+                (m.msg_id.clone(), v)
             })
             .collect();
+        let missing = self
+            .commands
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .count();
+        let unexpected = got
+            .keys()
+            .filter(|k| !self.commands.contains_key(*k))
+            .count();
         ensure!(
-            cmds.len() as u64 == self.n,
-            "{} commands for {} unique deposits",
-            cmds.len(),
+            missing == 0 && unexpected == 0,
+            "{} commands for {} unique deposits: {missing} missing, {unexpected} unexpected",
+            got.len(),
             self.n
         );
-        ensure!(ids.len() as u64 == self.n, "a command twice");
+        for (id, want) in &self.commands {
+            ensure!(
+                &got[id] == want,
+                "{id}: payload {} instead of {want}",
+                got[id]
+            );
+        }
         Ok(())
     }
 }

@@ -39,6 +39,10 @@ pub struct SoakReport {
     pub lost: u64,
     pub applied_twice: u64,
     pub duplicate_commands: u64,
+    /// Events sent whose command is not in the command stream.
+    pub missing_commands: u64,
+    /// Commands in the stream that no event sent causes.
+    pub unexpected_commands: u64,
 }
 
 impl SoakReport {
@@ -77,6 +81,8 @@ fn status_mb(pid: u32, field: &str) -> f64 {
 pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
+    // A duplicate window shorter than the soak: a command published twice is stored twice.
+    create_streams(&jetstream(&nats).await?, Duration::from_millis(100)).await?;
     let shards = ["shard-a", "shard-b", "shard-c"];
     let mut runners = Vec::new();
     for s in shards {
@@ -200,16 +206,24 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
     }
     let lost = sent - seen.len() as u64;
     let applied_twice = seen.values().filter(|n| **n > 1).count() as u64;
-    let cmds = read_stream(&js, "RUNNER_COMMANDS").await?;
-    let ids: BTreeSet<String> = cmds
-        .iter()
-        .filter_map(|m| {
-            m.headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
-                .map(|v| v.to_string())
+    // The commands are exactly those of the events sent: one ledger.credit per deposit,
+    // with the id its cause gives it, each stored once.
+    let cmds = stored(&js, "RUNNER_COMMANDS").await?;
+    let ids: BTreeSet<String> = cmds.iter().map(|m| m.msg_id.clone()).collect();
+    let expected: BTreeSet<String> = (0..sent)
+        .map(|i| {
+            let t = &tenants[i as usize % tenants.len()];
+            let id = format!("{t}-{i}");
+            shared::names::msg_id::command(
+                t,
+                "account",
+                shared::names::msg_id::Cause::Event(&id),
+                0,
+            )
         })
         .collect();
+    let missing_commands = expected.difference(&ids).count() as u64;
+    let unexpected_commands = ids.difference(&expected).count() as u64;
     Ok(SoakReport {
         events: sent,
         placements_changed: churned,
@@ -222,5 +236,7 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
         lost,
         applied_twice,
         duplicate_commands: cmds.len() as u64 - ids.len() as u64,
+        missing_commands,
+        unexpected_commands,
     })
 }

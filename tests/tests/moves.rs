@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use e2e::*;
 use serde_json::{Value, json};
+use shared::placement::MovePhase;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -305,6 +306,8 @@ async fn a_move_killed_at_random_moments_finishes_when_rerun() -> anyhow::Result
     let mut rand = rng();
     let mut tenants = Vec::new();
     let mut killed = 0;
+    let mut phases = BTreeSet::new();
+    let handoff = js.get_key_value("runner_handoff").await?;
     for i in 0..6u64 {
         let t = format!("kill{i}");
         runnerctl_ok(&nats, &["place", &t, "shard-a"])?;
@@ -318,13 +321,37 @@ async fn a_move_killed_at_random_moments_finishes_when_rerun() -> anyhow::Result
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()?;
-        // Spread over a move's duration (a few hundred ms here): killed in different phases.
-        tokio::time::sleep(Duration::from_millis(30 * i + rand(30))).await;
+        // Killed once the move has recorded a chosen phase (spread over the tenants), plus
+        // a random few ms: in different phases and between them.
+        let target = [
+            MovePhase::Releasing,
+            MovePhase::Released,
+            MovePhase::Imported,
+        ][i as usize % 3];
+        let mut reached = None;
+        let deadline = std::time::Instant::now() + WAIT;
+        while reached.is_none() && std::time::Instant::now() < deadline {
+            if child.try_wait()?.is_some() {
+                break;
+            }
+            if let Some(p) = move_phase(&handoff, &t).await
+                && p >= target
+            {
+                reached = Some(p);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rand(15))).await;
         let _ = child.kill();
         let st = child.wait()?;
-        eprintln!("{t}: runnerctl move ended with {st}");
-        if st.code().is_none() {
+        eprintln!("{t}: killed after phase {reached:?}; runnerctl move ended with {st}");
+        if st.code().is_none()
+            && let Some(p) = reached
+            && p < MovePhase::Flipped
+        {
             killed += 1;
+            phases.insert(p);
         }
         publish_all(&js, &deposits(&t, 100, 50)).await?;
         let (c, _, err) = mv(&nats, &[&t, "--to", "shard-b"], None)?;
@@ -336,7 +363,10 @@ async fn a_move_killed_at_random_moments_finishes_when_rerun() -> anyhow::Result
         publish_all(&js, &deposits(&t, 150, 50)).await?;
         tenants.push(t);
     }
-    assert!(killed >= 3, "only {killed} moves were killed mid-way");
+    assert!(
+        killed >= 4 && phases.len() >= 2,
+        "only {killed} moves were killed mid-way, after phases {phases:?}"
+    );
     let names: Vec<&str> = tenants.iter().map(|s| s.as_str()).collect();
     b.wait_serving(&names, WAIT).await?;
     b.wait_caught_up(WAIT).await?;
@@ -349,4 +379,12 @@ async fn a_move_killed_at_random_moments_finishes_when_rerun() -> anyhow::Result
         assert_eq!(holds(&va, t)?, 0, "{t}: the source's copy is gone");
     }
     Ok(())
+}
+
+/// The phase a move of `t` has recorded, if one is under way.
+async fn move_phase(handoff: &async_nats::jetstream::kv::Store, t: &str) -> Option<MovePhase> {
+    let v = handoff.get(shared::placement::move_key(t)).await.ok()??;
+    serde_json::from_slice::<shared::placement::MoveRecord>(&v)
+        .ok()
+        .map(|r| r.phase)
 }

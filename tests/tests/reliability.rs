@@ -54,9 +54,10 @@ async fn a_nats_restart_and_a_long_outage_mid_stream_lose_nothing() -> anyhow::R
     let mut nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
     let vol = tmp.path().join("vol");
+    let js = jetstream(&nats).await?;
+    create_streams(&js, Duration::from_millis(100)).await?;
     let runner = Runner::start(RunnerSpec::new(&nats, &vol, &["t1", "t2"])).await?;
     let admin = runner.admin_url.clone();
-    let js = jetstream(&nats).await?;
     let work = Deposits::new(&["t1", "t2"], 6_000, &mut rng());
     let thirds: Vec<&[(String, bytes::Bytes)]> =
         work.events.chunks(work.events.len() / 3 + 1).collect();
@@ -147,9 +148,10 @@ async fn a_full_disk_stops_work_says_so_and_resumes_when_space_returns() -> anyh
     let tmp = tempfile::tempdir()?;
     let fs = Tmpfs::mount(&tmp.path().join("fs"), "256m")?;
     let vol = fs.0.join("vol");
+    let js = jetstream(&nats).await?;
+    create_streams(&js, Duration::from_millis(100)).await?;
     let mut runner = Runner::start(RunnerSpec::new(&nats, &vol, &["t1", "t2"])).await?;
     let admin = runner.admin_url.clone();
-    let js = jetstream(&nats).await?;
     let work = Deposits::new(&["t1", "t2"], 3_000, &mut rng());
     let (before, after) = work.events.split_at(work.events.len() / 3);
     publish_all(&js, before).await?;
@@ -186,7 +188,7 @@ async fn a_full_disk_stops_work_says_so_and_resumes_when_space_returns() -> anyh
         "{:?}",
         s.problems
     );
-    assert!(runner.pid().is_some(), "the runner keeps running");
+    assert!(runner.alive(), "the runner keeps running");
     let errors = reqwest::get(format!("{admin}/metrics"))
         .await?
         .text()

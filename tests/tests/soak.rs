@@ -21,5 +21,7 @@ async fn a_short_soak_with_placement_churn_loses_nothing() -> anyhow::Result<()>
     assert_eq!(r.lost, 0, "events lost");
     assert_eq!(r.applied_twice, 0, "events applied on two shards");
     assert_eq!(r.duplicate_commands, 0, "commands published twice");
+    assert_eq!(r.missing_commands, 0, "events sent without their command");
+    assert_eq!(r.unexpected_commands, 0, "commands no event sent causes");
     Ok(())
 }
