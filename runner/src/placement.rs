@@ -66,8 +66,8 @@ pub struct Placement {
     last_revision: u64,
     owned: BTreeSet<TenantId>,
     waiting: BTreeMap<TenantId, String>,
-    /// Releases done in the engine whose claim could not be written yet: tenant -> position.
-    unrecorded: BTreeMap<TenantId, u64>,
+    /// Releases done in the engine whose claim could not be written yet.
+    unrecorded: BTreeMap<TenantId, crate::engine::Released>,
     /// `ended` records this shard owes shards it took tenants over from, not written yet.
     unwritten_ended: Vec<EndedRecord>,
     /// The bucket must be read again (a reconnect's read failed).
@@ -155,6 +155,7 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
         updated_at_ms: f.now_ms,
         volume_id: Some(me.volume_id.clone()),
         stream_id: Some(me.stream_id.clone()),
+        timers_through_ms: 0,
     };
     let Some(c) = f.claim else {
         // Never placed (or the claim was deleted): from where this volume left it.
@@ -193,7 +194,10 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
     }
     match c.state {
         ClaimState::Released => Step::Take {
-            claim: mine(ClaimState::Active, position),
+            claim: ClaimRecord {
+                timers_through_ms: c.timers_through_ms,
+                ..mine(ClaimState::Active, position)
+            },
             rev: f.rev,
             after: same_stream.then_some(position),
             ended: None,
@@ -537,7 +541,7 @@ impl Placement {
                 .filter(|c| c.mode != CursorMode::Live)
                 .map(|c| c.seq);
             let Some(position) = pos else { continue };
-            let rec = self.my_claim(ClaimState::Released, position);
+            let rec = self.my_claim(ClaimState::Released, position, 0);
             match self
                 .handoff
                 .update(claim_key(&t), claim_bytes(&rec), rev)
@@ -551,7 +555,7 @@ impl Placement {
         }
     }
 
-    fn my_claim(&self, state: ClaimState, position: u64) -> ClaimRecord {
+    fn my_claim(&self, state: ClaimState, position: u64, timers_through_ms: u64) -> ClaimRecord {
         ClaimRecord {
             shard: self.cfg.shard.clone(),
             state,
@@ -559,6 +563,7 @@ impl Placement {
             updated_at_ms: shared::now_ms(),
             volume_id: Some(self.cfg.volume_id.clone()),
             stream_id: Some(self.cfg.stream_id.clone()),
+            timers_through_ms,
         }
     }
 
@@ -915,15 +920,16 @@ impl Placement {
         }
         let handoff = &self.handoff;
         let this = &*self;
-        let pending: Vec<(TenantId, u64)> = self
+        let pending: Vec<(TenantId, crate::engine::Released)> = self
             .unrecorded
             .iter()
             .map(|(t, p)| (t.clone(), *p))
             .collect();
         let done: Vec<(TenantId, u64, Result<(), String>)> = futures_util::stream::iter(pending)
-            .map(|(t, position)| async move {
+            .map(|(t, r)| async move {
                 let key = claim_key(t.as_str());
-                let rec = this.my_claim(ClaimState::Released, position);
+                let position = r.position;
+                let rec = this.my_claim(ClaimState::Released, position, r.timers_through_ms);
                 let r = match handoff.entry(key.clone()).await {
                     Ok(Some(e)) if e.operation == Operation::Put => {
                         match serde_json::from_slice::<ClaimRecord>(&e.value) {
@@ -1034,6 +1040,7 @@ mod tests {
             updated_at_ms: 1,
             volume_id: Some(volume.into()),
             stream_id: Some("S@2".into()),
+            timers_through_ms: 0,
         }
     }
 

@@ -266,10 +266,21 @@ async fn read(
     let mut backoff = Duration::from_millis(100);
     let mut failures = 0u32;
     let mut current: Option<String> = None;
+    // The main reader's position is confirmed with the server while it reads (see
+    // `confirm_delivered`); the task ends with the reader. Everything before where it
+    // starts was applied (by this process or an earlier one).
+    if id == ReaderId::Main {
+        ctx.shared
+            .main_delivered
+            .fetch_max(next.saturating_sub(1), Ordering::AcqRel);
+    }
+    let _confirm = (id == ReaderId::Main).then(|| {
+        let (ctx, cancel) = (ctx.clone(), cancel.child_token());
+        let guard = cancel.clone().drop_guard();
+        tokio::spawn(confirm_delivered(ctx, cancel));
+        guard
+    });
     'outer: loop {
-        if id == ReaderId::Main {
-            ctx.shared.main_caught_up.store(false, Ordering::Release);
-        }
         if let Some(old) = current.take() {
             delete_later(&ctx, old);
         }
@@ -308,11 +319,7 @@ async fn read(
         ctx.shared.set_consumer(id, Some(name.clone()));
         current = Some(name.clone());
         let nothing_pending = consumer.cached_info().num_pending == 0;
-        if id == ReaderId::Main {
-            ctx.shared
-                .main_caught_up
-                .store(nothing_pending, Ordering::Release);
-        } else if nothing_pending {
+        if id != ReaderId::Main && nothing_pending {
             let batch = EngineMsg::Batch {
                 reader: id,
                 msgs: Vec::new(),
@@ -399,14 +406,11 @@ async fn read(
                 });
             }
             if !msgs.is_empty() || caught_up {
-                if id == ReaderId::Main {
-                    // Before the send: the engine must never see the batch and not this.
-                    if let Some(last) = msgs.last() {
-                        ctx.shared.main_delivered.store(last.seq, Ordering::Release);
-                    }
-                    ctx.shared
-                        .main_caught_up
-                        .store(caught_up, Ordering::Release);
+                if id == ReaderId::Main
+                    && let Some(last) = msgs.last()
+                {
+                    // Before the send: a confirmation must never count a batch not sent.
+                    ctx.shared.main_delivered.store(last.seq, Ordering::Release);
                 }
                 let batch = EngineMsg::Batch {
                     reader: id,
@@ -429,11 +433,45 @@ async fn read(
         ctx.shared.set_consumer(id, None);
     }
     ctx.shared.set_consumer(id, None);
-    if id == ReaderId::Main {
-        ctx.shared.main_caught_up.store(false, Ordering::Release);
-    }
     if let Some(old) = current {
         delete_later(&ctx, old);
+    }
+}
+
+/// How often the main reader's position is confirmed with the server.
+const CONFIRM_EVERY: Duration = Duration::from_millis(100);
+
+/// Confirms, every [`CONFIRM_EVERY`], that the main reader has handed the engine every
+/// event the stream holds: it notes the clock, asks the stream for its last sequence, and
+/// if the reader had delivered that far, records `(clock, sequence)` in
+/// `SharedState::main_confirmed`. Every event stored before that moment is then delivered,
+/// and applied once the engine's position reaches the sequence: the timer watermark may
+/// follow the clock up to it (`Engine::watermark`), whatever delays the runner's own
+/// scheduling adds. (Only clock skew between this host and the servers is left for
+/// `RUNNER_TIMER_GRACE` to cover.)
+async fn confirm_delivered(ctx: Arc<ReaderCtx>, cancel: CancellationToken) {
+    let mut every = tokio::time::interval(CONFIRM_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let asked_at = shared::now_ms();
+        let ask = async {
+            let s = ctx.js.get_stream_no_info(&ctx.stream).await.ok()?;
+            s.get_info().await.ok()
+        };
+        let Ok(Some(info)) = tokio::time::timeout(Duration::from_secs(2), ask).await else {
+            continue;
+        };
+        let last = info.state.last_sequence;
+        if last <= ctx.shared.main_delivered.load(Ordering::Acquire) {
+            let mut c = ctx.shared.main_confirmed.lock().expect("lock");
+            if asked_at > c.0 {
+                *c = (asked_at, last);
+            }
+        }
     }
 }
 

@@ -61,9 +61,9 @@ pub struct SharedState {
     pub replays: Mutex<Vec<shared::wire::ReplayStatus>>,
     /// The last stream sequence the main reader handed to the engine.
     pub main_delivered: std::sync::atomic::AtomicU64,
-    /// The main reader's consumer is streaming and had nothing pending after the last event
-    /// it delivered (the timer watermark may follow the clock; see `Engine::watermark`).
-    pub main_caught_up: AtomicBool,
+    /// `(ms, sequence)`: at that time (this host's clock) the stream held nothing beyond
+    /// `sequence`, and the main reader had delivered it all (`reader::confirm_delivered`).
+    pub main_confirmed: Mutex<(u64, u64)>,
     /// KiB of events readers may still hand to the engine (see `reader::READ_BUDGET_KIB`).
     pub read_budget: tokio::sync::Semaphore,
     /// Batches sent by readers and not yet taken by the engine.
@@ -106,7 +106,7 @@ impl SharedState {
             batches_queued: std::sync::atomic::AtomicU64::new(0),
             read_budget: tokio::sync::Semaphore::new(crate::reader::READ_BUDGET_KIB as usize),
             main_delivered: std::sync::atomic::AtomicU64::new(0),
-            main_caught_up: AtomicBool::new(false),
+            main_confirmed: Mutex::new((0, 0)),
             drain: Mutex::new(None),
             fatal: Mutex::new(None),
             handoff_problem: Mutex::new(None),

@@ -94,6 +94,10 @@ pub struct ClaimRecord {
     /// (`names::msg_id::stream_identity`); a position in another stream means nothing.
     #[serde(default)]
     pub stream_id: Option<String>,
+    /// When the tenant was last released: its timers due at or before this (ms) had fired
+    /// (0: none fired at the release). Kept by the shard that takes the claim.
+    #[serde(default)]
+    pub timers_through_ms: u64,
 }
 
 /// Key of the record a new owner leaves for the shard it took a tenant from: where the old

@@ -239,6 +239,14 @@ pub struct ReplayStatus {
     pub target_seq: Option<u64>,
     /// Sequence re-read so far (of any saga of the tenant).
     pub position: u64,
+    /// The tenant's position when the reset was committed: every event of it up to here
+    /// had been applied.
+    #[serde(default)]
+    pub reset_at: Option<u64>,
+    /// Every timer of the tenant due at or before this (ms) had fired when the reset was
+    /// committed (0: none fired then).
+    #[serde(default)]
+    pub timers_through_ms: Option<u64>,
     /// Events of the saga re-read, and what became of them.
     pub scanned: u64,
     pub applied: u64,

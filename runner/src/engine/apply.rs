@@ -254,6 +254,17 @@ pub fn apply_event(
     saga_name: &str,
     m: &Msg,
 ) -> Result<(), StorageError> {
+    let checkpoint = match ctx.acc(tenant, saga_name).checkpoint {
+        Some(v) => v,
+        None => w.checkpoint(tenant, saga_name)?.map(|c| c.seq).unwrap_or(0),
+    };
+    if m.seq <= checkpoint {
+        ctx.count(tenant, saga_name, outcome::SKIPPED);
+        return Ok(());
+    }
+    ctx.acc(tenant, saga_name).checkpoint = Some(m.seq);
+    // Past the checkpoint first, so an event of an undeclared saga is dead-lettered once
+    // per shard, not again on every re-read (a catch-up, a replay of another saga).
     let Some(saga) = env.sagas.get(saga_name) else {
         let declared: Vec<&str> = env.sagas.names().map(|n| n.as_str()).collect();
         let why = Rejection::new(
@@ -265,15 +276,6 @@ pub fn apply_event(
         );
         return dead_letter(w, ctx, env, Some((tenant, saga_name)), m, &why);
     };
-    let checkpoint = match ctx.acc(tenant, saga_name).checkpoint {
-        Some(v) => v,
-        None => w.checkpoint(tenant, saga_name)?.map(|c| c.seq).unwrap_or(0),
-    };
-    if m.seq <= checkpoint {
-        ctx.count(tenant, saga_name, outcome::SKIPPED);
-        return Ok(());
-    }
-    ctx.acc(tenant, saga_name).checkpoint = Some(m.seq);
     fire_due(
         w,
         ctx,

@@ -120,6 +120,12 @@ impl Engine {
         }) {
             return Err(ReplayRefusal::Running(r.status.replay_id.clone()));
         }
+        if !self.tenants.contains_key(&o.tenant) {
+            return Err(ReplayRefusal::NotServed);
+        }
+        // Timers due by now fire before the reset, so what it deletes does not depend on
+        // when the last watermark pass ran.
+        let timers_through = self.fire_due_of(std::slice::from_ref(&o.tenant));
         let last = match self.tenants.get(&o.tenant) {
             None => return Err(ReplayRefusal::NotServed),
             Some(Slot::Live) => self.main_pos,
@@ -195,6 +201,8 @@ impl Engine {
             from_seq: restart.map(|r| r + 1),
             target_seq: o.target_seq,
             position: restart.unwrap_or(last),
+            reset_at: Some(last),
+            timers_through_ms: Some(timers_through),
             scanned: 0,
             applied: 0,
             skipped_dedupe: 0,

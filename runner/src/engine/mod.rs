@@ -75,11 +75,12 @@ pub enum Ctl {
         tenants: Vec<(TenantId, Option<u64>)>,
         reply: oneshot::Sender<Vec<(TenantId, Result<Started, String>)>>,
     },
-    /// Stop serving these tenants once their last batch is committed; answers, per tenant,
-    /// the position up to which its events are applied here (`None` if it was not served).
+    /// Stop serving these tenants once their last batch is committed and their timers due
+    /// by the watermark have fired; answers, per tenant, where it was released (`None` if
+    /// it was not served).
     Release {
         tenants: Vec<TenantId>,
-        reply: oneshot::Sender<Vec<(TenantId, Option<u64>)>>,
+        reply: oneshot::Sender<Vec<(TenantId, Option<Released>)>>,
     },
     /// Drain: stop every reader and hold timers; batches already read are still applied.
     Pause { reply: oneshot::Sender<()> },
@@ -112,6 +113,15 @@ impl From<StorageError> for CommitError {
     fn from(e: StorageError) -> Self {
         CommitError::Storage(e)
     }
+}
+
+/// Where a tenant was released: every event of it up to `position` is applied, and every
+/// timer due at or before `timers_through_ms` has fired (0: none fired at the release, as
+/// for a tenant that was catching up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Released {
+    pub position: u64,
+    pub timers_through_ms: u64,
 }
 
 /// How an acquired tenant started.
@@ -515,8 +525,48 @@ impl Engine {
         out
     }
 
+    /// Fires the timers of these tenants (the live ones) due by the watermark, in one
+    /// transaction, so that what a release or a replay's reset sees does not depend on
+    /// when the last watermark pass ran. Returns the watermark used (0 when nothing may
+    /// fire: drained).
+    fn fire_due_of(&mut self, tenants: &[TenantId]) -> u64 {
+        if self.paused {
+            return 0;
+        }
+        let mark = self.watermark();
+        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
+        let live: Vec<&TenantId> = tenants
+            .iter()
+            .filter(|t| matches!(self.tenants.get(*t), Some(Slot::Live)))
+            .collect();
+        if live.is_empty() {
+            return 0;
+        }
+        let live: Vec<TenantId> = live.into_iter().cloned().collect();
+        let start = Instant::now();
+        let floors = std::mem::take(&mut self.floors);
+        let ctx = self.commit(|w, env| {
+            let mut ctx = BatchCtx::default();
+            for t in &live {
+                for s in &sagas {
+                    apply::fire_due(w, &mut ctx, env, &floors, t.as_str(), s, mark, usize::MAX)?;
+                }
+            }
+            Ok(ctx)
+        });
+        self.floors = floors;
+        match ctx {
+            Some(ctx) => {
+                self.after_commit(ctx, start);
+                mark
+            }
+            None => 0,
+        }
+    }
+
     /// Stops serving tenants (see [`Ctl::Release`]).
-    fn release(&mut self, tenants: Vec<TenantId>) -> Vec<(TenantId, Option<u64>)> {
+    fn release(&mut self, tenants: Vec<TenantId>) -> Vec<(TenantId, Option<Released>)> {
+        let mark = self.fire_due_of(&tenants);
         let mut out = Vec::new();
         for tenant in tenants {
             let Some(slot) = self.tenants.remove(&tenant) else {
@@ -524,19 +574,25 @@ impl Engine {
                 continue;
             };
             self.floors.forget(tenant.as_str());
-            let position = match slot {
-                Slot::Live => self.main_pos,
+            let released = match slot {
+                Slot::Live => Released {
+                    position: self.main_pos,
+                    timers_through_ms: mark,
+                },
                 Slot::CatchingUp(cu) => {
                     self.lanes.remove(&cu.lane);
                     let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
-                    cu.last
+                    Released {
+                        position: cu.last,
+                        timers_through_ms: 0,
+                    }
                 }
             };
-            out.push((tenant, Some(position)));
+            out.push((tenant, Some(released)));
         }
         let released: Vec<(String, u64)> = out
             .iter()
-            .filter_map(|(t, p)| p.map(|p| (t.to_string(), p)))
+            .filter_map(|(t, p)| p.map(|p| (t.to_string(), p.position)))
             .collect();
         if !released.is_empty() {
             self.commit(|w, env| {
@@ -1005,18 +1061,14 @@ impl Engine {
 
     /// The timer watermark (ms, stream time): every event of a live tenant stored at or
     /// before it has been applied, so its timers due by then may fire. It is the stream time
-    /// of the main reader's last applied event; while the shard is idle (its reader caught
-    /// up, with nothing delivered and not applied) it follows the clock, `timer_grace`
-    /// behind.
+    /// of the main reader's last applied event, or, once the engine has applied everything
+    /// up to a sequence the server confirmed as the stream's end at some moment
+    /// (`reader::confirm_delivered`), that moment less `timer_grace` (for clock skew).
     fn watermark(&self) -> u64 {
-        let sh = &self.shared;
-        let idle = self.main_started
-            && !self.paused
-            && sh.main_caught_up.load(Ordering::Acquire)
-            && sh.main_delivered.load(Ordering::Acquire) <= self.main_pos;
-        if idle {
-            let now = shared::now_ms().saturating_sub(self.cfg.timer_grace.as_millis() as u64);
-            self.main_time.max(now)
+        let (at, seq) = *self.shared.main_confirmed.lock().expect("lock");
+        if self.main_started && !self.paused && at > 0 && self.main_pos >= seq {
+            let confirmed = at.saturating_sub(self.cfg.timer_grace.as_millis() as u64);
+            self.main_time.max(confirmed)
         } else {
             self.main_time
         }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use serde_json::json;
@@ -69,10 +68,11 @@ impl Rig {
     /// A watermark pass, as the ticker runs it; `idle`: the main reader says it is caught
     /// up (the watermark may follow the clock).
     fn tick(&mut self, idle: bool) {
-        self.shared.main_caught_up.store(idle, Ordering::Release);
-        self.shared
-            .main_delivered
-            .store(self.engine.main_pos, Ordering::Release);
+        *self.shared.main_confirmed.lock().unwrap() = if idle {
+            (shared::now_ms(), self.engine.main_pos)
+        } else {
+            (0, 0)
+        };
         self.engine.tick();
         while self.engine.timer_backlog {
             self.engine.tick();

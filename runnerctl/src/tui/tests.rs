@@ -73,6 +73,7 @@ fn claim(shard: &str) -> ClaimRecord {
         updated_at_ms: NOW,
         volume_id: None,
         stream_id: None,
+        timers_through_ms: 0,
     }
 }
 
