@@ -12,9 +12,13 @@ dev *ARGS:
 test *ARGS:
     ./scripts/test.sh {{ARGS}}
 
-# Benchmarks (release build) beside same-run baselines: `just bench [throughput] [placement] [ops] [inspect] [tui]` -> target/bench/
+# Benchmarks (release build) beside same-run baselines: `just bench [throughput] [placement] [ops] [inspect] [tui] [timers]` -> target/bench/
 bench *ARGS:
     ./scripts/bench.sh {{ARGS}}
+
+# The model-based checker: SEEDS seeds of random schedules against the reference model (release)
+check SEEDS="50" FROM="1":
+    SEEDS={{SEEDS}} FROM={{FROM}} ./scripts/check.sh
 
 # Soak (release): 3 shards, 50 tenants, events and placement churn for SOAK_SECS (default 300)
 soak:

@@ -5,7 +5,8 @@
 #   ops         full_reset replay rate vs live apply rate, drain latency of a busy runner
 #   inspect     runnerctl inspect on 10k/100k/1M-entry volumes vs a full scan, peak RSS
 #   tui         runnerctl tui frame time and idle CPU, 20 shards/2,000 tenants vs an empty fleet
-# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui]   (default: all)
+#   timers      100,000 timers due within about a second: fire rate, due-to-fired delay
+# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui] [timers]   (default: all)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ ensure_cargo
 ensure_libclang
 ensure_tmux
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops inspect tui)
+[ ${#suites[@]} -eq 0 ] && suites=(throughput placement ops inspect tui timers)
 cargo build --locked --release -p runner -p runnerctl -p e2e --bins
 for s in "${suites[@]}"; do
   case "$s" in
@@ -23,7 +24,8 @@ for s in "${suites[@]}"; do
     ops) target/release/bench_ops ;;
     inspect) target/release/bench_inspect ;;
     tui) target/release/bench_tui ;;
-    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect or tui" >&2; exit 2 ;;
+    timers) target/release/bench_timers ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect, tui or timers" >&2; exit 2 ;;
   esac
   echo
 done

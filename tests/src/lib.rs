@@ -3,8 +3,10 @@
 //! for conditions with deadlines, and read volumes through `edge_storage`.
 
 pub mod bench;
+pub mod check;
 pub mod natsproxy;
 pub mod soak;
+pub mod timers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -656,3 +656,103 @@ async fn a_move_aborted_after_its_flip_removes_nothing() -> Result<()> {
     ensure!(instances(&a).await? == 0, "the source keeps a copy");
     Ok(())
 }
+
+/// Finding 11: the warning that events were removed by the stream's limits before they were
+/// read fired on nearly every catch-up (a tenant's first event after its position is rarely
+/// the next sequence of the stream), hiding the real case; and a `full_reset` preview counted
+/// fired timers' markers as applied events gone from the stream. Both now speak only of
+/// real losses.
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_event_warnings_appear_only_when_events_were_lost() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    create_streams(&js, DUP).await?;
+    let dep = |t: &str, i: u32| {
+        (
+            format!("evt.{t}.account"),
+            event(
+                &format!("{t}-{i}"),
+                "Deposited",
+                "acc",
+                json!({"amount": 1}),
+            ),
+        )
+    };
+    let both = |from: u32, to: u32| -> Vec<_> {
+        (from..to)
+            .flat_map(|i| [dep("t1", i), dep("t2", i)])
+            .collect()
+    };
+    let mut spec = RunnerSpec::new(&nats, &tmp.path().join("a"), &["t1", "t2"]);
+    spec.sagas = sagas_with_timer(tmp.path(), "1s")?;
+    let mut r = Runner::start(spec.clone()).await?;
+    publish_all(&js, &both(0, 50)).await?;
+    r.wait_caught_up(WAIT).await?;
+    r.terminate(WAIT)?;
+    // t2 is released at its position while t1 goes on; then it comes back and catches up
+    // over a stream where its events interleave with t1's.
+    let mut only_t1 = spec.clone();
+    only_t1.tenants = vec!["t1".into()];
+    let mut r = Runner::start(only_t1).await?;
+    publish_all(&js, &both(50, 100)).await?;
+    r.wait_caught_up(WAIT).await?;
+    r.terminate(WAIT)?;
+    let mut r = Runner::start(spec.clone()).await?;
+    r.wait_caught_up(WAIT).await?;
+    ensure!(
+        !r.log_text().contains("no longer"),
+        "a false warning on a catch-up:\n{}",
+        r.log_text()
+    );
+    // Orders whose payment timers fire: then a full_reset preview must not take the
+    // timers' markers for applied events missing from the stream.
+    let orders: Vec<_> = (0..20)
+        .map(|i| placed("t1", &format!("p{i}"), &format!("o{i}")))
+        .collect();
+    publish_all(&js, &orders).await?;
+    eventually(WAIT, "the timers to fire", || async {
+        let s = r.status().await.ok()?;
+        (s.totals.timers_fired >= 20 && s.timers_pending == 0).then_some(())
+    })
+    .await?;
+    let plan: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/admin/replay", r.admin_url))
+        .json(&json!({"tenant_id": "t1", "saga_name": "order", "mode": "full_reset", "dry_run": true}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(plan["warnings"] == json!([]), "{plan}");
+    ensure!(
+        plan["deletes"]["dedupe"] == json!(40),
+        "markers of 20 events and 20 timers: {plan}"
+    );
+    r.terminate(WAIT)?;
+
+    // A real loss: the stream's limits remove events while the runner is stopped.
+    let mut cfg = js
+        .get_stream("RUNNER_EVENTS")
+        .await?
+        .info()
+        .await?
+        .config
+        .clone();
+    cfg.max_messages = 100;
+    js.update_stream(&cfg).await?;
+    publish_all(&js, &both(100, 300)).await?;
+    let r = Runner::start(spec).await?;
+    r.wait_caught_up(WAIT).await?;
+    r.wait_log("no longer holds sequences", WAIT).await?;
+    let metrics = reqwest::get(format!("{}/metrics", r.admin_url))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("runner_stream_gap_sequences_total ") && !l.ends_with(" 0")),
+        "the gap is not counted:\n{metrics}"
+    );
+    Ok(())
+}
