@@ -397,13 +397,43 @@ pub async fn run(cfg: Config) -> Result<Report> {
         sent: Vec::new(),
     };
     let mut recreated = false;
+    let schedule = run_schedule(
+        &cfg,
+        &mut r,
+        &mut fleet,
+        &mut source,
+        &mut report,
+        &mut recreated,
+    )
+    .await;
+    if let Err(e) = schedule {
+        std::mem::forget(tmp);
+        bail!(
+            "seed {}: the schedule failed: {e:#}\nschedule so far:\n  {}\nvolumes and logs kept in {}\nrun it again: cargo run -p e2e --bin check -- --seed {}",
+            cfg.seed,
+            report.schedule.join("\n  "),
+            dir.display(),
+            cfg.seed
+        );
+    }
+    finish(cfg, fleet, report, tmp, dir, started).await
+}
+
+async fn run_schedule(
+    cfg: &Config,
+    r: &mut Rng,
+    fleet: &mut Fleet,
+    source: &mut Gen,
+    report: &mut Report,
+    recreated: &mut bool,
+) -> Result<()> {
     for step in 0..cfg.steps {
         let roll = r.below(100);
         let what = match roll {
             0..35 => {
                 // A burst, published without waiting in between: many share a millisecond.
                 let n = 5 + r.below(40);
-                let evs: Vec<_> = (0..n).map(|_| source.event(&mut r)).collect();
+                let evs: Vec<_> = (0..n).map(|_| source.event(r)).collect();
                 publish_all(&fleet.js, &evs).await?;
                 format!("publish {n}")
             }
@@ -427,6 +457,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
                 let from = fleet.owner[&t].clone();
                 let others: Vec<&str> = SHARDS.iter().copied().filter(|s| *s != from).collect();
                 let to = r.pick(&others).to_string();
+                fleet.settle().await?;
                 fleet.caught_up().await?;
                 runnerctl_ok(&fleet.nats, &["place", &t, &to, "--force"])?;
                 fleet.owner.insert(t.clone(), to.clone());
@@ -434,10 +465,10 @@ pub async fn run(cfg: Config) -> Result<Report> {
                 fleet.record_handover(&t, None).await?;
                 format!("place {t} {from} -> {to} (no state)")
             }
-            68..78 => move_step(&mut fleet, &mut r).await?,
-            78..93 => replay_step(&mut fleet, &mut r).await?,
-            _ if !recreated && step > cfg.steps / 3 => {
-                recreated = true;
+            68..78 => move_step(fleet, r).await?,
+            78..93 => replay_step(fleet, r).await?,
+            _ if !*recreated && step > cfg.steps / 3 => {
+                *recreated = true;
                 fleet.caught_up().await?;
                 fleet.stop_all().await?;
                 let (id, events) = stream_events(&fleet.js).await?;
@@ -466,7 +497,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
                 }
                 // Events again, some with ids the volumes know: skipped as duplicates.
                 let mut evs: Vec<_> = source.sent.iter().rev().take(10).cloned().collect();
-                evs.extend((0..10).map(|_| source.event(&mut r)));
+                evs.extend((0..10).map(|_| source.event(r)));
                 publish_all(&fleet.js, &evs).await?;
                 for i in 0..fleet.runners.len() {
                     let spec = fleet.spec(&fleet.runners[i].spec.shard.clone());
@@ -483,7 +514,17 @@ pub async fn run(cfg: Config) -> Result<Report> {
         };
         report.schedule.push(what);
     }
+    Ok(())
+}
 
+async fn finish(
+    cfg: Config,
+    mut fleet: Fleet,
+    mut report: Report,
+    tmp: tempfile::TempDir,
+    dir: PathBuf,
+    started: Instant,
+) -> Result<Report> {
     // Quiescence: everything applied and published, every due timer of a served tenant
     // fired; then a clean stop, whose releases are recorded too.
     fleet.settle().await?;
@@ -542,6 +583,7 @@ pub async fn run(cfg: Config) -> Result<Report> {
 /// A move of a random tenant to a shard holding nothing of it: plain, or with `runnerctl`
 /// killed at a random moment and run again, or stopped after a phase and aborted.
 async fn move_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
+    fleet.settle().await?;
     let t = r.pick(&TENANTS).to_string();
     let from = fleet.owner[&t].clone();
     let mut targets = Vec::new();
@@ -611,6 +653,8 @@ async fn move_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
 
 /// A replay of a random tenant's saga in a random mode, followed to its end.
 async fn replay_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
+    // After a kill or a NATS restart the owner may not serve its tenants again yet.
+    fleet.settle().await?;
     let t = r.pick(&TENANTS).to_string();
     let saga = *r.pick(&["order", "account"]);
     let mode = *r.pick(&[
