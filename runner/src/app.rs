@@ -1,27 +1,37 @@
 //! Startup and shutdown: the order in which the runner's parts start, and the drain on
 //! SIGTERM/SIGINT (stop reading, finish the batch in flight, flush the outbox, exit).
+//!
+//! Start-up is a sequence of steps, each of which may give up when a stop is requested:
+//! admin server, volume, NATS, stream identity, lease, then the engine thread and the named
+//! tasks of the [`Supervisor`]. Shutdown ([`Running::stop`]) stops them in one explicit
+//! order.
 
-use std::sync::atomic::AtomicBool;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use shared::edge_storage::{StorageError, Volume, WriteOptions, meta};
-use shared::placement::{NoticeKind, PositionsRecord, ShardRecord};
-use shared::wire::RunnerState;
+use async_nats::jetstream;
+use async_nats::jetstream::kv;
+use shared::backoff::Backoff;
+use shared::edge_storage::{OutboxEntry, StorageError, TableId, Volume, WriteOptions, meta};
+use shared::placement::{NoticeKind, ShardRecord};
+use shared::wire::{Assignment, RunnerState};
 use tokio::sync::{Notify, mpsc, watch};
-use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::admin::{self, AdminState};
 use crate::config::Config;
-use crate::engine::{Engine, EngineConfig, EngineMsg};
+use crate::engine::{Engine, EngineConfig, EngineLinks, EngineMsg};
 use crate::fence::Fence;
 use crate::lease::{Lease, RecordFn, notice};
 use crate::metrics::Metrics;
-use crate::outbox::{Deleter, Relay};
-use crate::placement::Placement;
+use crate::outbox::{Deleter, Held, Relay};
+use crate::placement::{Placement, PlacementConfig, PlacementLinks};
+use crate::positions::Reporter;
 use crate::reader::{self, ReaderCtx};
 use crate::state::SharedState;
+use crate::supervisor::{Supervisor, Task};
 
 /// Why the runner stopped with an error; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -50,51 +60,65 @@ impl RunError {
     }
 }
 
-/// Resolves when SIGTERM or SIGINT arrives.
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM: stopping"),
-        _ = int.recv() => info!("SIGINT: stopping"),
-    }
+fn runtime(e: impl std::fmt::Display) -> RunError {
+    RunError::Runtime(e.to_string())
 }
 
-/// Runs the runner until SIGTERM/SIGINT.
-pub async fn run(cfg: Config) -> Result<(), RunError> {
-    let args = &cfg.args;
-    let shutdown = CancellationToken::new();
-    tokio::spawn({
-        let s = shutdown.clone();
-        async move {
-            terminated().await;
-            s.cancel();
-        }
-    });
+/// What every later step shares.
+struct Base {
+    cfg: Config,
+    vol: Arc<Volume>,
+    shared: Arc<SharedState>,
+    metrics: Arc<Metrics>,
+    admin: Arc<AdminState>,
+    admin_url: String,
+    volume_id: String,
+}
 
-    let listener = tokio::net::TcpListener::bind(args.admin_addr)
+/// Runs the runner until SIGTERM/SIGINT (or a lost lease, a recreated stream, a dead
+/// engine).
+pub async fn run(cfg: Config) -> Result<(), RunError> {
+    let sup = Supervisor::new();
+    sup.stop_on_signals();
+    let listener = tokio::net::TcpListener::bind(cfg.args.admin_addr)
         .await
         .map_err(|e| {
             RunError::Config(format!(
                 "cannot listen on RUNNER_ADMIN_ADDR={}: {e}",
-                args.admin_addr
+                cfg.args.admin_addr
             ))
         })?;
-    let admin_url = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map_err(|e| RunError::Runtime(e.to_string()))?
-    );
+    let admin_url = format!("http://{}", listener.local_addr().map_err(runtime)?);
+    let vol = open_volume(&cfg, &admin_url).await?;
+    let base = base(cfg, vol, admin_url)?;
+    let admin = sup.spawn("admin", {
+        let app = admin::router(base.admin.clone());
+        move |stop| async move {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+            {
+                error!(error = %e, "admin server failed");
+            }
+        }
+    });
+    let result = serve(&sup, &base).await;
+    // A client holding a connection may not hold the exit hostage.
+    admin.stop_within(Duration::from_secs(2)).await;
+    result
+}
 
+/// Opens the volume for writing (migrating it when needed), clears uploads an interrupted
+/// import left, and checks it belongs to `RUNNER_STREAM`.
+async fn open_volume(cfg: &Config, admin_url: &str) -> Result<Arc<Volume>, RunError> {
+    let args = &cfg.args;
     let mut wopts = WriteOptions::new(cfg.shard_id.as_str());
-    wopts.admin_url = Some(admin_url.clone());
+    wopts.admin_url = Some(admin_url.to_string());
     wopts.max_size_bytes = args.volume_max_mb.saturating_mul(1 << 20);
     let dir = args.data_dir.clone();
     let vol = tokio::task::spawn_blocking(move || Volume::open_for_write(&dir, &wopts))
         .await
-        .map_err(|e| RunError::Runtime(e.to_string()))??;
+        .map_err(runtime)??;
     if let Some(m) = vol.migrated() {
         warn!(
             from_version = m.from_version,
@@ -106,7 +130,6 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             shared::edge_storage::FORMAT_VERSION
         );
     }
-    let vol = Arc::new(vol);
     // Uploads of imports that a crash interrupted (the import itself recorded how far it
     // got in the volume: see Ops::import).
     if let Ok(entries) = std::fs::read_dir(vol.dir()) {
@@ -117,20 +140,22 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         }
     }
     let stream = args.stream.clone();
-    vol.write(|w| {
-        match w.meta_str(meta::STREAM)? {
-            Some(s) if s != stream => Err(StorageError::Corrupt(format!(
-                "the volume's positions refer to stream '{s}', but RUNNER_STREAM is '{stream}'; use the stream this volume was built from, or a new data dir"
-            ))),
-            Some(_) => Ok(()),
-            None => w.set_meta_str(meta::STREAM, &stream),
-        }
+    vol.write(|w| match w.meta_str(meta::STREAM)? {
+        Some(s) if s != stream => Err(StorageError::Corrupt(format!(
+            "the volume's positions refer to stream '{s}', but RUNNER_STREAM is '{stream}'; use the stream this volume was built from, or a new data dir"
+        ))),
+        Some(_) => Ok(()),
+        None => w.set_meta_str(meta::STREAM, &stream),
     })?;
     info!(shard = %cfg.shard_id, volume = %args.data_dir.display(), admin = %admin_url, "volume open");
+    Ok(Arc::new(vol))
+}
 
+fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunError> {
     let shared = Arc::new(SharedState::new());
     let metrics = Arc::new(Metrics::new());
-    let admin_state = Arc::new(AdminState {
+    let args = &cfg.args;
+    let admin = Arc::new(AdminState {
         shared: shared.clone(),
         metrics: metrics.clone(),
         vol: vol.clone(),
@@ -144,87 +169,124 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         placement_bucket: args.tenant_placement_bucket.clone(),
         ops: OnceLock::new(),
     });
-    let admin_stop = CancellationToken::new();
-    let admin_task = tokio::spawn({
-        let app = admin::router(admin_state.clone());
-        let stop = admin_stop.clone();
-        async move {
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-            {
-                error!(error = %e, "admin server failed");
-            }
-        }
-    });
+    let volume_id = vol
+        .read(|r| r.meta_str(meta::VOLUME_ID))?
+        .unwrap_or_default();
+    Ok(Base {
+        cfg,
+        vol,
+        shared,
+        metrics,
+        admin,
+        admin_url,
+        volume_id,
+    })
+}
 
-    let (reconnect_tx, reconnect_rx) = watch::channel(0u64);
+/// NATS, the stream's identity, the lease, then everything that runs until the stop.
+/// `Ok(())` without running when a stop was requested during start-up.
+async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
+    let args = &b.cfg.args;
+    let (reconnect_tx, reconnects) = watch::channel(0u64);
     let client = crate::nats::connect(
         args,
-        cfg.shard_id.as_str(),
-        shared.clone(),
-        metrics.clone(),
+        b.cfg.shard_id.as_str(),
+        b.shared.clone(),
+        b.metrics.clone(),
         reconnect_tx,
-        &shutdown,
+        sup.requested(),
     )
     .await
     .map_err(RunError::Config)?;
     let Some(client) = client else {
-        admin_stop.cancel();
-        let _ = admin_task.await;
         return Ok(());
     };
-    let js = async_nats::jetstream::new(client.clone());
-    if !crate::nats::ensure_streams(&js, args, &shared, &shutdown).await {
-        admin_stop.cancel();
-        let _ = admin_task.await;
+    let js = jetstream::new(client.clone());
+    if !crate::nats::ensure_streams(&js, args, &b.shared, sup.requested()).await {
         return Ok(());
     }
-    let _ = admin_state.js.set(js.clone());
-    let stream_id = {
-        let mut backoff = Duration::from_millis(250);
-        loop {
-            match crate::stream::check_at_start(
-                &js,
-                &vol,
-                &args.stream,
-                args.adopt_stream.as_deref(),
-            )
-            .await
-            {
-                Ok(id) => break id,
-                Err(crate::stream::StreamCheck::Unavailable(e)) => {
-                    warn!(error = %e, "cannot check the event stream; retrying");
-                    shared.set_nats_problem(Some(e));
-                    tokio::select! {
-                        _ = shutdown.cancelled() => {
-                            admin_stop.cancel();
-                            let _ = admin_task.await;
-                            return Ok(());
-                        }
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(crate::stream::StreamCheck::Refused(e)) => {
-                    admin_stop.cancel();
-                    let _ = admin_task.await;
-                    return Err(RunError::Stream(e.0));
-                }
-                Err(crate::stream::StreamCheck::Storage(e)) => return Err(e.into()),
-            }
-        }
+    let _ = b.admin.js.set(js.clone());
+    let Some(stream_id) = check_stream(sup, b, &js).await? else {
+        return Ok(());
     };
-    shared.set_nats_problem(None);
-    let _ = admin_state.stream_id.set(stream_id.clone());
+    let _ = b.admin.stream_id.set(stream_id.clone());
+    let fence = Arc::new(Fence::closed());
+    let (registry, record, ttl) = registry(b, &js).await?;
+    let Some(lease) = Lease::acquire(
+        registry.clone(),
+        ttl,
+        &record,
+        fence.clone(),
+        &b.shared,
+        sup.requested(),
+    )
+    .await
+    else {
+        return Ok(());
+    };
+    notice(
+        &client,
+        b.cfg.shard_id.as_str(),
+        NoticeKind::LeaseAcquired,
+        None,
+        format!("pid {}", std::process::id()),
+    );
+    let nats = Nats {
+        client,
+        js,
+        reconnects,
+        registry,
+        stream_id,
+    };
+    let running = start(sup, b, nats, fence, lease, record).await?;
+    let cause = running.wait(sup).await;
+    running.stop(b, cause).await
+}
 
-    // The shard's lease (and registry record) before anything is consumed.
+/// Checks the event stream is the one the volume was built from, retrying while NATS does
+/// not answer; `None` when a stop was requested meanwhile.
+async fn check_stream(
+    sup: &Supervisor,
+    b: &Base,
+    js: &jetstream::Context,
+) -> Result<Option<String>, RunError> {
+    let args = &b.cfg.args;
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
+    loop {
+        let checked =
+            crate::stream::check_at_start(js, &b.vol, &args.stream, args.adopt_stream.as_deref())
+                .await;
+        match checked {
+            Ok(id) => {
+                b.shared.set_nats_problem(None);
+                return Ok(Some(id));
+            }
+            Err(crate::stream::StreamCheck::Unavailable(e)) => {
+                warn!(error = %e, "cannot check the event stream; retrying");
+                b.shared.set_nats_problem(Some(e));
+                tokio::select! {
+                    _ = sup.requested().cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(backoff.next_wait()) => {}
+                }
+            }
+            Err(crate::stream::StreamCheck::Refused(e)) => return Err(RunError::Stream(e.0)),
+            Err(crate::stream::StreamCheck::Storage(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// The registry bucket, the lease time it sets, and the record the lease keeper writes.
+async fn registry(
+    b: &Base,
+    js: &jetstream::Context,
+) -> Result<(kv::Store, RecordFn, Duration), RunError> {
+    let args = &b.cfg.args;
     let registry = shared::nats::open_or_create_bucket(
-        &js,
+        js,
         shared::nats::registry_bucket(&args.registry_bucket, args.lease_ttl),
     )
     .await
-    .map_err(|e| RunError::Runtime(e.to_string()))?;
+    .map_err(runtime)?;
     let ttl = match registry.status().await.map(|s| s.max_age()) {
         Ok(d) if !d.is_zero() => d,
         Ok(_) => {
@@ -245,158 +307,224 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             "the registry bucket's max_age sets the lease time"
         );
     }
-    let fence = Arc::new(Fence::closed());
-    let volume_id = vol
-        .read(|r| r.meta_str(shared::edge_storage::meta::VOLUME_ID))
-        .map_err(RunError::Volume)?
-        .unwrap_or_default();
-    let record: RecordFn = {
-        let (shared, metrics, shard, admin_url, sagas) = (
-            shared.clone(),
-            metrics.clone(),
-            cfg.shard_id.to_string(),
-            admin_url.clone(),
-            cfg.sagas.names().map(|n| n.to_string()).collect::<Vec<_>>(),
-        );
-        let host = gethostname();
-        let volume_id = volume_id.clone();
-        Arc::new(move || {
-            let view = shared.engine.lock().expect("lock").clone();
-            let mut counters = shared::wire::Counters::default();
-            for t in view.tenants.keys() {
-                for s in &sagas {
-                    counters.add(&metrics.counters(t, s));
-                }
-            }
-            ShardRecord {
-                shard_id: shard.clone(),
-                admin_url: admin_url.clone(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                state: shared.state().as_str().to_string(),
-                host: host.clone(),
-                pid: std::process::id(),
-                started_at_ms: shared.started_at_ms,
-                heartbeat_at_ms: shared::now_ms(),
-                lease_ms: ttl.as_millis() as u64,
-                tenants: view.tenants.keys().cloned().collect(),
-                counters,
-                volume_id: volume_id.clone(),
-            }
-        })
-    };
-    let Some(mut lease) = Lease::acquire(
-        registry.clone(),
-        ttl,
-        &record,
-        fence.clone(),
-        &shared,
-        &shutdown,
-    )
-    .await
-    else {
-        admin_stop.cancel();
-        let _ = admin_task.await;
-        return Ok(());
-    };
-    notice(
-        &client,
-        cfg.shard_id.as_str(),
-        NoticeKind::LeaseAcquired,
-        None,
-        format!("pid {}", std::process::id()),
-    );
+    Ok((registry, shard_record(b, ttl), ttl))
+}
 
-    let placement_mode = args.tenant_placement_bucket.is_some();
-    // Outbox entries from before this start, of tenants a successor may have taken over
-    // while this runner was down: held back until the placement manager settles them.
-    let held = if placement_mode {
-        let (tenants, boundary) = vol.read(|r| {
-            let mut tenants = std::collections::BTreeSet::new();
-            r.scan(shared::edge_storage::TableId::Outbox, &[], None, |_, v| {
-                let e: shared::edge_storage::OutboxEntry = shared::edge_storage::decode_value(v)?;
-                if !e.tenant.is_empty() {
-                    tenants.insert(e.tenant);
-                }
-                Ok(true)
-            })?;
-            let next = r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1);
-            Ok::<_, StorageError>((tenants, shared::edge_storage::keys::outbox_key(next)))
-        })?;
-        if !tenants.is_empty() {
-            info!(
-                tenants = tenants.len(),
-                "holding outbox entries from before this start until the hand-over records say which to publish"
-            );
+/// The shard's registry record, as of now (written by the lease keeper on each heartbeat).
+fn shard_record(b: &Base, ttl: Duration) -> RecordFn {
+    let (shared, metrics, shard, admin_url, volume_id) = (
+        b.shared.clone(),
+        b.metrics.clone(),
+        b.cfg.shard_id.to_string(),
+        b.admin_url.clone(),
+        b.volume_id.clone(),
+    );
+    let sagas: Vec<String> = b.cfg.sagas.names().map(|n| n.to_string()).collect();
+    let host = shared::hostname();
+    Arc::new(move || {
+        let view = shared.engine.lock().expect("lock").clone();
+        let mut counters = shared::wire::Counters::default();
+        for t in view.tenants.keys() {
+            for s in &sagas {
+                counters.add(&metrics.counters(t, s));
+            }
         }
-        crate::outbox::Held::new(tenants, boundary)
-    } else {
-        crate::outbox::Held::default()
-    };
+        ShardRecord {
+            shard_id: shard.clone(),
+            admin_url: admin_url.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            state: shared.state(),
+            host: host.clone(),
+            pid: std::process::id(),
+            started_at_ms: shared.started_at_ms,
+            heartbeat_at_ms: shared::now_ms(),
+            lease_ms: ttl.as_millis() as u64,
+            tenants: view.tenants.keys().cloned().collect(),
+            counters,
+            volume_id: volume_id.clone(),
+        }
+    })
+}
+
+/// The NATS side, once connected and checked.
+struct Nats {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    reconnects: watch::Receiver<u64>,
+    registry: kv::Store,
+    stream_id: String,
+}
+
+/// The running parts, in the order they stop.
+struct Running {
+    client: async_nats::Client,
+    readers: Task<()>,
+    ticker: Task<()>,
+    placement: Option<Task<()>>,
+    engine_tx: mpsc::Sender<EngineMsg>,
+    engine_stop: Arc<AtomicBool>,
+    engine_thread: std::thread::JoinHandle<()>,
+    relay: Task<Relay>,
+    reporter: Task<()>,
+    keeper: Task<Lease>,
+    /// Cancelled by the readers when the event stream turned out to be another one.
+    stream_changed: tokio_util::sync::CancellationToken,
+    /// Cancelled by the lease keeper when another runner took the lease.
+    lease_lost: tokio_util::sync::CancellationToken,
+}
+
+/// Why the runner stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    /// SIGTERM/SIGINT: drain, then exit 0.
+    Requested,
+    /// The readers found another event stream: drain, then exit 3.
+    StreamChanged,
+    /// Another runner holds the lease now: stop without a drain, exit 1.
+    LeaseLost,
+    /// The engine thread died: stop without a drain, exit 1.
+    EngineDied,
+}
+
+/// Outbox entries from before this start, of tenants a successor may have taken over while
+/// this runner was down: held back until the placement manager settles them.
+fn held_outbox(b: &Base) -> Result<Held, RunError> {
+    if b.cfg.args.tenant_placement_bucket.is_none() {
+        return Ok(Held::default());
+    }
+    let (tenants, boundary) = b.vol.read(|r| {
+        let mut tenants = BTreeSet::new();
+        r.scan(TableId::Outbox, &[], None, |_, v| {
+            let e: OutboxEntry = shared::edge_storage::decode_value(v)?;
+            if !e.tenant.is_empty() {
+                tenants.insert(e.tenant);
+            }
+            Ok(true)
+        })?;
+        let next = r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1);
+        Ok::<_, StorageError>((tenants, shared::edge_storage::keys::outbox_key(next)))
+    })?;
+    if !tenants.is_empty() {
+        info!(
+            tenants = tenants.len(),
+            "holding outbox entries from before this start until the hand-over records say which to publish"
+        );
+    }
+    Ok(Held::new(tenants, boundary))
+}
+
+/// The engine and what connects it to the rest.
+struct EngineStarted {
+    tx: mpsc::Sender<EngineMsg>,
+    /// The engine's requests for readers.
+    readers: mpsc::UnboundedReceiver<crate::engine::ReaderCmd>,
+    outbox_notify: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Opens the engine on the volume (tenants' modes from their cursors) and starts its
+/// thread, the only writer of the volume.
+async fn start_engine(b: &Base, nats: &Nats, fence: Arc<Fence>) -> Result<EngineStarted, RunError> {
+    let args = &b.cfg.args;
+    let placement_mode = args.tenant_placement_bucket.is_some();
     // Room for many small reader chunks: while a commit runs they pile up here and the next
     // transaction takes them all (see Engine::run).
-    let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(64);
-    let (reader_tx, reader_rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel::<EngineMsg>(64);
+    let (reader_tx, readers) = mpsc::unbounded_channel();
     let outbox_notify = Arc::new(Notify::new());
-    let engine_stop = Arc::new(AtomicBool::new(false));
-    let engine = {
-        let (vol, sagas, shard) = (vol.clone(), cfg.sagas.clone(), cfg.shard_id.to_string());
-        let tenants = if placement_mode {
-            Vec::new()
-        } else {
-            cfg.tenants.clone()
-        };
-        let (metrics, shared, notify, stop, fence) = (
-            metrics.clone(),
-            shared.clone(),
-            outbox_notify.clone(),
-            engine_stop.clone(),
-            fence.clone(),
-        );
-        let ecfg = EngineConfig {
-            stream: args.stream.clone(),
-            stream_id: stream_id.clone(),
-            timer_grace: args.timer_grace,
-            shard,
-            max_event_bytes: args.max_event_bytes,
-            queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
-            max_batch: args.batch_size as usize,
-            defer_main_reader: placement_mode,
-        };
-        tokio::task::spawn_blocking(move || {
-            Engine::new(
-                vol, sagas, ecfg, &tenants, metrics, shared, reader_tx, notify, stop, fence,
-            )
-        })
-        .await
-        .map_err(|e| RunError::Runtime(e.to_string()))??
+    let stop = Arc::new(AtomicBool::new(false));
+    let (vol, sagas) = (b.vol.clone(), b.cfg.sagas.clone());
+    // Under placement the tenants come from the placement manager.
+    let tenants = if placement_mode {
+        Vec::new()
+    } else {
+        b.cfg.tenants.clone()
     };
-    let engine_thread = std::thread::Builder::new()
+    let links = EngineLinks {
+        metrics: b.metrics.clone(),
+        shared: b.shared.clone(),
+        readers: reader_tx,
+        outbox_notify: outbox_notify.clone(),
+        stop: stop.clone(),
+        fence,
+    };
+    let ecfg = EngineConfig {
+        stream: args.stream.clone(),
+        stream_id: nats.stream_id.clone(),
+        timer_grace: args.timer_grace,
+        shard: b.cfg.shard_id.to_string(),
+        max_event_bytes: args.max_event_bytes,
+        queue_max_events: crate::engine::QUEUE_MAX_EVENTS,
+        max_batch: args.batch_size as usize,
+        defer_main_reader: placement_mode,
+    };
+    let engine =
+        tokio::task::spawn_blocking(move || Engine::new(vol, sagas, ecfg, &tenants, links))
+            .await
+            .map_err(runtime)??;
+    let thread = std::thread::Builder::new()
         .name("engine".into())
-        .spawn(move || engine.run(engine_rx))
+        .spawn(move || engine.run(rx))
         .map_err(|e| RunError::Runtime(format!("cannot start the engine thread: {e}")))?;
+    Ok(EngineStarted {
+        tx,
+        readers,
+        outbox_notify,
+        stop,
+        thread,
+    })
+}
 
-    let readers_stop = CancellationToken::new();
-    let stream_changed = CancellationToken::new();
-    let readers = tokio::spawn(reader::run_manager(
-        Arc::new(ReaderCtx {
-            js: js.clone(),
+fn placement_config(b: &Base, nats: &Nats) -> PlacementConfig {
+    PlacementConfig {
+        shard: b.cfg.shard_id.to_string(),
+        volume_id: b.volume_id.clone(),
+        stream_id: nats.stream_id.clone(),
+        // With both set, the allowlist bounds what placement may give this shard.
+        allow: (!b.cfg.tenants.is_empty())
+            .then(|| b.cfg.tenants.iter().map(|t| t.to_string()).collect()),
+    }
+}
+
+/// Starts the engine thread and every task: readers, ticker, relay, placement manager,
+/// lease keeper, position reporter.
+async fn start(
+    sup: &Supervisor,
+    b: &Base,
+    nats: Nats,
+    fence: Arc<Fence>,
+    mut lease: Lease,
+    record: RecordFn,
+) -> Result<Running, RunError> {
+    let args = &b.cfg.args;
+    let held = held_outbox(b)?;
+    let EngineStarted {
+        tx: engine_tx,
+        readers: reader_rx,
+        outbox_notify,
+        stop: engine_stop,
+        thread: engine_thread,
+    } = start_engine(b, &nats, fence).await?;
+    let stream_changed = tokio_util::sync::CancellationToken::new();
+    let readers = sup.spawn("readers", {
+        let ctx = Arc::new(ReaderCtx {
+            js: nats.js.clone(),
             stream: args.stream.clone(),
-            stream_id: stream_id.clone(),
+            stream_id: nats.stream_id.clone(),
             stream_changed: stream_changed.clone(),
-            shard: cfg.shard_id.to_string(),
+            shard: b.cfg.shard_id.to_string(),
             batch_size: (args.batch_size as usize).min(1000),
-            engine: reader::Handoff::new(engine_tx.clone(), shared.clone()),
-            shared: shared.clone(),
-            metrics: metrics.clone(),
-            reconnects: reconnect_rx.clone(),
-        }),
-        reader_rx,
-        readers_stop.clone(),
-    ));
-    let ticker = tokio::spawn({
+            engine: reader::Handoff::new(engine_tx.clone(), b.shared.clone()),
+            shared: b.shared.clone(),
+            metrics: b.metrics.clone(),
+            reconnects: nats.reconnects.clone(),
+        });
+        move |stop| reader::run_manager(ctx, reader_rx, stop)
+    });
+    let ticker = sup.spawn("ticker", {
         let tx = engine_tx.clone();
-        let stop = readers_stop.clone();
-        async move {
+        move |stop| async move {
             let mut every = tokio::time::interval(Duration::from_millis(200));
             loop {
                 tokio::select! {
@@ -406,278 +534,238 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             }
         }
     });
-    let relay_stop = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(
-            vol.clone(),
-            js.clone(),
-            outbox_notify.clone(),
-            metrics.clone(),
-            shared.clone(),
+    let relay = sup.spawn("relay", {
+        let relay = Relay::new(
+            b.vol.clone(),
+            nats.js.clone(),
+            outbox_notify,
+            b.metrics.clone(),
+            b.shared.clone(),
             Deleter::Engine(engine_tx.clone()),
             held.clone(),
             crate::outbox::Streams {
                 commands: args.commands_stream.clone(),
                 dead_letters: args.dlq_stream.clone(),
             },
-        )
-        .run(relay_stop.clone()),
-    );
+        );
+        move |stop| relay.run(stop)
+    });
 
     let handoff = shared::nats::open_or_create_bucket(
-        &js,
+        &nats.js,
         shared::nats::handoff_bucket(&args.handoff_bucket),
     )
     .await
-    .map_err(|e| RunError::Runtime(e.to_string()))?;
-    let _ = admin_state.ops.set(Arc::new(crate::ops::Ops::new(
+    .map_err(runtime)?;
+    let _ = b.admin.ops.set(Arc::new(crate::ops::Ops::new(
         engine_tx.clone(),
-        vol.clone(),
-        shared.clone(),
-        cfg.shard_id.to_string(),
+        b.vol.clone(),
+        b.shared.clone(),
+        b.cfg.shard_id.to_string(),
         handoff.clone(),
-        registry.clone(),
+        nats.registry.clone(),
     )));
-    let placement_stop = CancellationToken::new();
     let placement = match &args.tenant_placement_bucket {
         Some(bucket) => {
-            let kv =
-                shared::nats::open_or_create_bucket(&js, shared::nats::placement_bucket(bucket))
-                    .await
-                    .map_err(|e| RunError::Runtime(e.to_string()))?;
-            let allow = (!cfg.tenants.is_empty())
-                .then(|| cfg.tenants.iter().map(|t| t.to_string()).collect());
-            let p = Placement::new(
-                crate::placement::PlacementConfig {
-                    shard: cfg.shard_id.to_string(),
-                    volume_id: volume_id.clone(),
-                    stream_id: stream_id.clone(),
-                    allow,
-                },
-                js.clone(),
-                kv,
-                handoff.clone(),
-                registry.clone(),
-                engine_tx.clone(),
-                client.clone(),
-                shared.clone(),
-                vol.clone(),
-                reconnect_rx.clone(),
-                held.clone(),
-            );
-            Some(tokio::spawn(p.run(placement_stop.clone())))
+            let links = PlacementLinks {
+                js: nats.js.clone(),
+                client: nats.client.clone(),
+                placement: shared::nats::open_or_create_bucket(
+                    &nats.js,
+                    shared::nats::placement_bucket(bucket),
+                )
+                .await
+                .map_err(runtime)?,
+                handoff: handoff.clone(),
+                registry: nats.registry.clone(),
+                engine: engine_tx.clone(),
+                shared: b.shared.clone(),
+                vol: b.vol.clone(),
+                reconnects: nats.reconnects.clone(),
+                held,
+            };
+            let p = Placement::new(placement_config(b, &nats), links);
+            Some(sup.spawn("placement", move |stop| p.run(stop)))
         }
-        None => None,
+        None => {
+            b.shared.placement_ready.store(true, Ordering::Release);
+            None
+        }
     };
 
-    let lease_stop = CancellationToken::new();
-    let lease_lost = CancellationToken::new();
-    let keeper = tokio::spawn({
-        let (record, stop, lost) = (record.clone(), lease_stop.clone(), lease_lost.clone());
-        let shared = shared.clone();
-        async move {
+    let lease_lost = tokio_util::sync::CancellationToken::new();
+    let keeper = sup.spawn("lease", {
+        let (lost, shared) = (lease_lost.clone(), b.shared.clone());
+        move |stop| async move {
             lease.keep(record, &shared.heartbeat_now, stop, lost).await;
             lease
         }
     });
-    // How far each tenant is applied, reported four times a second when it moved: what a
-    // new owner starts after if this runner crashes (events applied here after the last
-    // report are applied there again).
-    let reporter = tokio::spawn({
-        let (shared, handoff, shard, stop) = (
-            shared.clone(),
-            handoff.clone(),
-            cfg.shard_id.to_string(),
-            lease_stop.clone(),
-        );
-        let (volume_id, stream_id) = (volume_id.clone(), stream_id.clone());
-        if !placement_mode {
-            shared
-                .placement_ready
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
-        async move {
-            let key = shared::placement::positions_key(&shard);
-            let mut last: Option<std::collections::BTreeMap<String, u64>> = None;
-            let mut every = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = every.tick() => {}
-                }
-                // Not before the placement manager has looked at the last report of this
-                // shard (a lost volume's tenants are recognised by it).
-                if !shared
-                    .placement_ready
-                    .load(std::sync::atomic::Ordering::Acquire)
-                {
-                    continue;
-                }
-                let view = shared.engine.lock().expect("lock").clone();
-                let tenants: std::collections::BTreeMap<String, u64> = view
-                    .tenants
-                    .keys()
-                    .filter_map(|t| view.position_of(t).map(|p| (t.clone(), p)))
-                    .collect();
-                if last.as_ref() == Some(&tenants) {
-                    continue;
-                }
-                let rec = PositionsRecord {
-                    shard: shard.clone(),
-                    at_ms: shared::now_ms(),
-                    tenants: tenants.clone(),
-                    volume_id: Some(volume_id.clone()),
-                    stream_id: Some(stream_id.clone()),
-                };
-                if handoff
-                    .put(
-                        &key,
-                        bytes::Bytes::from(serde_json::to_vec(&rec).expect("serialisable")),
-                    )
-                    .await
-                    .is_ok()
-                {
-                    last = Some(tenants);
-                }
-            }
-        }
+    let reporter = sup.spawn("positions", {
+        let r = Reporter {
+            shared: b.shared.clone(),
+            handoff,
+            shard: b.cfg.shard_id.to_string(),
+            volume_id: b.volume_id.clone(),
+            stream_id: nats.stream_id.clone(),
+        };
+        move |stop| r.run(stop)
     });
 
-    shared.set_state(RunnerState::Running);
+    announce_running(b, &nats.client);
+    Ok(Running {
+        client: nats.client,
+        readers,
+        ticker,
+        placement,
+        engine_tx,
+        engine_stop,
+        engine_thread,
+        relay,
+        reporter,
+        keeper,
+        stream_changed,
+        lease_lost,
+    })
+}
+
+/// Running from here: the state, the log line, and the notice to watchers.
+fn announce_running(b: &Base, client: &async_nats::Client) {
+    let placement_mode = b.cfg.args.tenant_placement_bucket.is_some();
+    b.shared.set_state(RunnerState::Running);
+    let assignment = if placement_mode {
+        Assignment::Placement
+    } else {
+        Assignment::Allowlist
+    };
     info!(
-        shard = %cfg.shard_id,
-        mode = if placement_mode { "placement" } else { "allowlist" },
-        tenants = cfg.tenants.len(),
-        sagas = cfg.sagas.len(),
-        admin = %admin_url,
+        shard = %b.cfg.shard_id,
+        mode = assignment.as_str(),
+        tenants = b.cfg.tenants.len(),
+        sagas = b.cfg.sagas.len(),
+        admin = %b.admin_url,
         "runner is running"
     );
     notice(
-        &client,
-        cfg.shard_id.as_str(),
+        client,
+        b.cfg.shard_id.as_str(),
         NoticeKind::State,
         None,
-        "running",
+        RunnerState::Running.as_str(),
     );
+}
 
-    let mut lost = false;
-    tokio::select! {
-        _ = shutdown.cancelled() => {}
-        _ = stream_changed.cancelled() => {}
-        _ = lease_lost.cancelled() => { lost = true; }
-        _ = wait_thread_exit(&shared) => {
-            error!("the engine thread stopped unexpectedly; exiting so a supervisor restarts the runner");
+impl Running {
+    /// Waits for a reason to stop. The engine's channel closes when its thread ends, also
+    /// by a panic.
+    async fn wait(&self, sup: &Supervisor) -> Cause {
+        tokio::select! {
+            _ = sup.requested().cancelled() => Cause::Requested,
+            _ = self.stream_changed.cancelled() => Cause::StreamChanged,
+            _ = self.lease_lost.cancelled() => Cause::LeaseLost,
+            _ = self.engine_tx.closed() => {
+                error!("the engine thread stopped unexpectedly; exiting so a supervisor restarts the runner");
+                Cause::EngineDied
+            }
         }
     }
 
-    // Stop: the same drain as POST /admin/drain (no new reads, the batches in flight
-    // committed, the outbox flushed within RUNNER_SHUTDOWN_TIMEOUT), then hand the tenants
-    // over and give the lease up. After a lost lease or a dead engine there is no drain.
-    let stopping = std::time::Instant::now();
-    let draining = !lost
-        && shared
-            .engine_alive
-            .load(std::sync::atomic::Ordering::Relaxed);
-    if draining {
-        if shared.state() != RunnerState::Drained {
-            crate::ops::begin_drain(&shared, args.shutdown_timeout);
-        }
-    } else {
-        shared.set_state(RunnerState::Stopping);
-    }
-    notice(
-        &client,
-        cfg.shard_id.as_str(),
-        NoticeKind::State,
-        None,
-        shared.state().as_str(),
-    );
-    readers_stop.cancel();
-    let _ = readers.await;
-    let _ = ticker.await;
-    info!(
-        elapsed_ms = stopping.elapsed().as_millis() as u64,
-        "readers stopped"
-    );
-    placement_stop.cancel();
-    if let Some(p) = placement {
-        if lost {
-            p.abort();
+    /// Stops everything in order: the same drain as `POST /admin/drain` (no new reads, the
+    /// batches in flight committed, the outbox flushed within `RUNNER_SHUTDOWN_TIMEOUT`),
+    /// then the tenants handed over and the lease given up. After a lost lease or a dead
+    /// engine there is no drain.
+    async fn stop(self, b: &Base, cause: Cause) -> Result<(), RunError> {
+        let shared = &b.shared;
+        let timeout = b.cfg.args.shutdown_timeout;
+        let stopping = Instant::now();
+        let lost = cause == Cause::LeaseLost;
+        let draining =
+            !lost && cause != Cause::EngineDied && shared.engine_alive.load(Ordering::Relaxed);
+        if draining {
+            if shared.state() != RunnerState::Drained {
+                crate::ops::begin_drain(shared, timeout);
+            }
         } else {
-            let _ = p.await;
+            shared.set_state(RunnerState::Stopping);
         }
-    }
-    engine_stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = tokio::time::timeout(Duration::from_secs(5), engine_tx.send(EngineMsg::Stop)).await;
-    drop(engine_tx);
-    let crashed = tokio::task::spawn_blocking(move || engine_thread.join().is_err())
-        .await
-        .unwrap_or(true);
-    info!(
-        elapsed_ms = stopping.elapsed().as_millis() as u64,
-        "engine stopped"
-    );
-    relay_stop.cancel();
-    let mut relay = relay.await.map_err(|e| RunError::Runtime(e.to_string()))?;
-    let left = relay.flush(args.shutdown_timeout).await;
-    info!(
-        elapsed_ms = stopping.elapsed().as_millis() as u64,
-        left, "outbox flushed"
-    );
-    if left > 0 {
-        warn!(
-            left,
-            "outbox not empty at exit; it is published at the next start"
+        let shard = b.cfg.shard_id.as_str();
+        notice(
+            &self.client,
+            shard,
+            NoticeKind::State,
+            None,
+            shared.state().as_str(),
         );
-    }
-    if draining {
-        let _ = crate::ops::progress(&shared, &vol, stopping, Duration::ZERO).await;
-        shared.set_state(RunnerState::Drained);
+        // 1. No new reads.
+        self.readers.stop().await;
+        self.ticker.stop().await;
+        // 2. Tenants handed over (not after a lost lease: the new holder owns them now).
+        if let Some(p) = self.placement {
+            if lost {
+                p.abort();
+            } else {
+                p.stop().await;
+            }
+        }
+        // 3. The engine commits what it holds and stops.
+        self.engine_stop.store(true, Ordering::Relaxed);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.engine_tx.send(EngineMsg::Stop))
+            .await;
+        drop(self.engine_tx);
+        let thread = self.engine_thread;
+        let crashed = tokio::task::spawn_blocking(move || thread.join().is_err())
+            .await
+            .unwrap_or(true);
         info!(
             elapsed_ms = stopping.elapsed().as_millis() as u64,
-            "drained"
+            "engine stopped"
         );
-    }
-    lease_stop.cancel();
-    let _ = reporter.await;
-    if let Ok(lease) = keeper.await
-        && !lost
-    {
-        lease.release().await;
-    }
-    // Neither may hold the exit hostage when NATS is gone or a client keeps a connection.
-    let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
-    admin_stop.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(2), admin_task).await;
-    if lost {
-        return Err(RunError::Runtime(
-            "lost the shard's lease to another runner; stopped".into(),
-        ));
-    }
-    if crashed {
-        return Err(RunError::Runtime("the engine thread panicked".into()));
-    }
-    if let Some(why) = shared.fatal.lock().expect("lock").clone() {
-        return Err(RunError::Stream(why));
-    }
-    info!("stopped cleanly");
-    Ok(())
-}
-
-fn gethostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-async fn wait_thread_exit(shared: &SharedState) {
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        if !shared
-            .engine_alive
-            .load(std::sync::atomic::Ordering::Relaxed)
+        // 4. The outbox flushed.
+        let mut relay = self
+            .relay
+            .stop()
+            .await
+            .ok_or_else(|| RunError::Runtime("the outbox relay panicked".into()))?;
+        let left = relay.flush(timeout).await;
+        info!(
+            elapsed_ms = stopping.elapsed().as_millis() as u64,
+            left, "outbox flushed"
+        );
+        if left > 0 {
+            warn!(
+                left,
+                "outbox not empty at exit; it is published at the next start"
+            );
+        }
+        if draining {
+            let _ = crate::ops::progress(shared, &b.vol, stopping, Duration::ZERO).await;
+            shared.set_state(RunnerState::Drained);
+            info!(
+                elapsed_ms = stopping.elapsed().as_millis() as u64,
+                "drained"
+            );
+        }
+        // 5. The last positions reported, then the lease given up.
+        self.reporter.stop().await;
+        if let Some(lease) = self.keeper.stop().await
+            && !lost
         {
-            return;
+            lease.release().await;
+        }
+        // NATS gone may not hold the exit hostage.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
+        match cause {
+            Cause::LeaseLost => Err(RunError::Runtime(
+                "lost the shard's lease to another runner; stopped".into(),
+            )),
+            _ if crashed => Err(RunError::Runtime("the engine thread panicked".into())),
+            _ => match shared.fatal.lock().expect("lock").clone() {
+                Some(why) => Err(RunError::Stream(why)),
+                None => {
+                    info!("stopped cleanly");
+                    Ok(())
+                }
+            },
         }
     }
 }

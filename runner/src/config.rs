@@ -146,14 +146,28 @@ pub struct Config {
     pub sagas: SagaRegistry,
 }
 
+impl Args {
+    /// The NATS credentials and CA, as the connect-options builder in `shared` takes them.
+    pub fn nats_auth(&self) -> shared::nats::NatsAuth {
+        shared::nats::NatsAuth {
+            creds: self.nats_creds.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            token: self.nats_token.clone(),
+            nkey: self.nats_nkey.clone(),
+            tls_ca: self.nats_tls_ca.clone(),
+        }
+    }
+}
+
 /// A configuration the runner cannot start with.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
 fn default_shard_id() -> Result<ShardId, ConfigError> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let first = name.trim().split('.').next().unwrap_or("").to_string();
+    let name = shared::hostname();
+    let first = name.split('.').next().unwrap_or("").to_string();
     ShardId::new(first.clone()).map_err(|e| {
         ConfigError(format!(
             "RUNNER_SHARD_ID is not set and the host name '{first}' is not a valid shard id ({e}); set RUNNER_SHARD_ID"

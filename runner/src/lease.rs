@@ -289,7 +289,7 @@ mod tests {
             shard_id: "shard-a".into(),
             admin_url: "http://127.0.0.1:7070".into(),
             version: "0.1.0".into(),
-            state: "running".into(),
+            state: shared::wire::RunnerState::Running,
             host: "vm".into(),
             pid: 42,
             started_at_ms: 1,
@@ -301,7 +301,7 @@ mod tests {
         };
         let renewed = ShardRecord {
             heartbeat_at_ms: 20,
-            state: "draining".into(),
+            state: shared::wire::RunnerState::Draining,
             ..a.clone()
         };
         assert!(same_holder(&a, &renewed));
@@ -326,7 +326,7 @@ mod tests {
             shard_id: "shard-a".into(),
             admin_url: String::new(),
             version: String::new(),
-            state: "starting".into(),
+            state: shared::wire::RunnerState::Starting,
             host: "h1".into(),
             pid: std::process::id(),
             started_at_ms: 2,

@@ -2,21 +2,26 @@
 //! through [`saga::Saga`] and [`saga::SagaRegistry`].
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod engine;
 pub mod envelope;
 pub mod fence;
+pub mod inflight;
 pub mod lease;
 pub mod metrics;
 pub mod nats;
 pub mod ops;
 pub mod outbox;
 pub mod placement;
+pub mod positions;
 pub mod reader;
 pub mod saga;
 pub mod state;
+pub mod status;
 pub mod stream;
+pub mod supervisor;
 
 pub use app::{RunError, run};
 pub use config::{Args, Config};

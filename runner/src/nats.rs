@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, Event};
+use shared::backoff::Backoff;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -22,30 +23,16 @@ async fn options(
     metrics: Arc<Metrics>,
     reconnects: watch::Sender<u64>,
 ) -> Result<ConnectOptions, String> {
-    let mut opts = match &args.nats_creds {
-        Some(p) => ConnectOptions::with_credentials_file(p.clone())
-            .await
-            .map_err(|e| format!("RUNNER_NATS_CREDS={}: {e}", p.display()))?,
-        None => ConnectOptions::new(),
-    };
-    if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
-        opts = opts.user_and_password(u.clone(), p.clone());
-    }
-    if let Some(t) = &args.nats_token {
-        opts = opts.token(t.clone());
-    }
-    if let Some(p) = &args.nats_nkey {
-        let seed = std::fs::read_to_string(p)
-            .map_err(|e| format!("RUNNER_NATS_NKEY={}: {e}", p.display()))?;
-        opts = opts.nkey(seed.trim().to_string());
-    }
-    if let Some(ca) = &args.nats_tls_ca {
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-    }
+    let opts = args
+        .nats_auth()
+        .connect_options(shared::nats::OptionNames::Env("RUNNER_NATS_"))
+        .await?;
     Ok(opts
         .name(name)
         .connection_timeout(Duration::from_secs(5))
-        .reconnect_delay_callback(|attempt| Duration::from_millis((100u64 << attempt.min(6) as u64).min(5_000)))
+        .reconnect_delay_callback(|attempt| {
+            Backoff::for_attempt(Duration::from_millis(100), Duration::from_secs(5), attempt)
+        })
         .event_callback(move |ev| {
             let shared = shared.clone();
             let metrics = metrics.clone();
@@ -82,7 +69,7 @@ pub async fn connect(
     reconnects: watch::Sender<u64>,
     cancel: &CancellationToken,
 ) -> Result<Option<async_nats::Client>, String> {
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -106,18 +93,18 @@ pub async fn connect(
                 return Ok(Some(c));
             }
             Err(e) => {
+                let wait = backoff.next_wait();
                 let msg = format!(
                     "cannot connect to NATS at {} (attempt {attempt}): {e}; retrying in {:.1}s",
                     args.nats_url,
-                    backoff.as_secs_f64()
+                    wait.as_secs_f64()
                 );
                 warn!("{msg}");
                 shared.set_nats_problem(Some(msg));
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(None),
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }
@@ -150,7 +137,7 @@ pub async fn ensure_streams(
     shared: &SharedState,
     cancel: &CancellationToken,
 ) -> bool {
-    let mut backoff = Duration::from_millis(250);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     'retry: loop {
         for cfg in stream_configs(args) {
             let name = cfg.name.clone();
@@ -172,9 +159,8 @@ pub async fn ensure_streams(
                     shared.set_nats_problem(Some(msg));
                     tokio::select! {
                         _ = cancel.cancelled() => return false,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(backoff.next_wait()) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                     continue 'retry;
                 }
             }

@@ -13,13 +13,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
-use shared::edge_storage::{StorageError, TableCode, TableId, Volume, export, keys};
+use shared::edge_storage::{StorageError, TableId, Volume, export};
 use shared::ids::{ShardId, TenantId};
 use shared::placement::{ClaimRecord, ShardRecord, claim_key};
 use shared::wire::{
-    DrainStatus, ReplayDeletes, ReplayMode, ReplayPlan, ReplayRequest, RunnerState, StreamRange,
-    TenantDataChange, TenantInfo,
+    DrainStatus, ErrorCode, ReplayAccepted, ReplayDeletes, ReplayMode, ReplayPlan, ReplayRequest,
+    RunnerState, StreamRange, TenantDataChange, TenantInfo,
 };
+use shared::{names, routes};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -45,11 +46,21 @@ pub struct Ops {
 
 /// Why an operation was refused; the admin API maps it to a status code.
 #[derive(Debug)]
+/// What `POST /admin/replay` answers.
+pub enum ReplayAnswer {
+    /// A dry run: what the replay would do.
+    Plan(ReplayPlan),
+    /// Started (202).
+    Accepted(ReplayAccepted),
+}
+
+static REPLAY_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub enum OpError {
     /// 404
-    NotFound(&'static str, String),
+    NotFound(ErrorCode, String),
     /// 409
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     /// 503
     Unavailable(String),
     /// 400
@@ -96,7 +107,7 @@ impl Ops {
             RunnerState::Running => {}
             s => {
                 return Err(OpError::Conflict(
-                    "not_running",
+                    ErrorCode::NotRunning,
                     format!(
                         "the runner is {}; only a running runner can drain",
                         s.as_str()
@@ -145,7 +156,7 @@ impl Ops {
             RunnerState::Draining | RunnerState::Drained => {}
             s => {
                 return Err(OpError::Conflict(
-                    "not_drained",
+                    ErrorCode::NotDrained,
                     format!(
                         "the runner is {}; only a drained (or draining) runner can resume",
                         s.as_str()
@@ -167,6 +178,62 @@ impl Ops {
         self.shared.drain.lock().expect("lock").clone()
     }
 
+    /// Plans a replay and, unless it is a dry run, has the engine start it: the plan, or
+    /// the accepted replay with its status path.
+    pub async fn replay(
+        &self,
+        js: &async_nats::jetstream::Context,
+        stream: &str,
+        sagas: &[String],
+        req: &ReplayRequest,
+    ) -> Result<ReplayAnswer, OpError> {
+        let (tenant, plan) = self.plan(js, stream, sagas, req).await?;
+        if req.dry_run {
+            return Ok(ReplayAnswer::Plan(plan));
+        }
+        let id = format!(
+            "r-{}-{}",
+            shared::now_ms(),
+            REPLAY_SERIAL.fetch_add(1, Ordering::Relaxed)
+        );
+        let order = crate::engine::ReplayOrder {
+            id: id.clone(),
+            tenant,
+            saga: req.saga_name.to_string(),
+            mode: req.mode,
+            first_seq: plan.stream.first_seq,
+            target_seq: plan.stream.last_seq,
+        };
+        use crate::engine::ReplayRefusal;
+        match self.ctl(|reply| Ctl::Replay { order, reply }).await? {
+            Ok(_) => Ok(ReplayAnswer::Accepted(ReplayAccepted {
+                status_url: routes::replay_status(&id),
+                replay_id: id,
+                plan,
+            })),
+            Err(ReplayRefusal::NotServed) => Err(OpError::NotFound(
+                ErrorCode::UnknownTenant,
+                format!(
+                    "tenant {} was released by this shard while the replay was planned",
+                    req.tenant_id
+                ),
+            )),
+            Err(ReplayRefusal::Running(other)) => Err(OpError::Conflict(
+                ErrorCode::ReplayRunning,
+                format!(
+                    "replay {other} of {}/{} is running (GET {})",
+                    req.tenant_id,
+                    req.saga_name,
+                    routes::replay_status(&other)
+                ),
+            )),
+            Err(ReplayRefusal::Stopping) => Err(OpError::Conflict(
+                ErrorCode::Draining,
+                "the runner started draining; nothing was changed".into(),
+            )),
+        }
+    }
+
     /// Checks a replay request and computes its plan (exact counts from the volume's
     /// statistics, the stream range from NATS). Changes nothing.
     pub async fn plan(
@@ -179,18 +246,18 @@ impl Ops {
         let state = self.shared.state();
         if state != RunnerState::Running {
             return Err(OpError::Conflict(
-                "draining",
+                ErrorCode::Draining,
                 format!(
-                    "the runner is {}: replays start only while it runs (POST /admin/resume first)",
-                    state.as_str()
+                    "the runner is {}: replays start only while it runs (POST {} first)",
+                    state.as_str(),
+                    routes::RESUME
                 ),
             ));
         }
-        let tenant = TenantId::new(req.tenant_id.clone())
-            .map_err(|e| OpError::NotFound("unknown_tenant", format!("tenant_id: {e}")))?;
-        if !sagas.iter().any(|s| s == &req.saga_name) {
+        let tenant = req.tenant_id.clone();
+        if !sagas.iter().any(|s| s == req.saga_name.as_str()) {
             return Err(OpError::NotFound(
-                "unknown_saga",
+                ErrorCode::UnknownSaga,
                 format!(
                     "saga '{}' is not declared in this runner's saga file (declared: {})",
                     req.saga_name,
@@ -207,42 +274,50 @@ impl Ops {
             .contains_key(tenant.as_str());
         if !served {
             return Err(OpError::NotFound(
-                "unknown_tenant",
+                ErrorCode::UnknownTenant,
                 self.not_served(&tenant).await,
             ));
         }
         if let Some(r) = self.shared.replays.lock().expect("lock").iter().find(|r| {
-            (r.state == "running" || r.state == "paused")
-                && r.tenant_id == req.tenant_id
-                && r.saga_name == req.saga_name
+            r.state.is_active()
+                && r.tenant_id == req.tenant_id.as_str()
+                && r.saga_name == req.saga_name.as_str()
         }) {
             return Err(OpError::Conflict(
-                "replay_running",
+                ErrorCode::ReplayRunning,
                 format!(
-                    "replay {} of {}/{} is {} (GET /admin/replay/{}); wait for it to finish",
-                    r.replay_id, r.tenant_id, r.saga_name, r.state, r.replay_id
+                    "replay {} of {}/{} is {} (GET {}); wait for it to finish",
+                    r.replay_id,
+                    r.tenant_id,
+                    r.saga_name,
+                    r.state.as_str(),
+                    routes::replay_status(&r.replay_id)
                 ),
             ));
         }
-        let (t, s, mode) = (req.tenant_id.clone(), req.saga_name.clone(), req.mode);
+        let (t, s, mode) = (
+            req.tenant_id.to_string(),
+            req.saga_name.to_string(),
+            req.mode,
+        );
         let vol = self.vol.clone();
         let (deletes, markers) = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
-                let n = |table| r.count(&t, &s, table);
-                let all_markers = n(TableCode::Dedupe)?;
+                let n = r.counts(&t, &s)?;
+                let all_markers = n.dedupe;
                 // Events applied: fired timers leave markers too, but are not in the stream.
                 let markers = all_markers - r.timer_markers(&t, &s)?.min(all_markers);
                 let mut d = ReplayDeletes {
-                    checkpoints: n(TableCode::Checkpoints)?,
+                    checkpoints: n.checkpoints,
                     ..Default::default()
                 };
                 if mode != ReplayMode::CheckpointOnly {
                     d.dedupe = all_markers;
                 }
                 if mode == ReplayMode::FullReset {
-                    d.instances = n(TableCode::Sagas)?;
-                    d.outbox = n(TableCode::Outbox)?;
-                    d.timers = n(TableCode::Schedules)?;
+                    d.instances = n.instances;
+                    d.outbox = n.outbox;
+                    d.timers = n.timers;
                 }
                 Ok::<_, StorageError>((d, markers))
             })
@@ -250,7 +325,7 @@ impl Ops {
         .await
         .map_err(|e| OpError::Unavailable(e.to_string()))?
         .map_err(|e| OpError::Unavailable(e.to_string()))?;
-        let range = stream_range(js, stream, &tenant, &req.saga_name).await?;
+        let range = stream_range(js, stream, &tenant, req.saga_name.as_str()).await?;
         let mut warnings = Vec::new();
         if mode == ReplayMode::FullReset {
             if markers > range.events {
@@ -270,8 +345,8 @@ impl Ops {
         Ok((
             tenant,
             ReplayPlan {
-                tenant_id: req.tenant_id.clone(),
-                saga_name: req.saga_name.clone(),
+                tenant_id: req.tenant_id.to_string(),
+                saga_name: req.saga_name.to_string(),
                 mode,
                 deletes,
                 stream: range,
@@ -359,7 +434,7 @@ pub async fn progress(
         .lock()
         .expect("lock")
         .iter()
-        .filter(|r| r.state == "paused")
+        .filter(|r| r.state == shared::wire::ReplayState::Paused)
         .map(|r| r.replay_id.clone())
         .collect();
     let mut blockers = Vec::new();
@@ -431,7 +506,7 @@ async fn stream_range(
     saga: &str,
 ) -> Result<StreamRange, OpError> {
     use futures_util::TryStreamExt;
-    let subject = format!("evt.{tenant}.{saga}");
+    let subject = names::event_subject(tenant, saga);
     let unavailable = |e: String| {
         OpError::Unavailable(format!(
             "cannot read stream {stream} to plan the replay: {e}; is NATS reachable?"
@@ -494,15 +569,7 @@ impl Ops {
         let (vol, t) = (self.vol.clone(), tenant.to_string());
         let counts = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
-                let mut c = [0u64; 5];
-                r.scan(TableId::Stats, &keys::tenant_prefix(&t)?, None, |k, v| {
-                    let (_, _, table) = keys::decode_stats(k)?;
-                    c[table as usize - 1] +=
-                        u64::from_be_bytes(v.try_into().map_err(|_| {
-                            StorageError::Corrupt("stats value is not a u64".into())
-                        })?);
-                    Ok(true)
-                })?;
+                let c = r.tenant_counts(&t)?;
                 let importing = r
                     .meta_raw(&shared::edge_storage::meta::import_marker(&t))?
                     .is_some();
@@ -517,12 +584,12 @@ impl Ops {
             tenant: tenant.to_string(),
             shard_id: self.shard.clone(),
             served,
-            instances: counts[TableCode::Sagas as usize - 1],
-            dedupe: counts[TableCode::Dedupe as usize - 1],
-            checkpoints: counts[TableCode::Checkpoints as usize - 1],
-            outbox: counts[TableCode::Outbox as usize - 1],
-            timers: counts[TableCode::Schedules as usize - 1],
-            cursor_mode: cursor.map(|c| c.mode.as_str().to_string()),
+            instances: counts.instances,
+            dedupe: counts.dedupe,
+            checkpoints: counts.checkpoints,
+            outbox: counts.outbox,
+            timers: counts.timers,
+            cursor_mode: cursor.map(|c| c.mode),
             cursor_seq: cursor.map(|c| c.seq),
             export_format_version: export::VERSION,
             import_incomplete,
@@ -532,7 +599,7 @@ impl Ops {
     fn refuse_served(&self, tenant: &TenantId, what: &str) -> Result<(), OpError> {
         if self.served(tenant.as_str()) {
             return Err(OpError::Conflict(
-                "tenant_served",
+                ErrorCode::TenantServed,
                 format!(
                     "tenant {tenant} is served by this shard ({}): it must be released (placement moved away) before its state can be {what}",
                     self.shard
@@ -576,7 +643,7 @@ impl Ops {
         let info = self.tenant_info(tenant).await?;
         if info.has_state() {
             return Err(OpError::Conflict(
-                "tenant_has_state",
+                ErrorCode::TenantHasState,
                 format!(
                     "this volume already holds {} entries for tenant {tenant}{}; merging is not supported: delete them first (DELETE /admin/tenants/{tenant})",
                     info.entries(),
@@ -622,14 +689,14 @@ impl Ops {
             .await
             .map_err(|e| OpError::Unavailable(e.to_string()))?
             .map_err(|e| OpError::Unavailable(e.to_string()))?;
-        info!(tenant = %tenant, instances = n[0], dedupe = n[1], "tenant state deleted from this volume");
+        info!(tenant = %tenant, instances = n.instances, dedupe = n.dedupe, "tenant state deleted from this volume");
         Ok(TenantDataChange {
             tenant: tenant.to_string(),
-            instances: n[TableCode::Sagas as usize - 1],
-            dedupe: n[TableCode::Dedupe as usize - 1],
-            checkpoints: n[TableCode::Checkpoints as usize - 1],
-            outbox: n[TableCode::Outbox as usize - 1],
-            timers: n[TableCode::Schedules as usize - 1],
+            instances: n.instances,
+            dedupe: n.dedupe,
+            checkpoints: n.checkpoints,
+            outbox: n.outbox,
+            timers: n.timers,
             sha256: None,
         })
     }

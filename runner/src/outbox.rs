@@ -183,7 +183,8 @@ impl Relay {
 
     /// Publishes as entries arrive, until `shutdown`.
     pub async fn run(mut self, shutdown: CancellationToken) -> Relay {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff =
+            shared::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
         loop {
             if shutdown.is_cancelled() {
                 return self;
@@ -192,22 +193,25 @@ impl Relay {
                 _ = shutdown.cancelled() => return self,
                 r = self.round() => r,
             };
-            match round {
+            let wait = match round {
                 Ok(r) if r.failed == 0 && r.published > 0 => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     continue;
                 }
-                Ok(r) if r.failed == 0 => backoff = Duration::from_millis(100),
-                Ok(_) => backoff = (backoff * 2).min(Duration::from_secs(5)),
+                Ok(r) if r.failed == 0 => {
+                    backoff.reset();
+                    Duration::from_millis(100)
+                }
+                Ok(_) => backoff.next_wait(),
                 Err(e) => {
                     error!(error = %e, "outbox relay cannot read the volume");
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    backoff.next_wait()
                 }
-            }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return self,
                 _ = self.notify.notified() => {}
-                _ = tokio::time::sleep(backoff.min(Duration::from_secs(1))) => {}
+                _ = tokio::time::sleep(wait.min(Duration::from_secs(1))) => {}
             }
         }
     }
@@ -298,7 +302,9 @@ impl Relay {
             let mut filters: std::collections::BTreeSet<String> = es
                 .iter()
                 .map(|e| match kind {
-                    OutboxKind::Command if !e.tenant.is_empty() => format!("cmd.{}.>", e.tenant),
+                    OutboxKind::Command if !e.tenant.is_empty() => {
+                        shared::names::tenant_command_filter(&e.tenant)
+                    }
                     _ => e.subject.clone(),
                 })
                 .collect();
@@ -361,27 +367,7 @@ impl Relay {
     /// Reads the next entries, publishes them, awaits the acks, hands the acknowledged ones
     /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
-        let vol = self.vol.clone();
-        let skip = self.poisoned.clone();
-        let after = self.after.clone();
-        let batch = tokio::task::spawn_blocking(move || {
-            vol.read(|r| {
-                let mut out = Vec::new();
-                let mut from = after;
-                loop {
-                    let page = r.outbox_batch(from.as_deref(), ROUND)?;
-                    let full = page.len() == ROUND;
-                    from = page.last().map(|(k, _)| k.clone());
-                    out.extend(page.into_iter().filter(|(k, _)| !skip.contains(k)));
-                    if out.len() >= ROUND || !full {
-                        break;
-                    }
-                }
-                Ok::<_, StorageError>(out)
-            })
-        })
-        .await
-        .expect("outbox read task")?;
+        let batch = self.read_batch().await?;
         let mut round = Round::default();
         if batch.is_empty() {
             round.left = self.depth().await;
@@ -389,79 +375,12 @@ impl Relay {
             return Ok(round);
         }
         // Entries that may be in their stream already: look them up first.
-        let doubtful: Vec<usize> = batch
-            .iter()
-            .enumerate()
-            .filter(|(_, (k, e))| self.doubtful(k) && !self.held.holds(&e.tenant, k))
-            .map(|(i, _)| i)
-            .collect();
-        let mut found: HashSet<usize> = HashSet::new();
-        if !doubtful.is_empty() {
-            let entries: Vec<&OutboxEntry> = doubtful.iter().map(|i| &batch[*i].1).collect();
-            match self.stored_ids(&entries).await {
-                Ok(ids) => {
-                    for i in &doubtful {
-                        let (k, e) = &batch[*i];
-                        if ids.contains(&e.msg_id) {
-                            found.insert(*i);
-                        } else {
-                            self.cleared.insert(k.clone());
-                        }
-                        self.doubt.remove(k);
-                    }
-                    if !found.is_empty() {
-                        info!(
-                            entries = found.len(),
-                            "outbox entries found already published (before a restart or a lost acknowledgement): deleted without publishing them again"
-                        );
-                    }
-                }
-                Err(e) => {
-                    warn!(error = %e, entries = doubtful.len(), "cannot look up whether outbox entries were published already; not publishing them until it can");
-                    round.failed += 1;
-                    round.left = self.depth().await;
-                    return Ok(round);
-                }
-            }
-        }
-        let mut pending = Vec::with_capacity(batch.len());
-        // Held entries are neither published nor passed: the cursor stops before the first.
-        let mut first_held: Option<usize> = None;
-        for (i, (key, e)) in batch.iter().enumerate() {
-            if self.held.holds(&e.tenant, key) {
-                first_held.get_or_insert(i);
-                continue;
-            }
-            if found.contains(&i) || self.acked.contains(key) {
-                pending.push((i, None));
-                continue;
-            }
-            let mut headers = HeaderMap::new();
-            for (n, v) in &e.headers {
-                headers.insert(n.as_str(), v.as_str());
-            }
-            let msg = PublishMessage::build()
-                .payload(e.payload.clone().into())
-                .headers(headers)
-                .message_id(&e.msg_id);
-            match self.js.send_publish(e.subject.clone(), msg).await {
-                Ok(ack) => pending.push((i, Some(ack))),
-                Err(err) if err.kind() == PublishErrorKind::MaxPayloadExceeded => {
-                    error!(subject = %e.subject, msg_id = %e.msg_id, error = %err, "outbox entry can never be published; it stays in the outbox");
-                    self.shared.set_storage_problem(Some(format!(
-                        "outbox entry {} for {} cannot be published: {err}",
-                        e.msg_id, e.subject
-                    )));
-                    self.poisoned.insert(key.clone());
-                }
-                Err(err) => {
-                    round.failed += 1;
-                    self.metrics.publish_errors.inc();
-                    warn!(subject = %e.subject, error = %err, "outbox publish failed; will retry");
-                    break;
-                }
-            }
-        }
+        let Some(found) = self.look_up_doubtful(&batch).await else {
+            round.failed += 1;
+            round.left = self.depth().await;
+            return Ok(round);
+        };
+        let (pending, first_held) = self.publish(&batch, &found, &mut round).await;
         // Await the acks together: each one's timeout starts when it is first polled.
         let acks = futures_util::future::join_all(pending.into_iter().map(|(i, ack)| async move {
             match ack {
@@ -529,11 +448,147 @@ impl Relay {
         if self.acked.len() > 50_000 {
             self.prune().await;
         }
+        if !self.delete(done).await? {
+            // The engine has stopped: the flush at shutdown takes over.
+            return Ok(round);
+        }
+        if let Some(k) = advance_to {
+            self.after = Some(k);
+        }
+        round.left = self.depth().await;
+        self.metrics.outbox_depth.set(round.left as i64);
+        Ok(round)
+    }
+
+    /// Up to a round's worth of entries after the cursor, leaving out poisoned ones.
+    async fn read_batch(&self) -> Result<Vec<(Vec<u8>, OutboxEntry)>, StorageError> {
+        let vol = self.vol.clone();
+        let skip = self.poisoned.clone();
+        let after = self.after.clone();
+        tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                let mut out = Vec::new();
+                let mut from = after;
+                loop {
+                    let page = r.outbox_batch(from.as_deref(), ROUND)?;
+                    let full = page.len() == ROUND;
+                    from = page.last().map(|(k, _)| k.clone());
+                    out.extend(page.into_iter().filter(|(k, _)| !skip.contains(k)));
+                    if out.len() >= ROUND || !full {
+                        break;
+                    }
+                }
+                Ok::<_, StorageError>(out)
+            })
+        })
+        .await
+        .expect("outbox read task")
+    }
+
+    /// Looks up, in their stream, the entries that may have been published already (present
+    /// at start, or whose ack failed): the indexes of those found. `None` when the stream
+    /// cannot be read: nothing may be published until it can.
+    async fn look_up_doubtful(
+        &mut self,
+        batch: &[(Vec<u8>, OutboxEntry)],
+    ) -> Option<HashSet<usize>> {
+        let doubtful: Vec<usize> = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, e))| self.doubtful(k) && !self.held.holds(&e.tenant, k))
+            .map(|(i, _)| i)
+            .collect();
+        let mut found: HashSet<usize> = HashSet::new();
+        if doubtful.is_empty() {
+            return Some(found);
+        }
+        let entries: Vec<&OutboxEntry> = doubtful.iter().map(|i| &batch[*i].1).collect();
+        match self.stored_ids(&entries).await {
+            Ok(ids) => {
+                for i in &doubtful {
+                    let (k, e) = &batch[*i];
+                    if ids.contains(&e.msg_id) {
+                        found.insert(*i);
+                    } else {
+                        self.cleared.insert(k.clone());
+                    }
+                    self.doubt.remove(k);
+                }
+                if !found.is_empty() {
+                    info!(
+                        entries = found.len(),
+                        "outbox entries found already published (before a restart or a lost acknowledgement): deleted without publishing them again"
+                    );
+                }
+                Some(found)
+            }
+            Err(e) => {
+                warn!(error = %e, entries = doubtful.len(), "cannot look up whether outbox entries were published already; not publishing them until it can");
+                None
+            }
+        }
+    }
+
+    /// Publishes the batch's entries in order (not the held, found or acknowledged ones,
+    /// which pass with no ack to wait for); stops at the first failed publish. Returns the
+    /// acks to await, and the index of the first held entry.
+    async fn publish(
+        &mut self,
+        batch: &[(Vec<u8>, OutboxEntry)],
+        found: &HashSet<usize>,
+        round: &mut Round,
+    ) -> (
+        Vec<(usize, Option<jetstream::context::PublishAckFuture>)>,
+        Option<usize>,
+    ) {
+        let mut pending = Vec::with_capacity(batch.len());
+        // Held entries are neither published nor passed: the cursor stops before the first.
+        let mut first_held: Option<usize> = None;
+        for (i, (key, e)) in batch.iter().enumerate() {
+            if self.held.holds(&e.tenant, key) {
+                first_held.get_or_insert(i);
+                continue;
+            }
+            if found.contains(&i) || self.acked.contains(key) {
+                pending.push((i, None));
+                continue;
+            }
+            let mut headers = HeaderMap::new();
+            for (n, v) in &e.headers {
+                headers.insert(n.as_str(), v.as_str());
+            }
+            let msg = PublishMessage::build()
+                .payload(e.payload.clone().into())
+                .headers(headers)
+                .message_id(&e.msg_id);
+            match self.js.send_publish(e.subject.clone(), msg).await {
+                Ok(ack) => pending.push((i, Some(ack))),
+                Err(err) if err.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                    error!(subject = %e.subject, msg_id = %e.msg_id, error = %err, "outbox entry can never be published; it stays in the outbox");
+                    self.shared.set_storage_problem(Some(format!(
+                        "outbox entry {} for {} cannot be published: {err}",
+                        e.msg_id, e.subject
+                    )));
+                    self.poisoned.insert(key.clone());
+                }
+                Err(err) => {
+                    round.failed += 1;
+                    self.metrics.publish_errors.inc();
+                    warn!(subject = %e.subject, error = %err, "outbox publish failed; will retry");
+                    break;
+                }
+            }
+        }
+        (pending, first_held)
+    }
+
+    /// Has the acknowledged entries deleted; `false` when the engine that deletes them has
+    /// stopped.
+    async fn delete(&self, done: Vec<Published>) -> Result<bool, StorageError> {
         match &self.deleter {
             Deleter::Engine(tx) => {
                 if !done.is_empty() && tx.send(EngineMsg::Published(done)).await.is_err() {
-                    // The engine has stopped: the flush at shutdown takes over.
-                    return Ok(round);
+                    return Ok(false);
                 }
             }
             Deleter::Direct => {
@@ -550,11 +605,6 @@ impl Relay {
                 .expect("outbox delete task")?;
             }
         }
-        if let Some(k) = advance_to {
-            self.after = Some(k);
-        }
-        round.left = self.depth().await;
-        self.metrics.outbox_depth.set(round.left as i64);
-        Ok(round)
+        Ok(true)
     }
 }

@@ -85,6 +85,25 @@ pub struct PlacementConfig {
     pub allow: Option<BTreeSet<String>>,
 }
 
+/// What the placement manager works with: NATS, the protocol's buckets, the engine, the
+/// volume, and the runner's shared state.
+pub struct PlacementLinks {
+    pub js: async_nats::jetstream::Context,
+    pub client: async_nats::Client,
+    /// The placement bucket (tenant -> shard).
+    pub placement: kv::Store,
+    /// The hand-over bucket (claims, positions, ended records, moves).
+    pub handoff: kv::Store,
+    /// The shard registry (leases).
+    pub registry: kv::Store,
+    pub engine: mpsc::Sender<EngineMsg>,
+    pub shared: Arc<SharedState>,
+    pub vol: Arc<Volume>,
+    /// Bumped on each NATS (re)connect.
+    pub reconnects: watch::Receiver<u64>,
+    pub held: crate::outbox::Held,
+}
+
 /// What a claim attempt decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Claim {
@@ -231,20 +250,19 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
 }
 
 impl Placement {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        cfg: PlacementConfig,
-        js: async_nats::jetstream::Context,
-        placement: kv::Store,
-        handoff: kv::Store,
-        registry: kv::Store,
-        engine: mpsc::Sender<EngineMsg>,
-        client: async_nats::Client,
-        shared: Arc<SharedState>,
-        vol: Arc<Volume>,
-        reconnects: watch::Receiver<u64>,
-        held: crate::outbox::Held,
-    ) -> Placement {
+    pub fn new(cfg: PlacementConfig, links: PlacementLinks) -> Placement {
+        let PlacementLinks {
+            js,
+            client,
+            placement,
+            handoff,
+            registry,
+            engine,
+            shared,
+            vol,
+            reconnects,
+            held,
+        } = links;
         Placement {
             cfg,
             js,

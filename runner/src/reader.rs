@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::engine::{EngineMsg, Msg, ReaderCmd};
+use crate::inflight::{InFlight, cost_kib};
 use crate::metrics::Metrics;
 use crate::state::{ReaderId, SharedState};
 
@@ -47,7 +48,9 @@ fn consumer_name(ctx: &ReaderCtx, id: ReaderId, filter: &Option<String>) -> Stri
     let n = CONSUMER_SERIAL.fetch_add(1, Ordering::Relaxed);
     let role = match (id, filter) {
         (ReaderId::Main, _) => "main".to_string(),
-        (ReaderId::Lane(_), Some(f)) => f.split('.').nth(1).unwrap_or("lane").to_string(),
+        (ReaderId::Lane(_), Some(f)) => shared::names::tenant_of_filter(f)
+            .unwrap_or("lane")
+            .to_string(),
         (ReaderId::Lane(l), None) => format!("lane{l}"),
     };
     format!(
@@ -167,9 +170,12 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-/// The readers' side of the hand-over to the engine: sends batches and counts them as in
-/// flight (`SharedState::batches_queued`) from the moment they are in the channel until
-/// the engine takes them ([`Handoff::taken`]). Callers keep no count of their own.
+/// The readers' side of the hand-over to the engine: sends batches, each with an
+/// [`InFlight`] ticket that counts it (`SharedState::batches_queued`) and holds its bytes of
+/// the read budget from the moment it is in the channel until the ticket is dropped. The
+/// engine drops it once the batch's transaction committed; a batch dropped unprocessed (the
+/// engine stopping, the channel closed) gives its count back the same way. Neither side
+/// keeps a count by hand.
 #[derive(Clone)]
 pub struct Handoff {
     tx: mpsc::Sender<EngineMsg>,
@@ -191,15 +197,18 @@ impl Handoff {
         Handoff { tx, shared }
     }
 
-    /// Sends `batch` once the channel has room and the read budget has its bytes
-    /// ([`READ_BUDGET_KIB`]), unless `cancel` fires first. Room and bytes are reserved
+    /// Sends a batch once the channel has room and the read budget has its bytes
+    /// ([`crate::inflight::READ_BUDGET_KIB`]), unless `cancel` fires first. Room and bytes are reserved
     /// before anything is counted, and the send itself cannot be interrupted, so a cancel
     /// at any moment leaves the counts exact.
-    pub async fn send(&self, batch: EngineMsg, cancel: &CancellationToken) -> Handed {
-        let cost = match &batch {
-            EngineMsg::Batch { msgs, .. } => cost_kib(msgs),
-            _ => 0,
-        };
+    pub async fn send(
+        &self,
+        reader: ReaderId,
+        msgs: Vec<Msg>,
+        caught_up: bool,
+        cancel: &CancellationToken,
+    ) -> Handed {
+        let cost = cost_kib(&msgs);
         let bytes = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Handed::Cancelled,
@@ -216,34 +225,83 @@ impl Handoff {
                 Err(_) => return Handed::Closed,
             },
         };
-        // Given back by the engine when it takes the batch (`taken`).
+        // From here nothing can be interrupted: the ticket owns the count and the bytes.
         bytes.forget();
-        self.shared.batches_queued.fetch_add(1, Ordering::Relaxed);
-        permit.send(batch);
+        let ticket = InFlight::new(self.shared.clone(), cost);
+        permit.send(EngineMsg::Batch {
+            reader,
+            msgs,
+            caught_up,
+            ticket,
+        });
         Handed::Sent
-    }
-
-    /// Called by the engine for each batch it takes from the channel, with its events.
-    pub fn taken(shared: &SharedState, msgs: &[Msg]) {
-        shared.batches_queued.fetch_sub(1, Ordering::Relaxed);
-        shared.read_budget.add_permits(cost_kib(msgs) as usize);
     }
 }
 
-/// Event bytes read from NATS and not yet taken by the engine, at most (in KiB): what the
-/// readers hold in memory is bounded by bytes, not by message counts (a burst of large
-/// events used to be bounded only by 64 batches of 1,000 messages of up to the size
-/// limit each).
-pub const READ_BUDGET_KIB: u32 = 64 * 1024;
+/// What one chunk of pulled messages holds for the engine.
+struct Taken {
+    msgs: Vec<Msg>,
+    /// The consumer had nothing pending after the last message.
+    caught_up: bool,
+    /// Why the consumer must be recreated (a gap in its sequence, an error); the messages
+    /// before the break are still good.
+    broken: Option<String>,
+}
 
-/// What a batch takes of the read budget: its payload bytes plus a little per event, in
-/// KiB, at least 1; one batch larger than the whole budget takes all of it.
-fn cost_kib(msgs: &[Msg]) -> u32 {
-    let bytes: usize = msgs
-        .iter()
-        .map(|m| m.payload.len() + m.subject.len() + 64)
-        .sum();
-    (bytes.div_ceil(1024).max(1) as u64).min(READ_BUDGET_KIB as u64) as u32
+/// Turns a chunk into events for the engine: checks that consumer sequences have no gap
+/// (`expected` is the next one), drops what was delivered again after a recreate (below
+/// `next`), and advances `next` past the last event taken.
+fn take_chunk<E: std::fmt::Display>(
+    chunk: Vec<Result<jetstream::Message, E>>,
+    expected: &mut u64,
+    next: &mut u64,
+) -> Taken {
+    let mut msgs = Vec::with_capacity(chunk.len());
+    let mut caught_up = false;
+    let mut broken: Option<String> = None;
+    for item in chunk {
+        let m = match item {
+            Ok(m) => m,
+            Err(e) => {
+                broken = Some(e.to_string());
+                break;
+            }
+        };
+        let info = match m.info() {
+            Ok(i) => i,
+            Err(e) => {
+                broken = Some(format!("message without JetStream info: {e}"));
+                break;
+            }
+        };
+        if info.consumer_sequence != *expected {
+            broken = Some(format!(
+                "consumer sequence jumped from {} to {}",
+                *expected - 1,
+                info.consumer_sequence
+            ));
+            break;
+        }
+        *expected += 1;
+        if info.stream_sequence < *next {
+            // Delivered again after a recreate: already handed over.
+            continue;
+        }
+        caught_up = info.pending == 0;
+        let time_ms = (info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+        *next = info.stream_sequence + 1;
+        msgs.push(Msg {
+            seq: info.stream_sequence,
+            time_ms,
+            subject: m.subject.to_string(),
+            payload: m.payload.clone(),
+        });
+    }
+    Taken {
+        msgs,
+        caught_up,
+        broken,
+    }
 }
 
 async fn read(
@@ -263,7 +321,8 @@ async fn read(
     ctx.shared.readers_running.fetch_add(1, Ordering::Relaxed);
     let _alive = Alive(&ctx.shared);
     let mut reconnects = ctx.reconnects.clone();
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff =
+        shared::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut failures = 0u32;
     let mut current: Option<String> = None;
     // The main reader's position is confirmed with the server while it reads (see
@@ -302,10 +361,9 @@ async fn read(
                 if failures == 1 || failures.is_multiple_of(10) {
                     warn!(reader = ?id, attempt = failures, error = %e, "reader cannot start; retrying");
                 }
-                if !sleep_or_cancel(backoff, &cancel).await {
+                if !sleep_or_cancel(backoff.next_wait(), &cancel).await {
                     break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         };
@@ -315,19 +373,15 @@ async fn read(
             info!(reader = ?id, consumer = %name, from = next, "reader consuming again");
         }
         failures = 0;
-        backoff = Duration::from_millis(100);
+        backoff.reset();
         ctx.shared.set_consumer(id, Some(name.clone()));
         current = Some(name.clone());
         let nothing_pending = consumer.cached_info().num_pending == 0;
-        if id != ReaderId::Main && nothing_pending {
-            let batch = EngineMsg::Batch {
-                reader: id,
-                msgs: Vec::new(),
-                caught_up: true,
-            };
-            if ctx.engine.send(batch, &cancel).await != Handed::Sent {
-                break;
-            }
+        if id != ReaderId::Main
+            && nothing_pending
+            && ctx.engine.send(id, Vec::new(), true, &cancel).await != Handed::Sent
+        {
+            break;
         }
         let messages = consumer
             .stream()
@@ -340,7 +394,7 @@ async fn read(
             Ok(m) => m,
             Err(e) => {
                 warn!(reader = ?id, error = %e, "cannot start pulling; recreating the consumer");
-                if !sleep_or_cancel(backoff, &cancel).await {
+                if !sleep_or_cancel(backoff.next_wait(), &cancel).await {
                     break;
                 }
                 continue;
@@ -364,47 +418,11 @@ async fn read(
                 ctx.metrics.reader_recreates.inc();
                 break;
             };
-            let mut msgs = Vec::with_capacity(chunk.len());
-            let mut caught_up = false;
-            let mut broken: Option<String> = None;
-            for item in chunk {
-                let m = match item {
-                    Ok(m) => m,
-                    Err(e) => {
-                        broken = Some(e.to_string());
-                        break;
-                    }
-                };
-                let info = match m.info() {
-                    Ok(i) => i,
-                    Err(e) => {
-                        broken = Some(format!("message without JetStream info: {e}"));
-                        break;
-                    }
-                };
-                if info.consumer_sequence != expected {
-                    broken = Some(format!(
-                        "consumer sequence jumped from {} to {}",
-                        expected - 1,
-                        info.consumer_sequence
-                    ));
-                    break;
-                }
-                expected += 1;
-                if info.stream_sequence < next {
-                    // Delivered again after a recreate: already handed over.
-                    continue;
-                }
-                caught_up = info.pending == 0;
-                let time_ms = (info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
-                next = info.stream_sequence + 1;
-                msgs.push(Msg {
-                    seq: info.stream_sequence,
-                    time_ms,
-                    subject: m.subject.to_string(),
-                    payload: m.payload.clone(),
-                });
-            }
+            let Taken {
+                msgs,
+                caught_up,
+                broken,
+            } = take_chunk(chunk, &mut expected, &mut next);
             if !msgs.is_empty() || caught_up {
                 if id == ReaderId::Main
                     && let Some(last) = msgs.last()
@@ -412,12 +430,7 @@ async fn read(
                     // Before the send: a confirmation must never count a batch not sent.
                     ctx.shared.main_delivered.store(last.seq, Ordering::Release);
                 }
-                let batch = EngineMsg::Batch {
-                    reader: id,
-                    msgs,
-                    caught_up,
-                };
-                if ctx.engine.send(batch, &cancel).await != Handed::Sent {
+                if ctx.engine.send(id, msgs, caught_up, &cancel).await != Handed::Sent {
                     break 'outer;
                 }
             }
@@ -490,13 +503,10 @@ fn delete_later(ctx: &ReaderCtx, name: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inflight::READ_BUDGET_KIB;
 
-    fn batch() -> EngineMsg {
-        EngineMsg::Batch {
-            reader: ReaderId::Main,
-            msgs: Vec::new(),
-            caught_up: false,
-        }
+    fn queued(shared: &SharedState) -> u64 {
+        shared.batches_queued.load(Ordering::Relaxed)
     }
 
     /// A reader cancelled while handing a batch over (the channel full, or room and the
@@ -508,32 +518,97 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(1);
         let h = Handoff::new(tx, shared.clone());
         let live = CancellationToken::new();
-        assert_eq!(h.send(batch(), &live).await, Handed::Sent);
-        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        let send = |c: &CancellationToken| {
+            let (h, c) = (h.clone(), c.clone());
+            async move { h.send(ReaderId::Main, Vec::new(), false, &c).await }
+        };
+        assert_eq!(send(&live).await, Handed::Sent);
+        assert_eq!(queued(&shared), 1);
         // Full channel, cancelled: not sent, not counted.
         let cancelled = CancellationToken::new();
         cancelled.cancel();
-        assert_eq!(h.send(batch(), &cancelled).await, Handed::Cancelled);
-        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        assert_eq!(send(&cancelled).await, Handed::Cancelled);
+        assert_eq!(queued(&shared), 1);
+        // The engine takes the batch and commits it: dropping it gives the count back.
+        drop(rx.recv().await.unwrap());
+        assert_eq!(queued(&shared), 0);
         // Room and a cancel at once: the cancel wins, still exact.
-        rx.recv().await.unwrap();
-        Handoff::taken(&shared, &[]);
-        assert_eq!(h.send(batch(), &cancelled).await, Handed::Cancelled);
-        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 0);
+        assert_eq!(send(&cancelled).await, Handed::Cancelled);
+        assert_eq!(queued(&shared), 0);
         // A cancel that comes while waiting for room.
-        assert_eq!(h.send(batch(), &live).await, Handed::Sent);
+        assert_eq!(send(&live).await, Handed::Sent);
         let late = CancellationToken::new();
-        let waiting = tokio::spawn({
-            let (h, late) = (h.clone(), late.clone());
-            async move { h.send(batch(), &late).await }
-        });
+        let waiting = tokio::spawn(send(&late));
         tokio::task::yield_now().await;
         late.cancel();
         assert_eq!(waiting.await.unwrap(), Handed::Cancelled);
-        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        assert_eq!(queued(&shared), 1);
+        // The engine gone: what was still in the channel is dropped with it, and counted
+        // out; nothing new is counted.
         drop(rx);
-        assert_eq!(h.send(batch(), &live).await, Handed::Closed);
-        assert_eq!(shared.batches_queued.load(Ordering::Relaxed), 1);
+        assert_eq!(queued(&shared), 0);
+        assert_eq!(send(&live).await, Handed::Closed);
+        assert_eq!(queued(&shared), 0);
+    }
+
+    /// Many readers handing over and being cancelled at random moments while the engine
+    /// takes and merges batches: the count always returns to exactly 0, and the whole read
+    /// budget comes back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_cancels_and_merges_leave_nothing_counted() {
+        let shared = Arc::new(SharedState::new());
+        let (tx, mut rx) = mpsc::channel(4);
+        let h = Handoff::new(tx, shared.clone());
+        let engine = tokio::spawn(async move {
+            let mut merged = 0u64;
+            while let Some(m) = rx.recv().await {
+                let EngineMsg::Batch { mut ticket, .. } = m else {
+                    continue;
+                };
+                while let Ok(EngineMsg::Batch { ticket: more, .. }) = rx.try_recv() {
+                    ticket.absorb(more);
+                    merged += 1;
+                }
+                tokio::task::yield_now().await;
+                drop(ticket);
+            }
+            merged
+        });
+        let mut readers = Vec::new();
+        for r in 0..8u64 {
+            let h = h.clone();
+            readers.push(tokio::spawn(async move {
+                let mut sent = 0;
+                for i in 0..200u64 {
+                    let cancel = CancellationToken::new();
+                    if (i * 7 + r) % 5 == 0 {
+                        cancel.cancel();
+                    }
+                    let c = cancel.clone();
+                    let racer = tokio::spawn(async move {
+                        tokio::task::yield_now().await;
+                        c.cancel();
+                    });
+                    if h.send(ReaderId::Lane(r), big(1), false, &cancel).await == Handed::Sent {
+                        sent += 1;
+                    }
+                    let _ = racer.await;
+                }
+                sent
+            }));
+        }
+        let mut sent = 0;
+        for r in readers {
+            sent += r.await.unwrap();
+        }
+        drop(h);
+        let merged = engine.await.unwrap();
+        assert!(sent > 0, "no batch was sent");
+        assert_eq!(queued(&shared), 0, "{sent} sent, {merged} merged");
+        assert_eq!(
+            shared.read_budget.available_permits(),
+            READ_BUDGET_KIB as usize
+        );
     }
 
     fn big(kib: usize) -> Vec<Msg> {
@@ -555,41 +630,33 @@ mod tests {
         let live = CancellationToken::new();
         let half = (READ_BUDGET_KIB as usize / 2) - 1;
         for _ in 0..2 {
-            let b = EngineMsg::Batch {
-                reader: ReaderId::Main,
-                msgs: big(half),
-                caught_up: false,
-            };
-            assert_eq!(h.send(b, &live).await, Handed::Sent);
+            assert_eq!(
+                h.send(ReaderId::Main, big(half), false, &live).await,
+                Handed::Sent
+            );
         }
         // A third would exceed the budget: it waits while the channel still has room.
         let third = tokio::spawn({
             let (h, live) = (h.clone(), live.clone());
-            async move {
-                let b = EngineMsg::Batch {
-                    reader: ReaderId::Main,
-                    msgs: big(half),
-                    caught_up: false,
-                };
-                h.send(b, &live).await
-            }
+            async move { h.send(ReaderId::Main, big(half), false, &live).await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!third.is_finished(), "a batch beyond the budget was sent");
-        let Some(EngineMsg::Batch { msgs, .. }) = rx.recv().await else {
-            panic!()
-        };
-        Handoff::taken(&shared, &msgs);
+        drop(rx.recv().await.unwrap());
         assert_eq!(third.await.unwrap(), Handed::Sent);
         // One batch larger than the whole budget still goes (alone).
-        while let Ok(EngineMsg::Batch { msgs, .. }) = rx.try_recv() {
-            Handoff::taken(&shared, &msgs);
+        while let Ok(m) = rx.try_recv() {
+            drop(m);
         }
-        let huge = EngineMsg::Batch {
-            reader: ReaderId::Main,
-            msgs: big(READ_BUDGET_KIB as usize * 2),
-            caught_up: false,
-        };
-        assert_eq!(h.send(huge, &live).await, Handed::Sent);
+        assert_eq!(
+            h.send(
+                ReaderId::Main,
+                big(READ_BUDGET_KIB as usize * 2),
+                false,
+                &live
+            )
+            .await,
+            Handed::Sent
+        );
     }
 }

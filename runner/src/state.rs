@@ -5,7 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use shared::edge_storage::CursorMode;
 use shared::wire::RunnerState;
+
+/// Event bytes read from NATS and not yet taken by the engine, at most (in KiB): what the
+/// readers hold in memory is bounded by bytes, not by message counts (a burst of large
+/// events used to be bounded only by 64 batches of 1,000 messages of up to the size
+/// limit each).
+pub const READ_BUDGET_KIB: u32 = 64 * 1024;
 
 /// Which reader: the shard's main reader or a tenant's catch-up reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,7 +23,7 @@ pub enum ReaderId {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantView {
-    pub mode: &'static str,
+    pub mode: CursorMode,
     pub reader: ReaderId,
     /// For a catching-up tenant: every event of it up to here is applied (a live tenant is
     /// at the main reader's position).
@@ -27,7 +34,7 @@ impl EngineView {
     /// Every event of `tenant` up to the returned sequence is applied here.
     pub fn position_of(&self, tenant: &str) -> Option<u64> {
         self.tenants.get(tenant).map(|v| {
-            if v.mode == "live" {
+            if v.mode == CursorMode::Live {
                 self.main_pos
             } else {
                 v.position
@@ -104,7 +111,7 @@ impl SharedState {
             replays: Mutex::new(Vec::new()),
             readers_running: std::sync::atomic::AtomicU64::new(0),
             batches_queued: std::sync::atomic::AtomicU64::new(0),
-            read_budget: tokio::sync::Semaphore::new(crate::reader::READ_BUDGET_KIB as usize),
+            read_budget: tokio::sync::Semaphore::new(READ_BUDGET_KIB as usize),
             main_delivered: std::sync::atomic::AtomicU64::new(0),
             main_confirmed: Mutex::new((0, 0)),
             drain: Mutex::new(None),

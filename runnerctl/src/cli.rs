@@ -45,9 +45,6 @@ pub struct Cli {
     pub nats: NatsArgs,
     #[command(subcommand)]
     pub command: Command,
-    /// Where each setting came from (filled after parsing).
-    #[arg(skip)]
-    pub loaded: crate::config::Loaded,
 }
 
 /// Where NATS and the placement buckets are.
@@ -98,6 +95,20 @@ pub struct NatsArgs {
     /// KV bucket of the hand-over records (the runners' RUNNER_HANDOFF_BUCKET).
     #[arg(long, global = true, env = "RUNNERCTL_HANDOFF_BUCKET", default_value = shared::placement::DEFAULT_HANDOFF_BUCKET)]
     pub handoff_bucket: String,
+}
+
+impl NatsArgs {
+    /// The NATS credentials and CA, as the connect-options builder in `shared` takes them.
+    pub fn auth(&self) -> shared::nats::NatsAuth {
+        shared::nats::NatsAuth {
+            creds: self.nats_creds.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            token: self.nats_token.clone(),
+            nkey: self.nats_nkey.clone(),
+            tls_ca: self.nats_tls_ca.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,23 @@
-//! HTTP client of a runner's admin API: bearer token, timeouts, and errors that say which
-//! runner failed how.
+//! The typed client of a runner's admin API, the only code in runnerctl that speaks HTTP to
+//! a runner: one method per endpoint (paths from [`shared::routes`], bodies from
+//! [`shared::wire`]), the bearer token, timeouts, and errors that say which runner failed how,
+//! with the exit code of their [`Kind`]. Every command and the dashboard go through it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use shared::wire::ErrorBody;
+use shared::ids::TenantId;
+use shared::routes;
+use shared::wire::{
+    DrainRequest, DrainStatus, ErrorBody, ErrorCode, Readiness, ReplayAccepted, ReplayPlan,
+    ReplayRequest, ReplayStatus, ResumeResponse, StatusResponse, TenantDataChange, TenantInfo,
+};
 
-use crate::exit::{CONFLICT, CliError, NOT_FOUND, REJECTED, UNREACHABLE};
+use crate::exit::{CliError, Kind};
+
+/// Requests that carry a tenant's whole state (export, import) may take this long.
+const BULK_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct Admin {
     base: String,
@@ -27,67 +37,125 @@ impl Admin {
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(3))
             .build()
-            .map_err(|e| CliError::new(crate::exit::FAILURE, e.to_string()))?;
+            .map_err(|e| CliError::failure(e.to_string()))?;
         Ok(Admin { base, token, http })
-    }
-
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
-        self.call(self.http.get(format!("{}{path}", self.base)), path)
-            .await
-    }
-
-    /// POSTs `body` as JSON.
-    pub async fn post<T: DeserializeOwned, B: serde::Serialize>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, CliError> {
-        self.call(
-            self.http.post(format!("{}{path}", self.base)).json(body),
-            path,
-        )
-        .await
-    }
-
-    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
-        self.call(self.http.delete(format!("{}{path}", self.base)), path)
-            .await
-    }
-
-    /// POSTs raw bytes (an export), with a timeout fit for big bodies.
-    pub async fn post_bytes<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: bytes::Bytes,
-    ) -> Result<T, CliError> {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .timeout(Duration::from_secs(600))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-            .body(body);
-        self.call(req, path).await
-    }
-
-    /// GETs a raw body (an export).
-    pub async fn get_bytes(&self, path: &str) -> Result<bytes::Bytes, CliError> {
-        let req = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .timeout(Duration::from_secs(600));
-        let resp = self.send(req).await?;
-        let status = resp.status();
-        if status.is_success() {
-            return resp.bytes().await.map_err(|e| {
-                CliError::new(REJECTED, format!("{} broke off {path}: {e}", self.base))
-            });
-        }
-        Err(self.error(resp, path).await)
     }
 
     /// The admin URL this client talks to.
     pub fn url(&self) -> &str {
         &self.base
+    }
+
+    /// `GET /readyz`: ready, or an error (a runner that is not ready answers 503).
+    pub async fn ready(&self) -> Result<Readiness, CliError> {
+        self.get(routes::READYZ).await
+    }
+
+    /// `GET /admin/status`; `lag: false` skips the per-saga stream lookups.
+    pub async fn status(&self, lag: bool) -> Result<StatusResponse, CliError> {
+        self.get(&routes::status(lag)).await
+    }
+
+    /// `POST /admin/drain`: starts a drain (or reports the one under way).
+    pub async fn drain(&self, req: &DrainRequest) -> Result<DrainStatus, CliError> {
+        self.call(
+            self.http.post(self.at(routes::DRAIN)).json(req),
+            routes::DRAIN,
+        )
+        .await
+    }
+
+    /// `POST /admin/resume`: back to service after a drain.
+    pub async fn resume(&self) -> Result<ResumeResponse, CliError> {
+        self.call(
+            self.http
+                .post(self.at(routes::RESUME))
+                .json(&serde_json::json!({})),
+            routes::RESUME,
+        )
+        .await
+    }
+
+    /// `POST /admin/replay` as a dry run: what the replay would delete and re-read.
+    pub async fn replay_plan(&self, req: &ReplayRequest) -> Result<ReplayPlan, CliError> {
+        self.replay(&ReplayRequest {
+            dry_run: true,
+            ..req.clone()
+        })
+        .await
+    }
+
+    /// `POST /admin/replay`: starts the replay.
+    pub async fn replay_start(&self, req: &ReplayRequest) -> Result<ReplayAccepted, CliError> {
+        self.replay(&ReplayRequest {
+            dry_run: false,
+            ..req.clone()
+        })
+        .await
+    }
+
+    async fn replay<T: DeserializeOwned>(&self, req: &ReplayRequest) -> Result<T, CliError> {
+        self.call(
+            self.http.post(self.at(routes::REPLAY)).json(req),
+            routes::REPLAY,
+        )
+        .await
+    }
+
+    /// `GET /admin/replay/<id>`: a replay's progress.
+    pub async fn replay_status(&self, id: &str) -> Result<ReplayStatus, CliError> {
+        self.get(&routes::replay_status(id)).await
+    }
+
+    /// `GET /admin/tenants/<tenant>`: what the runner holds for a tenant.
+    pub async fn tenant_info(&self, tenant: &TenantId) -> Result<TenantInfo, CliError> {
+        self.get(&routes::tenant(tenant)).await
+    }
+
+    /// `DELETE /admin/tenants/<tenant>`: deletes the tenant's state (not served).
+    pub async fn tenant_delete(&self, tenant: &TenantId) -> Result<TenantDataChange, CliError> {
+        let path = routes::tenant(tenant);
+        self.call(self.http.delete(self.at(&path)), &path).await
+    }
+
+    /// `GET /admin/tenants/<tenant>/export`: the tenant's state in the export format.
+    pub async fn tenant_export(&self, tenant: &TenantId) -> Result<bytes::Bytes, CliError> {
+        let path = routes::tenant_export(tenant);
+        let req = self.http.get(self.at(&path)).timeout(BULK_TIMEOUT);
+        let resp = self.send(req).await?;
+        if resp.status().is_success() {
+            return resp.bytes().await.map_err(|e| {
+                CliError::new(
+                    Kind::Rejected,
+                    format!("{} broke off {path}: {e}", self.base),
+                )
+            });
+        }
+        Err(self.error(resp, &path).await)
+    }
+
+    /// `POST /admin/tenants/<tenant>/import`: imports an export in one transaction.
+    pub async fn tenant_import(
+        &self,
+        tenant: &TenantId,
+        export: bytes::Bytes,
+    ) -> Result<TenantDataChange, CliError> {
+        let path = routes::tenant_import(tenant);
+        let req = self
+            .http
+            .post(self.at(&path))
+            .timeout(BULK_TIMEOUT)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+            .body(export);
+        self.call(req, &path).await
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
+        self.call(self.http.get(self.at(path)), path).await
     }
 
     async fn send(&self, mut req: reqwest::RequestBuilder) -> Result<reqwest::Response, CliError> {
@@ -103,7 +171,7 @@ impl Admin {
                 e.to_string()
             };
             CliError::new(
-                UNREACHABLE,
+                Kind::Unreachable,
                 format!("cannot reach the runner at {}: {why}; is it running, and is this its RUNNER_ADMIN_ADDR?", self.base),
             )
         })
@@ -115,11 +183,10 @@ impl Admin {
         path: &str,
     ) -> Result<T, CliError> {
         let resp = self.send(req).await?;
-        let status = resp.status();
-        if status.is_success() {
+        if resp.status().is_success() {
             return resp.json().await.map_err(|e| {
                 CliError::new(
-                    REJECTED,
+                    Kind::Rejected,
                     format!(
                         "{} answered {path} with something this runnerctl does not understand: {e} (versions differ?)",
                         self.base
@@ -138,18 +205,84 @@ impl Admin {
             .as_ref()
             .map(|b| b.message.clone())
             .unwrap_or_else(|| body.chars().take(300).collect());
-        let hint = match status {
-            StatusCode::UNAUTHORIZED => " (pass --token or set RUNNERCTL_TOKEN)",
-            _ => "",
-        };
-        let code = match status {
-            StatusCode::NOT_FOUND => NOT_FOUND,
-            StatusCode::CONFLICT => CONFLICT,
-            _ => REJECTED,
+        let code = parsed.map(|b| b.error);
+        let hint = if status == StatusCode::UNAUTHORIZED || code == Some(ErrorCode::Unauthorized) {
+            " (pass --token or set RUNNERCTL_TOKEN)"
+        } else {
+            ""
         };
         CliError::new(
-            code,
+            error_kind(status),
             format!("{} answered {path} with {status}: {msg}{hint}", self.base),
         )
+    }
+}
+
+/// The kind of an error answer (docs/cli.md): a 404 (unknown tenant, saga, replay) is
+/// "not found", a 409 (draining, a replay already running) a conflict, any other error the
+/// runner rejecting the request.
+fn error_kind(status: StatusCode) -> Kind {
+    match status {
+        StatusCode::NOT_FOUND => Kind::NotFound,
+        StatusCode::CONFLICT => Kind::Conflict,
+        _ => Kind::Rejected,
+    }
+}
+
+/// How following a replay ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followed {
+    /// The replay is over (`completed` or `cancelled`).
+    Ended(ReplayStatus),
+    /// The time allowed ran out with the replay still active; it goes on in the runner.
+    StillActive(ReplayStatus),
+}
+
+/// Follows a replay until it ends, or until `timeout` (if any) has passed: reads its status
+/// every `every`, starting at once, and hands each to `progress`. `runnerctl replay` and the
+/// dashboard both follow replays with this.
+pub async fn follow_replay(
+    admin: &Admin,
+    replay_id: &str,
+    every: Duration,
+    timeout: Option<Duration>,
+    mut progress: impl FnMut(&ReplayStatus),
+) -> Result<Followed, CliError> {
+    let started = Instant::now();
+    loop {
+        let s = admin.replay_status(replay_id).await?;
+        progress(&s);
+        if !s.state.is_active() {
+            return Ok(Followed::Ended(s));
+        }
+        if timeout.is_some_and(|t| started.elapsed() >= t) {
+            return Ok(Followed::StillActive(s));
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers_map_to_their_documented_kinds() {
+        assert_eq!(error_kind(StatusCode::NOT_FOUND), Kind::NotFound);
+        assert_eq!(error_kind(StatusCode::CONFLICT), Kind::Conflict);
+        assert_eq!(error_kind(StatusCode::UNAUTHORIZED), Kind::Rejected);
+        assert_eq!(error_kind(StatusCode::SERVICE_UNAVAILABLE), Kind::Rejected);
+    }
+
+    #[test]
+    fn only_http_urls_are_admin_urls() {
+        assert_eq!(
+            Admin::new("127.0.0.1:7070", None).err().map(|e| e.kind),
+            Some(Kind::Usage)
+        );
+        assert_eq!(
+            Admin::new("http://127.0.0.1:7070/", None).unwrap().url(),
+            "http://127.0.0.1:7070"
+        );
     }
 }

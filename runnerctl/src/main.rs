@@ -5,9 +5,11 @@ mod client;
 mod cmd;
 mod config;
 mod exit;
+mod moves;
 mod nats;
 mod output;
 mod tui;
+mod volume;
 
 use std::process::ExitCode;
 
@@ -19,13 +21,13 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    match config::apply(&mut cli, &matches) {
-        Ok(loaded) => cli.loaded = loaded,
+    let loaded = match config::apply(&mut cli, &matches) {
+        Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(e.code);
+            return ExitCode::from(e.code());
         }
-    }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -33,11 +35,11 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::FAILURE);
+            return ExitCode::from(exit::Kind::Failure.code());
         }
     };
-    match rt.block_on(cmd::run(cli)) {
-        Ok(()) => ExitCode::from(exit::OK),
+    match rt.block_on(cmd::run(cli, loaded)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {

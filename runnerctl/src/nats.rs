@@ -1,13 +1,15 @@
-//! Connecting `runnerctl` to NATS and opening the placement protocol's buckets, with errors
-//! that say what to do.
+//! Connecting `runnerctl` to NATS and reading the placement protocol's buckets (the shard
+//! registry included) and audit trail, with errors that say what to do.
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
+use bytes::Bytes;
 use shared::nats::{BucketError, open_bucket};
+use shared::placement::{AuditEntry, ShardRecord};
 
 use crate::cli::NatsArgs;
-use crate::exit::{CliError, FAILURE, NOT_FOUND, UNREACHABLE};
+use crate::exit::{CliError, Kind};
 
 pub struct Nats {
     pub client: async_nats::Client,
@@ -16,28 +18,11 @@ pub struct Nats {
 }
 
 pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
-    let mut opts = match &args.nats_creds {
-        Some(p) => async_nats::ConnectOptions::with_credentials_file(p.clone())
-            .await
-            .map_err(|e| CliError::usage(format!("--nats-creds {}: {e}", p.display())))?,
-        None => async_nats::ConnectOptions::new(),
-    };
-    if let (Some(u), Some(p)) = (&args.nats_user, &args.nats_password) {
-        opts = opts.user_and_password(u.clone(), p.clone());
-    }
-    if let Some(t) = &args.nats_token {
-        opts = opts.token(t.clone());
-    }
-    if let Some(p) = &args.nats_nkey {
-        let seed = std::fs::read_to_string(p)
-            .map_err(|e| CliError::usage(format!("--nats-nkey {}: {e}", p.display())))?;
-        opts = opts.nkey(seed.trim().to_string());
-    }
-    if let Some(ca) = &args.nats_tls_ca {
-        std::fs::metadata(ca)
-            .map_err(|e| CliError::usage(format!("--nats-tls-ca {}: {e}", ca.display())))?;
-        opts = opts.add_root_certificates(ca.clone()).require_tls(true);
-    }
+    let opts = args
+        .auth()
+        .connect_options(shared::nats::OptionNames::Flags)
+        .await
+        .map_err(CliError::usage)?;
     let opts = opts
         .name("runnerctl")
         .connection_timeout(Duration::from_secs(3))
@@ -54,7 +39,7 @@ pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
             _ => "is it running, and is this the right --nats-url (NATS_URL)?",
         };
         CliError::new(
-            UNREACHABLE,
+            Kind::Unreachable,
             format!("cannot connect to NATS at {}: {e}; {hint}", args.nats_url),
         )
     })?;
@@ -70,15 +55,12 @@ impl Nats {
     /// Opens a bucket; a missing one is exit code 5 with `hint`.
     pub async fn bucket(&self, name: &str, hint: &str) -> Result<kv::Store, CliError> {
         open_bucket(&self.js, name).await.map_err(|e| match e {
-            BucketError::NotFound(_) => CliError::new(
-                NOT_FOUND,
-                format!(
-                    "KV bucket '{name}' does not exist on {}: {hint}",
-                    self.args.nats_url
-                ),
-            ),
+            BucketError::NotFound(_) => CliError::not_found(format!(
+                "KV bucket '{name}' does not exist on {}: {hint}",
+                self.args.nats_url
+            )),
             BucketError::Other(_, why) => {
-                CliError::new(FAILURE, format!("cannot open KV bucket '{name}': {why}"))
+                CliError::failure(format!("cannot open KV bucket '{name}': {why}"))
             }
         })
     }
@@ -88,10 +70,9 @@ impl Nats {
         match open_bucket(&self.js, name).await {
             Ok(s) => Ok(Some(s)),
             Err(BucketError::NotFound(_)) => Ok(None),
-            Err(BucketError::Other(_, why)) => Err(CliError::new(
-                FAILURE,
-                format!("cannot open KV bucket '{name}': {why}"),
-            )),
+            Err(BucketError::Other(_, why)) => Err(CliError::failure(format!(
+                "cannot open KV bucket '{name}': {why}"
+            ))),
         }
     }
 
@@ -103,6 +84,69 @@ impl Nats {
         )
         .await
     }
+
+    /// Makes sure the audit stream exists; a change should not be made when its audit entry
+    /// cannot be.
+    pub async fn audit_ready(&self) -> Result<(), String> {
+        self.js
+            .get_or_create_stream(shared::nats::audit_stream())
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Publishes the audit entry of a change and waits for the stream to store it.
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<(), String> {
+        let body = Bytes::from(serde_json::to_vec(entry).expect("serialisable"));
+        let ack = self
+            .js
+            .publish(shared::placement::audit_subject(&entry.tenant), body)
+            .await
+            .map_err(|e| e.to_string())?;
+        ack.await.map(drop).map_err(|e| e.to_string())
+    }
+
+    /// The audit entry of a change whose own success does not depend on it: the stream is
+    /// created if missing, and a failure is ignored.
+    pub async fn audit_best_effort(&self, entry: &AuditEntry) {
+        let _ = self.audit_ready().await;
+        let _ = self.audit(entry).await;
+    }
+}
+
+/// The registry's records, by shard id. Records that cannot be read are reported on stderr
+/// and skipped.
+pub async fn registry(nats: &Nats) -> Result<Vec<ShardRecord>, CliError> {
+    let (out, garbage) = registry_checked(nats).await?;
+    for g in garbage {
+        eprintln!("warning: {g}");
+    }
+    Ok(out)
+}
+
+/// The registry's shard records, in id order, and a line for each record that is not one
+/// (it is skipped; the caller says so where its user will see it).
+pub async fn registry_checked(nats: &Nats) -> Result<(Vec<ShardRecord>, Vec<String>), CliError> {
+    let bucket = &nats.args.registry_bucket;
+    if nats.maybe_bucket(bucket).await?.is_none() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut out = Vec::new();
+    let mut garbage = Vec::new();
+    for e in latest(nats, bucket, ">").await? {
+        if !e.live {
+            continue;
+        }
+        match serde_json::from_slice::<ShardRecord>(&e.value) {
+            Ok(r) => out.push(r),
+            Err(err) => garbage.push(format!(
+                "registry record '{}' is not a shard record ({err}); ignored",
+                e.key
+            )),
+        }
+    }
+    out.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    Ok((out, garbage))
 }
 
 /// Every key's latest entry of a bucket matching `filter` (see [`shared::nats::latest_entries`]).
@@ -113,7 +157,7 @@ pub async fn latest(
 ) -> Result<Vec<shared::nats::Latest>, CliError> {
     shared::nats::latest_entries(&nats.js, bucket, filter)
         .await
-        .map_err(|e| CliError::new(FAILURE, e))
+        .map_err(CliError::failure)
 }
 
 /// `user@host` of whoever runs this command.
@@ -129,9 +173,6 @@ pub fn who() -> (String, String) {
         })
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()));
-    let host = nix::unistd::gethostname()
-        .ok()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "unknown".into());
+    let host = shared::hostname();
     (user, host)
 }

@@ -15,11 +15,16 @@ pub enum Format {
     Json,
 }
 
+/// The colour policy: colour is allowed unless `NO_COLOR` is set (to anything but the empty
+/// string) or `TERM=dumb`. Whoever draws on a terminal asks this, the tables and the dashboard.
+pub fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+}
+
 /// True when stdout is a terminal that may show colour.
 pub fn color() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
+    std::io::stdout().is_terminal() && color_allowed()
 }
 
 /// A table in the house style: no borders, a header row, wrapping to the terminal width.

@@ -30,6 +30,20 @@ impl Backoff {
         half + half.mul_f64(unit_random())
     }
 
+    /// The wait before retry number `attempt` (1-based) without keeping state, for callbacks
+    /// that are handed the attempt count (async-nats' reconnect delay).
+    pub fn for_attempt(first: Duration, max: Duration, attempt: usize) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(31) as u32;
+        let step = first.saturating_mul(1u32 << doublings).min(max);
+        let half = step / 2;
+        half + half.mul_f64(unit_random())
+    }
+
+    /// The current step (the most the next wait can be).
+    pub fn step(&self) -> Duration {
+        self.step
+    }
+
     /// Back to the first step (after a success).
     pub fn reset(&mut self) {
         self.step = self.first;
@@ -51,6 +65,21 @@ fn unit_random() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stateless_waits_follow_the_attempt_within_their_jitter() {
+        let (first, max) = (Duration::from_millis(100), Duration::from_secs(5));
+        for attempt in 0..100usize {
+            let step = first
+                .saturating_mul(1u32 << attempt.saturating_sub(1).min(31) as u32)
+                .min(max);
+            let w = Backoff::for_attempt(first, max, attempt);
+            assert!(
+                w >= step / 2 && w <= step,
+                "attempt {attempt}: {w:?} vs {step:?}"
+            );
+        }
+    }
 
     #[test]
     fn waits_grow_to_the_cap_within_their_jitter_and_reset() {

@@ -8,10 +8,21 @@ pub mod names;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod placement;
+pub mod routes;
 pub mod wire;
 
 #[cfg(feature = "devtools")]
 pub mod devtools;
+
+/// This machine's host name, as every part of the pair reads it (lease and lock records,
+/// the default shard id, audit entries); `unknown` if it cannot be read.
+pub fn hostname() -> String {
+    let h = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_string();
+    if h.is_empty() { "unknown".into() } else { h }
+}
 
 /// Milliseconds since the Unix epoch, the time unit of every stored timestamp.
 pub fn now_ms() -> u64 {

@@ -44,26 +44,72 @@ pub mod headers {
     pub const ORIGINAL_SEQUENCE: &str = "Runner-Original-Sequence";
     /// The shard that dead-lettered it.
     pub const SHARD: &str = "Runner-Shard";
+    /// On a dead letter of an oversized event: the event's full size in bytes (the dead
+    /// letter carries only its start).
+    pub const DLQ_TRUNCATED: &str = "Runner-Dlq-Truncated";
 }
 
 /// `evt.<tenant>.<saga>`
-pub fn event_subject(tenant: &TenantId, saga: &SagaName) -> String {
-    format!("evt.{tenant}.{saga}")
+pub fn event_subject<T, S>(tenant: &T, saga: &S) -> String
+where
+    T: AsRef<str> + ?Sized,
+    S: AsRef<str> + ?Sized,
+{
+    format!("evt.{}.{}", tenant.as_ref(), saga.as_ref())
 }
 
 /// `evt.<tenant>.>`: every saga of one tenant.
-pub fn tenant_event_filter(tenant: &TenantId) -> String {
-    format!("evt.{tenant}.>")
+pub fn tenant_event_filter<T: AsRef<str> + ?Sized>(tenant: &T) -> String {
+    format!("evt.{}.>", tenant.as_ref())
+}
+
+/// The tenant of a tenant filter built by [`tenant_event_filter`] (`evt.<tenant>.>`).
+pub fn tenant_of_filter(filter: &str) -> Option<&str> {
+    filter.strip_prefix("evt.")?.strip_suffix(".>")
 }
 
 /// `dlq.<tenant>.<saga>`
-pub fn dlq_subject(tenant: &TenantId, saga: &SagaName) -> String {
-    format!("dlq.{tenant}.{saga}")
+pub fn dlq_subject<T, S>(tenant: &T, saga: &S) -> String
+where
+    T: AsRef<str> + ?Sized,
+    S: AsRef<str> + ?Sized,
+{
+    format!("dlq.{}.{}", tenant.as_ref(), saga.as_ref())
 }
 
 /// `cmd.<tenant>.`: the prefix every command subject of a tenant starts with.
-pub fn command_prefix(tenant: &TenantId) -> String {
-    format!("cmd.{tenant}.")
+pub fn command_prefix<T: AsRef<str> + ?Sized>(tenant: &T) -> String {
+    format!("cmd.{}.", tenant.as_ref())
+}
+
+/// `cmd.<tenant>.>`: every command of one tenant.
+pub fn tenant_command_filter<T: AsRef<str> + ?Sized>(tenant: &T) -> String {
+    format!("cmd.{}.>", tenant.as_ref())
+}
+
+/// Whether `subject` is one of `tenant`'s command subjects (`cmd.<tenant>.<...>`), without
+/// allocating (checked for every emitted command).
+pub fn is_tenant_command(subject: &str, tenant: &str) -> bool {
+    subject
+        .strip_prefix("cmd.")
+        .and_then(|r| r.strip_prefix(tenant))
+        .is_some_and(|r| r.len() > 1 && r.starts_with('.'))
+}
+
+/// The tenant and saga tokens of `evt.<tenant>.<saga>`, borrowed and not validated (the
+/// hot path checks them with [`crate::ids::is_valid_id`] where it needs to); `None` when the
+/// subject does not have that shape.
+pub fn split_event_subject(subject: &str) -> Option<(&str, &str)> {
+    let mut parts = subject.splitn(4, '.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("evt"), Some(t), Some(s), None) => Some((t, s)),
+        _ => None,
+    }
+}
+
+/// Why an event subject is not of the form `evt.<tenant>.<saga>`, for a dead letter.
+pub fn bad_event_subject_reason(subject: &str) -> String {
+    format!("subject '{subject}' is not of the form evt.<tenant>.<saga>")
 }
 
 /// What an event subject says, or why it says nothing usable.
@@ -75,12 +121,9 @@ pub enum EventSubject {
 
 /// Parses `evt.<tenant>.<saga>`.
 pub fn parse_event_subject(subject: &str) -> EventSubject {
-    let mut parts = subject.split('.');
-    let (Some("evt"), Some(t), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Some((t, s)) = split_event_subject(subject) else {
         return EventSubject::Invalid {
-            reason: format!("subject '{subject}' is not of the form evt.<tenant>.<saga>"),
+            reason: bad_event_subject_reason(subject),
         };
     };
     let tenant = match TenantId::new(t) {
@@ -122,6 +165,31 @@ pub fn check_publish_subject(subject: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builds_and_recognises_tenant_subjects() {
+        assert_eq!(event_subject("t1", "order"), "evt.t1.order");
+        assert_eq!(dlq_subject("t1", "order"), "dlq.t1.order");
+        assert_eq!(tenant_of_filter(&tenant_event_filter("t-1")), Some("t-1"));
+        assert_eq!(tenant_of_filter("evt.t1.order"), None);
+        assert!(is_tenant_command("cmd.t1.pay", "t1"));
+        assert!(is_tenant_command(
+            &format!("{}x.y", command_prefix("t1")),
+            "t1"
+        ));
+        for other in [
+            "cmd.t10.pay",
+            "cmd.t1.",
+            "cmd.t1",
+            "evt.t1.pay",
+            "cmd.t.pay",
+        ] {
+            assert!(!is_tenant_command(other, "t1"), "{other}");
+        }
+        assert_eq!(split_event_subject("evt.a.b"), Some(("a", "b")));
+        assert_eq!(split_event_subject("evt.a.b.c"), None);
+        assert_eq!(split_event_subject("evt.a"), None);
+    }
 
     #[test]
     fn parses_valid_event_subjects() {

@@ -9,6 +9,73 @@ use async_nats::jetstream::{self, kv, stream};
 
 use crate::placement::{AUDIT_STREAM, PLACEMENT_HISTORY};
 
+/// How to authenticate to NATS and verify its certificate: the runner's `RUNNER_NATS_*`
+/// settings and runnerctl's `--nats-*` flags are the same options, built here once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsAuth {
+    /// A `.creds` file (JWT and nkey seed).
+    pub creds: Option<std::path::PathBuf>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// A file holding an nkey seed.
+    pub nkey: Option<std::path::PathBuf>,
+    /// A CA certificate (PEM): TLS is then required.
+    pub tls_ca: Option<std::path::PathBuf>,
+}
+
+/// How the options are spelled in error messages.
+#[derive(Debug, Clone, Copy)]
+pub enum OptionNames {
+    /// Environment variables with this prefix: `RUNNER_NATS_CREDS=<path>: ...`.
+    Env(&'static str),
+    /// Command-line flags: `--nats-creds <path>: ...`.
+    Flags,
+}
+
+impl OptionNames {
+    fn name(self, opt: &str, path: &std::path::Path) -> String {
+        match self {
+            OptionNames::Env(prefix) => {
+                format!("{prefix}{}={}", opt.to_uppercase(), path.display())
+            }
+            OptionNames::Flags => format!("--nats-{} {}", opt.replace('_', "-"), path.display()),
+        }
+    }
+}
+
+impl NatsAuth {
+    /// Connect options with these credentials; a file that cannot be read is an error that
+    /// names the option. Name, timeouts, reconnects and callbacks are the caller's.
+    pub async fn connect_options(
+        &self,
+        names: OptionNames,
+    ) -> Result<async_nats::ConnectOptions, String> {
+        let mut opts = match &self.creds {
+            Some(p) => async_nats::ConnectOptions::with_credentials_file(p.clone())
+                .await
+                .map_err(|e| format!("{}: {e}", names.name("creds", p)))?,
+            None => async_nats::ConnectOptions::new(),
+        };
+        if let (Some(u), Some(p)) = (&self.user, &self.password) {
+            opts = opts.user_and_password(u.clone(), p.clone());
+        }
+        if let Some(t) = &self.token {
+            opts = opts.token(t.clone());
+        }
+        if let Some(p) = &self.nkey {
+            let seed = std::fs::read_to_string(p)
+                .map_err(|e| format!("{}: {e}", names.name("nkey", p)))?;
+            opts = opts.nkey(seed.trim().to_string());
+        }
+        if let Some(ca) = &self.tls_ca {
+            std::fs::metadata(ca).map_err(|e| format!("{}: {e}", names.name("tls_ca", ca)))?;
+            opts = opts.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        Ok(opts)
+    }
+}
+
 /// Why a bucket could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BucketError {

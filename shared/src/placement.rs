@@ -57,8 +57,7 @@ pub struct ShardRecord {
     pub shard_id: String,
     pub admin_url: String,
     pub version: String,
-    /// `starting`, `running`, `draining`, `drained`, `stopping`.
-    pub state: String,
+    pub state: crate::wire::RunnerState,
     pub host: String,
     pub pid: u32,
     pub started_at_ms: u64,

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::edge_storage::CursorMode;
+use crate::ids::{SagaName, TenantId};
+
 /// Lifecycle state of a runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -20,7 +23,21 @@ pub enum RunnerState {
     Stopping,
 }
 
+impl std::fmt::Display for RunnerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl RunnerState {
+    /// Draining, drained or stopping: not taking new work.
+    pub fn is_stopping(self) -> bool {
+        matches!(
+            self,
+            RunnerState::Draining | RunnerState::Drained | RunnerState::Stopping
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunnerState::Starting => "starting",
@@ -30,6 +47,124 @@ impl RunnerState {
             RunnerState::Stopping => "stopping",
         }
     }
+}
+
+/// Where a replay is (`ReplayStatus.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayState {
+    /// Re-reading the stream.
+    Running,
+    /// The runner drains; the replay continues on resume.
+    Paused,
+    /// Every event up to the target was re-read.
+    Completed,
+    /// The tenant was released to another shard; it continues there after the last position.
+    Cancelled,
+}
+
+impl ReplayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayState::Running => "running",
+            ReplayState::Paused => "paused",
+            ReplayState::Completed => "completed",
+            ReplayState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Running or paused: not over yet.
+    pub fn is_active(self) -> bool {
+        matches!(self, ReplayState::Running | ReplayState::Paused)
+    }
+}
+
+/// How a runner is given its tenants (`StatusResponse.assignment`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// `RUNNER_TENANT_ALLOWLIST`, fixed for the process.
+    #[default]
+    Allowlist,
+    /// A NATS KV placement bucket, followed live.
+    Placement,
+}
+
+impl Assignment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Assignment::Allowlist => "allowlist",
+            Assignment::Placement => "placement",
+        }
+    }
+}
+
+/// The stable code of an admin API error (`ErrorBody.error`), for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    TooLarge,
+    /// The runner is still starting.
+    Starting,
+    Unavailable,
+    Storage,
+    Internal,
+    Draining,
+    NotDrained,
+    NotRunning,
+    UnknownTenant,
+    UnknownSaga,
+    UnknownReplay,
+    ReplayRunning,
+    TenantServed,
+    TenantHasState,
+    /// A code this client does not know (a newer runner).
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::Starting => "starting",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Storage => "storage",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Draining => "draining",
+            ErrorCode::NotDrained => "not_drained",
+            ErrorCode::NotRunning => "not_running",
+            ErrorCode::UnknownTenant => "unknown_tenant",
+            ErrorCode::UnknownSaga => "unknown_saga",
+            ErrorCode::UnknownReplay => "unknown_replay",
+            ErrorCode::ReplayRunning => "replay_running",
+            ErrorCode::TenantServed => "tenant_served",
+            ErrorCode::TenantHasState => "tenant_has_state",
+            ErrorCode::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `POST /admin/resume` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeResponse {
+    pub state: RunnerState,
 }
 
 /// Event counters of a tenant+saga (or their totals), since the runner started.
@@ -78,7 +213,7 @@ pub struct StatusResponse {
     pub tenants: Vec<TenantStatus>,
     /// How tenants are assigned: `allowlist` or `placement` (then `placement_bucket`).
     #[serde(default)]
-    pub assignment: String,
+    pub assignment: Assignment,
     #[serde(default)]
     pub placement_bucket: Option<String>,
     /// Tenants placed here that are not served yet, and why (e.g. waiting for their previous
@@ -168,8 +303,8 @@ impl ReplayMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
-    pub tenant_id: String,
-    pub saga_name: String,
+    pub tenant_id: TenantId,
+    pub saga_name: SagaName,
     pub mode: ReplayMode,
     #[serde(default)]
     pub dry_run: bool,
@@ -229,7 +364,7 @@ pub struct ReplayStatus {
     pub mode: ReplayMode,
     /// `running`, `paused` (the runner drains), `completed`, `cancelled` (the tenant was
     /// released to another shard; it continues there after the last position).
-    pub state: String,
+    pub state: ReplayState,
     pub started_at_ms: u64,
     pub completed_at_ms: Option<u64>,
     /// What the reset deleted, in one transaction.
@@ -283,7 +418,7 @@ pub struct TenantStatus {
     pub tenant: String,
     /// `live` (served by the main reader) or `catching_up` (read by a consumer of its own
     /// until it reaches the main reader).
-    pub mode: String,
+    pub mode: CursorMode,
     /// The consumer reading this tenant's events now.
     pub consumer: Option<String>,
     pub sagas: Vec<SagaStatus>,
@@ -323,8 +458,8 @@ pub struct Readiness {
 /// Body of every error answer of the admin API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// A stable code: `not_found`, `bad_request`, `unauthorized`, `conflict`, ...
-    pub error: String,
+    /// A stable code: `not_found`, `bad_request`, `unauthorized`, ...
+    pub error: ErrorCode,
     /// What went wrong and what to do, for people.
     pub message: String,
 }
@@ -343,7 +478,7 @@ pub struct TenantInfo {
     pub outbox: u64,
     pub timers: u64,
     /// `live`, `catching_up`, `released`, or none if it never served the tenant.
-    pub cursor_mode: Option<String>,
+    pub cursor_mode: Option<CursorMode>,
     pub cursor_seq: Option<u64>,
     /// The export format version this runner writes and reads.
     pub export_format_version: u32,
@@ -476,6 +611,133 @@ mod tests {
             .map(|o| o.keys().map(String::as_str).collect())
     }
 
+    /// Every value of `doc` (objects recursively) is in `typed` with the same value.
+    fn assert_subset(doc: &Value, typed: &Value, path: &str) {
+        match (doc, typed) {
+            (Value::Object(d), Value::Object(t)) => {
+                for (k, v) in d {
+                    let Some(tv) = t.get(k) else {
+                        panic!("{path}.{k}: in the docs, not in the typed answer {typed}");
+                    };
+                    assert_subset(v, tv, &format!("{path}.{k}"));
+                }
+            }
+            (Value::Array(d), Value::Array(t)) => {
+                assert_eq!(d.len(), t.len(), "{path}");
+                for (i, (a, b)) in d.iter().zip(t).enumerate() {
+                    assert_subset(a, b, &format!("{path}[{i}]"));
+                }
+            }
+            _ => assert_eq!(doc, typed, "{path}"),
+        }
+    }
+
+    /// The JSON examples of docs/admin-api.md parse into the wire types, and the types write
+    /// back exactly what the examples show: typed states and codes changed no byte of the
+    /// API.
+    #[test]
+    fn documented_examples_round_trip_through_the_wire_types() {
+        fn typed<T: serde::de::DeserializeOwned + Serialize>(v: &Value) -> Option<Value> {
+            serde_json::from_value::<T>(v.clone())
+                .ok()
+                .map(|t| serde_json::to_value(t).unwrap())
+        }
+        let doc = include_str!("../../docs/admin-api.md");
+        let mut checked = 0;
+        for block in doc.split("```json\n").skip(1) {
+            let text = block.split("```").next().unwrap();
+            let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let candidates = [
+                typed::<StatusResponse>(&v),
+                typed::<ErrorBody>(&v),
+                typed::<Readiness>(&v),
+                typed::<DrainStatus>(&v),
+                typed::<ReplayRequest>(&v),
+                typed::<ReplayPlan>(&v),
+                typed::<ReplayStatus>(&v),
+                typed::<ResumeResponse>(&v),
+            ];
+            let t = candidates
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or_else(|| panic!("no wire type reads the documented example {text}"));
+            assert_subset(&v, &t, "$");
+            checked += 1;
+        }
+        assert!(checked >= 6, "only {checked} examples found");
+    }
+
+    /// Each state and code enum writes the same string its `as_str` gives, and reads it back.
+    #[test]
+    fn enum_strings_are_the_serialized_ones() {
+        fn check<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+            v: T,
+            s: &str,
+        ) {
+            assert_eq!(serde_json::to_value(&v).unwrap(), Value::String(s.into()));
+            assert_eq!(
+                serde_json::from_value::<T>(Value::String(s.into())).unwrap(),
+                v
+            );
+        }
+        for v in [
+            RunnerState::Starting,
+            RunnerState::Running,
+            RunnerState::Draining,
+            RunnerState::Drained,
+            RunnerState::Stopping,
+        ] {
+            check(v, v.as_str());
+        }
+        for v in [
+            ReplayState::Running,
+            ReplayState::Paused,
+            ReplayState::Completed,
+            ReplayState::Cancelled,
+        ] {
+            check(v, v.as_str());
+        }
+        for v in [
+            CursorMode::Live,
+            CursorMode::CatchingUp,
+            CursorMode::Released,
+        ] {
+            check(v, v.as_str());
+        }
+        for v in [Assignment::Allowlist, Assignment::Placement] {
+            check(v, v.as_str());
+        }
+        for v in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::TooLarge,
+            ErrorCode::Starting,
+            ErrorCode::Unavailable,
+            ErrorCode::Storage,
+            ErrorCode::Internal,
+            ErrorCode::Draining,
+            ErrorCode::NotDrained,
+            ErrorCode::NotRunning,
+            ErrorCode::UnknownTenant,
+            ErrorCode::UnknownSaga,
+            ErrorCode::UnknownReplay,
+            ErrorCode::ReplayRunning,
+            ErrorCode::TenantServed,
+            ErrorCode::TenantHasState,
+        ] {
+            check(v, v.as_str());
+        }
+        // A code from a newer runner is read, not refused.
+        assert_eq!(
+            serde_json::from_value::<ErrorCode>(Value::String("brand_new".into())).unwrap(),
+            ErrorCode::Other
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
 
@@ -548,14 +810,19 @@ mod tests {
         /// field is refused by name.
         #[test]
         fn valid_requests_round_trip_and_unknown_fields_are_refused(
-            tenant_id in ".{0,20}", saga_name in ".{0,20}",
+            tenant_id in "[A-Za-z0-9_-]{1,20}", saga_name in "[A-Za-z0-9_-]{1,20}",
             mode in prop::sample::select(vec![
                 ReplayMode::CheckpointOnly, ReplayMode::CheckpointAndDedupe, ReplayMode::FullReset,
             ]),
             dry_run in any::<bool>(), timeout_ms in any::<Option<u64>>(),
             extra in "[a-z_]{1,12}",
         ) {
-            let r = ReplayRequest { tenant_id, saga_name, mode, dry_run };
+            let r = ReplayRequest {
+                tenant_id: TenantId::new(tenant_id).unwrap(),
+                saga_name: SagaName::new(saga_name).unwrap(),
+                mode,
+                dry_run,
+            };
             let text = serde_json::to_vec(&r).unwrap();
             prop_assert_eq!(&serde_json::from_slice::<ReplayRequest>(&text).unwrap(), &r);
             let mut v = serde_json::to_value(&r).unwrap();

@@ -64,7 +64,6 @@ pub async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64
         .and_then(|v| v.parse().ok())
 }
 
-/// Cumulative (le, count) buckets of the runner's apply-latency histogram.
 /// The `apply` workload: the example account saga without its command.
 pub const APPLY_ONLY_SAGAS: &str = r#"
 [[saga]]
@@ -132,4 +131,14 @@ pub fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
         prev = (*le, *c);
     }
     f64::NAN
+}
+
+/// Writes a benchmark's figures to `target/bench/<name>` and says where.
+pub fn write_report(name: &str, out: &serde_json::Value) -> Result<()> {
+    let dir = crate::bin_dir().join("../bench");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(out)?)?;
+    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
+    Ok(())
 }

@@ -305,7 +305,8 @@ impl Runner {
             let s = self.status().await.ok()?;
             let done = s.stream_last_seq.is_some()
                 && s.tenants.iter().all(|t| {
-                    t.mode == "live" && t.sagas.iter().all(|sg| !sg.declared || sg.lag == Some(0))
+                    t.mode == shared::wire::CursorMode::Live
+                        && t.sagas.iter().all(|sg| !sg.declared || sg.lag == Some(0))
                 })
                 && s.outbox_depth == 0;
             if done {
@@ -516,7 +517,11 @@ impl Runner {
                 let s = self.status().await.ok()?;
                 let have: std::collections::BTreeSet<String> =
                     s.tenants.iter().map(|t| t.tenant.clone()).collect();
-                (have == want && s.tenants.iter().all(|t| t.mode == "live")).then_some(s)
+                (have == want
+                    && s.tenants
+                        .iter()
+                        .all(|t| t.mode == shared::wire::CursorMode::Live))
+                .then_some(s)
             },
         )
         .await
@@ -698,13 +703,26 @@ pub fn rng() -> impl FnMut(u64) -> u64 {
                 .as_nanos() as u64
         });
     eprintln!("E2E_SEED={seed}");
-    let mut x = seed | 1;
-    move |n| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n.max(1)
-    }
+    shared::devtools::Xorshift::new(seed).into_fn()
+}
+
+/// Deposits numbered `from..from + n` on `accounts` accounts (`acc0`...) of `t`'s account
+/// saga: id `<t>-d<i>`, amount `i`. In stream order, each account's balance is the sum of
+/// its numbers.
+pub fn numbered_deposits(t: &str, from: u32, n: u32, accounts: u32) -> Vec<(String, bytes::Bytes)> {
+    (from..from + n)
+        .map(|i| {
+            (
+                format!("evt.{t}.account"),
+                event(
+                    &format!("{t}-d{i}"),
+                    "Deposited",
+                    &format!("acc{}", i % accounts.max(1)),
+                    serde_json::json!({ "amount": i }),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// `n` deposits (the example `account` saga) over `tenants` x 20 accounts, one in 20

@@ -168,25 +168,7 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
     for r in &runners {
         r.wait_caught_up(Duration::from_secs(120)).await?;
     }
-    // Apply latency over the run, all shards' observations together.
-    let mut b_all: Vec<(f64, f64)> = Vec::new();
-    let mut a_all: Vec<(f64, f64)> = Vec::new();
-    for (r, b) in runners.iter().zip(&before) {
-        let a = latency_buckets(&http, &r.admin_url).await?;
-        if b_all.is_empty() {
-            b_all = b.clone();
-            a_all = a;
-        } else {
-            for (x, y) in b_all.iter_mut().zip(b) {
-                x.1 += y.1;
-            }
-            for (x, y) in a_all.iter_mut().zip(&a) {
-                x.1 += y.1;
-            }
-        }
-    }
-    let p50_ms = quantile(&b_all, &a_all, 0.5) * 1000.0;
-    let p99_ms = quantile(&b_all, &a_all, 0.99) * 1000.0;
+    let (p50_ms, p99_ms) = run_latency_ms(&http, &runners, &before).await?;
     for r in runners.iter_mut() {
         ensure!(
             r.terminate(Duration::from_secs(30))?.success(),
@@ -239,4 +221,33 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
         missing_commands,
         unexpected_commands,
     })
+}
+
+/// Apply latency (p50, p99 in ms) over the run, all shards' observations together, from
+/// their histograms before and after.
+async fn run_latency_ms(
+    http: &reqwest::Client,
+    runners: &[Runner],
+    before: &[Vec<(f64, f64)>],
+) -> Result<(f64, f64)> {
+    let mut b_all: Vec<(f64, f64)> = Vec::new();
+    let mut a_all: Vec<(f64, f64)> = Vec::new();
+    for (r, b) in runners.iter().zip(before) {
+        let a = latency_buckets(http, &r.admin_url).await?;
+        if b_all.is_empty() {
+            b_all = b.clone();
+            a_all = a;
+        } else {
+            for (x, y) in b_all.iter_mut().zip(b) {
+                x.1 += y.1;
+            }
+            for (x, y) in a_all.iter_mut().zip(&a) {
+                x.1 += y.1;
+            }
+        }
+    }
+    Ok((
+        quantile(&b_all, &a_all, 0.5) * 1000.0,
+        quantile(&b_all, &a_all, 0.99) * 1000.0,
+    ))
 }

@@ -155,7 +155,7 @@ async fn every_command_shows_what_the_volume_holds_and_changes_nothing() -> anyh
         assert_eq!(t["dedupe"], d, "{t}");
         assert_eq!(t["sagas"], 2);
         assert_eq!(t["outbox"], u64::from(name == "t1"));
-        assert_eq!(t["cursor"]["mode"], "Live");
+        assert_eq!(t["cursor"]["mode"], "live");
     }
     assert_eq!(inspect(&vol, &["tenants"])?.as_array().unwrap().len(), 2);
 

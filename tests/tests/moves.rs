@@ -7,25 +7,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use e2e::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::placement::MovePhase;
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn deposits(t: &str, from: u32, n: u32) -> Vec<(String, bytes::Bytes)> {
-    (from..from + n)
-        .map(|i| {
-            (
-                format!("evt.{t}.account"),
-                event(
-                    &format!("{t}-d{i}"),
-                    "Deposited",
-                    &format!("a{}", i % 4),
-                    json!({"amount": i}),
-                ),
-            )
-        })
-        .collect()
+    e2e::numbered_deposits(t, from, n, 4)
 }
 
 fn ids(t: &str, n: u32) -> BTreeSet<String> {

@@ -460,7 +460,7 @@ async fn a_tenant_added_later_catches_up_from_the_first_event_while_events_flow(
     publisher.await??;
     let s = runner.wait_caught_up(WAIT).await?;
     let t2 = s.tenants.iter().find(|t| t.tenant == "t2").unwrap();
-    assert_eq!(t2.mode, "live");
+    assert_eq!(t2.mode, shared::wire::CursorMode::Live);
     let log = runner.log_text();
     assert!(
         log.contains("tenant catching up on its own reader") && log.contains("tenant=t2"),

@@ -10,21 +10,8 @@ use shared::edge_storage::{StorageError, TableCode, Volume, WriteOptions};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// `n` deposits of 1..=n on 5 accounts of `t`'s account saga.
 fn deposits(t: &str, from: u32, n: u32) -> Vec<(String, bytes::Bytes)> {
-    (from..from + n)
-        .map(|i| {
-            (
-                format!("evt.{t}.account"),
-                event(
-                    &format!("{t}-d{i}"),
-                    "Deposited",
-                    &format!("acc{}", i % 5),
-                    json!({"amount": i}),
-                ),
-            )
-        })
-        .collect()
+    e2e::numbered_deposits(t, from, n, 5)
 }
 
 /// Orders placed, paid and shipped, in that order per order.
@@ -512,6 +499,20 @@ async fn a_drain_pauses_a_running_replay_and_every_error_has_its_code() -> anyho
     assert!(e["message"].as_str().unwrap().contains("saga_name"), "{e}");
     let (c, e) = post(&url, "/admin/replay", body("t 1", "account", "full_reset")).await?;
     assert_eq!(c, 400, "{e}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("tenant_id") && msg.contains("tenant id 't 1'"),
+        "{e}"
+    );
+    // A bad saga name is reported as one (it used to be called a bad tenant id).
+    let (c, e) = post(&url, "/admin/replay", body("t1", "acc.ount", "full_reset")).await?;
+    assert_eq!((c, e["error"].as_str()), (400, Some("bad_request")), "{e}");
+    let msg = e["message"].as_str().unwrap();
+    let (why, _example) = msg.split_once("; expected").unwrap_or((msg, ""));
+    assert!(
+        why.contains("saga_name: saga name 'acc.ount'") && !why.contains("tenant"),
+        "{e}"
+    );
     let r = reqwest::Client::new()
         .post(format!("{url}/admin/replay"))
         .body(body("t1", "account", "full_reset").to_string())
@@ -573,7 +574,7 @@ async fn a_drain_pauses_a_running_replay_and_every_error_has_its_code() -> anyho
     })
     .await?;
     let r = paused.replays.iter().find(|r| r.replay_id == id).unwrap();
-    assert_eq!(r.state, "paused", "{r:?}");
+    assert_eq!(r.state, shared::wire::ReplayState::Paused, "{r:?}");
     assert!(
         paused
             .drain

@@ -44,7 +44,7 @@ async fn status_shows_the_runner_as_a_table_and_as_json() -> anyhow::Result<()> 
         .await?;
     assert_eq!(unauth.status(), 401);
     let body: shared::wire::ErrorBody = unauth.json().await?;
-    assert_eq!(body.error, "unauthorized");
+    assert_eq!(body.error, shared::wire::ErrorCode::Unauthorized);
     assert!(
         http.get(format!("{}/healthz", runner.admin_url))
             .send()

@@ -27,6 +27,12 @@ pub struct Msg {
     pub payload: Bytes,
 }
 
+impl crate::inflight::Costed for Msg {
+    fn cost_bytes(&self) -> usize {
+        self.payload.len() + self.subject.len() + 64
+    }
+}
+
 /// Per tenant+saga results of a batch.
 #[derive(Debug, Default)]
 pub struct SagaAcc {
@@ -195,7 +201,7 @@ fn dead_letter_with_id(
     cause_seq: u64,
 ) -> Result<(), StorageError> {
     let (tenant, saga, subject) = match owner {
-        Some((t, s)) => (t, s, format!("dlq.{t}.{s}")),
+        Some((t, s)) => (t, s, names::dlq_subject(t, s)),
         None => ("", "", names::DLQ_INVALID_SUBJECT.to_string()),
     };
     let mut hdrs = vec![
@@ -211,7 +217,10 @@ fn dead_letter_with_id(
     // An oversized event is kept in the stream; its dead letter carries only the start of it,
     // so the copy cannot exceed the server's payload limit.
     let payload = if m.payload.len() > env.max_event_bytes {
-        hdrs.push(("Runner-Dlq-Truncated".into(), m.payload.len().to_string()));
+        hdrs.push((
+            headers::DLQ_TRUNCATED.to_string(),
+            m.payload.len().to_string(),
+        ));
         m.payload[..env.max_event_bytes.min(64 * 1024)].to_vec()
     } else {
         m.payload.to_vec()
@@ -394,12 +403,12 @@ fn decide(
 
 /// Commands must stay on the tenant's own command subjects.
 fn check_commands(tenant: &str, tr: &Transition) -> Result<(), String> {
-    let prefix = format!("cmd.{tenant}.");
     for c in &tr.commands {
-        if !c.subject.starts_with(&prefix) {
+        if !names::is_tenant_command(&c.subject, tenant) {
             return Err(format!(
-                "command subject '{}' is outside the tenant's '{prefix}>'",
-                c.subject
+                "command subject '{}' is outside the tenant's '{}'",
+                c.subject,
+                names::tenant_command_filter(tenant)
             ));
         }
         names::check_publish_subject(&c.subject)?;

@@ -13,6 +13,7 @@
 
 use shared::edge_storage::{CursorMode, TableCode, TenantCursor};
 use shared::ids::TenantId;
+use shared::wire::ReplayState;
 use shared::wire::{ReplayDeletes, ReplayMode, ReplayStatus};
 use tracing::info;
 
@@ -52,7 +53,7 @@ pub struct ActiveReplay {
 
 impl ActiveReplay {
     fn running(&self) -> bool {
-        self.status.state == "running"
+        self.status.state == ReplayState::Running
     }
 }
 
@@ -194,7 +195,11 @@ impl Engine {
             tenant_id: o.tenant.to_string(),
             saga_name: o.saga,
             mode,
-            state: if done { "completed" } else { "running" }.into(),
+            state: if done {
+                ReplayState::Completed
+            } else {
+                ReplayState::Running
+            },
             started_at_ms: now,
             completed_at_ms: done.then_some(now),
             deleted,
@@ -236,7 +241,7 @@ impl Engine {
             touched = true;
             let st = &mut r.status;
             st.position = st.position.max(last);
-            let subject = format!("evt.{}.{}", st.tenant_id, st.saga_name);
+            let subject = shared::names::event_subject(&st.tenant_id, &st.saga_name);
             st.scanned += msgs.iter().filter(|m| m.subject == subject).count() as u64;
             if let Some(acc) = ctx
                 .sagas
@@ -257,7 +262,7 @@ impl Engine {
 
     /// Ends the running replays of a tenant (`completed` when it went live again,
     /// `cancelled` when it was released).
-    pub(super) fn end_replays(&mut self, tenant: &str, how: &str) {
+    pub(super) fn end_replays(&mut self, tenant: &str, how: ReplayState) {
         let now = shared::now_ms();
         let mut touched = false;
         for r in self
@@ -265,9 +270,9 @@ impl Engine {
             .iter_mut()
             .filter(|r| r.running() && r.status.tenant_id == tenant)
         {
-            r.status.state = how.to_string();
+            r.status.state = how;
             r.status.completed_at_ms = Some(now);
-            info!(replay = %r.status.replay_id, tenant, saga = %r.status.saga_name, applied = r.status.applied, "replay {how}");
+            info!(replay = %r.status.replay_id, tenant, saga = %r.status.saga_name, applied = r.status.applied, "replay {}", how.as_str());
             touched = true;
         }
         if touched {
@@ -296,7 +301,7 @@ impl Engine {
             .map(|r| {
                 let mut s = r.status.clone();
                 if paused && r.running() {
-                    s.state = "paused".into();
+                    s.state = ReplayState::Paused;
                 }
                 s
             })

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use shared::edge_storage::{CursorMode, StorageError, TenantCursor, Volume, Writer, meta};
 use shared::ids::{TenantId, is_valid_id};
+use shared::names;
+use shared::wire::ReplayState;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
 
@@ -51,6 +53,9 @@ pub enum EngineMsg {
         reader: ReaderId,
         msgs: Vec<Msg>,
         caught_up: bool,
+        /// Counts the batch in flight until it is dropped: the engine keeps it until the
+        /// batch's transaction committed ([`crate::inflight::InFlight`]).
+        ticket: crate::inflight::InFlight,
     },
     /// Time to look for due timers (and to delete published outbox entries when idle).
     Tick,
@@ -189,6 +194,20 @@ pub struct EngineConfig {
     pub defer_main_reader: bool,
 }
 
+/// What the engine shares with the runner's other parts.
+pub struct EngineLinks {
+    pub metrics: Arc<Metrics>,
+    pub shared: Arc<SharedState>,
+    /// Where the engine asks for readers to start and stop.
+    pub readers: mpsc::UnboundedSender<ReaderCmd>,
+    /// Woken after a commit that wrote outbox entries.
+    pub outbox_notify: Arc<Notify>,
+    /// Set at shutdown: stop after the current batch.
+    pub stop: Arc<AtomicBool>,
+    /// Closed while the lease is not held: no commit gets through.
+    pub fence: Arc<Fence>,
+}
+
 pub struct Engine {
     vol: Arc<Volume>,
     sagas: SagaRegistry,
@@ -221,19 +240,21 @@ pub struct Engine {
 
 impl Engine {
     /// Sets up the tenants' modes from their cursors and asks for the readers they need.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         vol: Arc<Volume>,
         sagas: SagaRegistry,
         cfg: EngineConfig,
         owned: &[TenantId],
-        metrics: Arc<Metrics>,
-        shared: Arc<SharedState>,
-        readers: mpsc::UnboundedSender<ReaderCmd>,
-        outbox_notify: Arc<Notify>,
-        stop: Arc<AtomicBool>,
-        fence: Arc<Fence>,
+        links: EngineLinks,
     ) -> Result<Engine, StorageError> {
+        let EngineLinks {
+            metrics,
+            shared,
+            readers,
+            outbox_notify,
+            stop,
+            fence,
+        } = links;
         let (main_pos, cursors) = vol.read(|r| {
             Ok::<_, StorageError>((
                 r.meta_u64(meta::READER_POSITION)?.unwrap_or(0),
@@ -610,7 +631,7 @@ impl Engine {
             });
             for (t, p) in &released {
                 info!(tenant = %t, position = p, "tenant released");
-                self.end_replays(t, "cancelled");
+                self.end_replays(t, ReplayState::Cancelled);
             }
             self.publish_view();
         }
@@ -664,13 +685,11 @@ impl Engine {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
-            if let EngineMsg::Batch { msgs, .. } = &msg {
-                crate::reader::Handoff::taken(&self.shared, msgs);
-            }
             match msg {
                 EngineMsg::Batch {
                     reader: ReaderId::Main,
                     mut msgs,
+                    mut ticket,
                     ..
                 } => {
                     // While a commit runs the main reader keeps fetching: take what it queued
@@ -681,9 +700,10 @@ impl Engine {
                             Ok(EngineMsg::Batch {
                                 reader: ReaderId::Main,
                                 msgs: more,
+                                ticket: more_ticket,
                                 ..
                             }) => {
-                                crate::reader::Handoff::taken(&self.shared, &more);
+                                ticket.absorb(more_ticket);
                                 msgs.extend(more)
                             }
                             Ok(other) => {
@@ -693,12 +713,14 @@ impl Engine {
                             Err(_) => break,
                         }
                     }
-                    self.main_batch(msgs)
+                    self.main_batch(msgs);
+                    drop(ticket);
                 }
                 EngineMsg::Batch {
                     reader: ReaderId::Lane(lane),
                     mut msgs,
                     mut caught_up,
+                    mut ticket,
                 } => {
                     // Same as the main reader: what the lane queued during the last commit
                     // goes into one transaction (a replay or a long catch-up is a backlog).
@@ -708,8 +730,9 @@ impl Engine {
                                 reader: ReaderId::Lane(l),
                                 msgs: more,
                                 caught_up: c,
+                                ticket: more_ticket,
                             }) if l == lane => {
-                                crate::reader::Handoff::taken(&self.shared, &more);
+                                ticket.absorb(more_ticket);
                                 msgs.extend(more);
                                 caught_up = c;
                             }
@@ -720,7 +743,8 @@ impl Engine {
                             Err(_) => break,
                         }
                     }
-                    self.lane_batch(lane, msgs, caught_up)
+                    self.lane_batch(lane, msgs, caught_up);
+                    drop(ticket);
                 }
                 EngineMsg::Tick => self.tick(),
                 EngineMsg::Ctl(c) => self.control(c),
@@ -850,16 +874,10 @@ impl Engine {
             }
             new_pos = m.seq;
             new_time = new_time.max(m.time_ms);
-            let mut parts = m.subject.splitn(4, '.');
-            let (Some("evt"), Some(t), Some(s), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
+            let Some((t, s)) = names::split_event_subject(&m.subject) else {
                 routes.push(Route::Invalid(
                     m,
-                    format!(
-                        "subject '{}' is not of the form evt.<tenant>.<saga>",
-                        m.subject
-                    ),
+                    names::bad_event_subject_reason(&m.subject),
                 ));
                 continue;
             };
@@ -958,26 +976,21 @@ impl Engine {
             let ctx = self.commit(|w, env| {
                 let mut ctx = BatchCtx::default();
                 for m in &msgs {
-                    let mut parts = m.subject.splitn(4, '.');
-                    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-                        (Some("evt"), Some(t), Some(s), None)
-                            if t == tenant.as_str() && is_valid_id(s) =>
-                        {
+                    match names::split_event_subject(&m.subject) {
+                        Some((t, s)) if t == tenant.as_str() && is_valid_id(s) => {
                             apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
                         }
-                        (Some("evt"), Some(t), Some(_), None) if t == tenant.as_str() => {
-                            apply::dead_letter(
-                                w,
-                                &mut ctx,
-                                env,
-                                None,
-                                m,
-                                &Rejection::new(
-                                    "invalid_subject",
-                                    format!("subject '{}': saga name is not a valid id", m.subject),
-                                ),
-                            )?
-                        }
+                        Some((t, _)) if t == tenant.as_str() => apply::dead_letter(
+                            w,
+                            &mut ctx,
+                            env,
+                            None,
+                            m,
+                            &Rejection::new(
+                                "invalid_subject",
+                                format!("subject '{}': saga name is not a valid id", m.subject),
+                            ),
+                        )?,
                         _ => {}
                     }
                 }
@@ -1051,7 +1064,7 @@ impl Engine {
             return;
         };
         info!(tenant = %tenant, through = cu.last.max(self.main_pos), queued = cu.queue.len(), "tenant caught up: now served by the main reader");
-        self.end_replays(tenant.as_str(), "completed");
+        self.end_replays(tenant.as_str(), ReplayState::Completed);
         self.lanes.remove(&cu.lane);
         let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
         self.tenants.insert(tenant, Slot::Live);
@@ -1189,12 +1202,12 @@ impl Engine {
             .map(|(t, s)| {
                 let v = match s {
                     Slot::Live => TenantView {
-                        mode: "live",
+                        mode: CursorMode::Live,
                         reader: ReaderId::Main,
                         position: self.main_pos,
                     },
                     Slot::CatchingUp(cu) => TenantView {
-                        mode: "catching_up",
+                        mode: CursorMode::CatchingUp,
                         reader: ReaderId::Lane(cu.lane),
                         position: cu.last,
                     },

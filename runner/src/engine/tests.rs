@@ -13,13 +13,7 @@ use shared::edge_storage::{TableCode, Volume, WriteOptions};
 use super::*;
 
 fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move |n| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n.max(1)
-    }
+    shared::devtools::Xorshift::new(seed).into_fn()
 }
 
 fn sagas() -> SagaRegistry {
@@ -60,12 +54,14 @@ fn rig_fenced(vol: Arc<Volume>, owned: &[&str], queue_max: usize, fence: Arc<Fen
             defer_main_reader: false,
         },
         &owned,
-        Arc::new(Metrics::new()),
-        Arc::new(SharedState::new()),
-        tx,
-        Arc::new(Notify::new()),
-        Arc::new(AtomicBool::new(false)),
-        fence,
+        EngineLinks {
+            metrics: Arc::new(Metrics::new()),
+            shared: Arc::new(SharedState::new()),
+            readers: tx,
+            outbox_notify: Arc::new(Notify::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            fence,
+        },
     )
     .unwrap();
     Rig { engine, cmds }

@@ -49,12 +49,14 @@ fn rig(vol: Arc<Volume>, owned: &[&str]) -> Rig {
             defer_main_reader: false,
         },
         &owned,
-        Arc::new(Metrics::new()),
-        shared.clone(),
-        tx,
-        Arc::new(Notify::new()),
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(Fence::open()),
+        EngineLinks {
+            metrics: Arc::new(Metrics::new()),
+            shared: shared.clone(),
+            readers: tx,
+            outbox_notify: Arc::new(Notify::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            fence: Arc::new(Fence::open()),
+        },
     )
     .unwrap();
     Rig {
@@ -229,13 +231,7 @@ fn a_timer_fires_between_the_events_its_due_time_falls_between() {
 #[test]
 fn live_and_rebuilt_reach_the_same_state() {
     for seed in 0..60u64 {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut rand = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n.max(1)
-        };
+        let mut rand = shared::devtools::Xorshift::new(seed).into_fn();
         let mut msgs = Vec::new();
         let mut time = T0;
         for seq in 1..=120u64 {

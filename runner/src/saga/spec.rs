@@ -170,6 +170,128 @@ pub(super) fn load(path: &Path, text: &str) -> Result<Vec<DeclarativeSaga>, Saga
     Ok(out)
 }
 
+/// A transition's `set` and `add` tables.
+fn load_updates(cx: &Ctx, t: &TransitionSpec) -> Result<Vec<Update>, SagaFileError> {
+    let mut updates = Vec::new();
+    for (table, add) in [(&t.set, false), (&t.add, true)] {
+        if let Some(table) = table {
+            for (field, v) in table.get_ref() {
+                let tmpl = JsonTemplate::from_toml(v).map_err(|e| cx.err(Some(table.span()), e))?;
+                updates.push(Update {
+                    field: field.clone(),
+                    value: tmpl,
+                    add,
+                });
+            }
+        }
+    }
+    Ok(updates)
+}
+
+/// A transition's `[[saga.transition.emit]]` entries: commands on the tenant's subjects.
+fn load_emits(cx: &Ctx, emit: Vec<Spanned<EmitSpec>>) -> Result<Vec<Emit>, SagaFileError> {
+    let mut emits = Vec::new();
+    for e in emit {
+        let e = e.into_inner();
+        let subject = TextTemplate::parse(e.subject.get_ref())
+            .map_err(|m| cx.err(Some(e.subject.span()), m))?;
+        if !subject.starts_with_tenant_after("cmd.") {
+            return Err(cx.err(
+                Some(e.subject.span()),
+                format!(
+                    "emit subject '{}' must start with 'cmd.{{{{tenant}}}}.' so commands land on the tenant's command subjects",
+                    e.subject.get_ref()
+                ),
+            ));
+        }
+        let payload = match &e.payload {
+            Some(p) => {
+                JsonTemplate::from_toml(p.get_ref()).map_err(|m| cx.err(Some(p.span()), m))?
+            }
+            None => JsonTemplate::Text(TextTemplate::parse("{{event.data}}").expect("valid")),
+        };
+        emits.push(Emit { subject, payload });
+    }
+    Ok(emits)
+}
+
+/// What the transitions declared, for checking the timers against.
+struct Known<'a> {
+    initial: &'a str,
+    terminal: &'a BTreeSet<String>,
+    /// States some transition enters.
+    entered: &'a BTreeSet<String>,
+    /// (from state, event type) pairs some transition handles.
+    handled: &'a HashMap<(String, String), usize>,
+}
+
+/// The saga's `[[saga.timer]]` entries.
+fn load_timers(
+    cx: &Ctx,
+    specs: Vec<Spanned<TimerSpec>>,
+    k: &Known<'_>,
+) -> Result<Vec<TimerDef>, SagaFileError> {
+    let mut timers = Vec::new();
+    let mut timer_names = BTreeSet::new();
+    for tm in specs {
+        let tm = tm.into_inner();
+        let state = state_name(cx, &tm.state, "timer state")?;
+        if !k.entered.contains(&state) && state != k.initial {
+            return Err(cx.err(
+                Some(tm.state.span()),
+                format!("timer state '{state}' is never entered by a transition"),
+            ));
+        }
+        if k.terminal.contains(&state) {
+            return Err(cx.err(
+                Some(tm.state.span()),
+                format!("'{state}' is a terminal state: a timer there could never change anything"),
+            ));
+        }
+        let after: Duration =
+            humantime::parse_duration(tm.after.get_ref().trim()).map_err(|e| {
+                cx.err(
+                    Some(tm.after.span()),
+                    format!(
+                        "after = \"{}\": {e} (examples: \"30s\", \"15m\", \"2h\")",
+                        tm.after.get_ref()
+                    ),
+                )
+            })?;
+        if after.is_zero() {
+            return Err(cx.err(Some(tm.after.span()), "after must be longer than 0"));
+        }
+        let fire = state_name(cx, &tm.fire, "fire (the event type)")?;
+        if !k.handled.contains_key(&(state.clone(), fire.clone()))
+            && !k.handled.contains_key(&("*".to_string(), fire.clone()))
+        {
+            return Err(cx.err(
+                Some(tm.fire.span()),
+                format!(
+                    "timer fires '{fire}' but no transition from '{state}' (or \"*\") handles it"
+                ),
+            ));
+        }
+        let tname = match &tm.name {
+            Some(n) => state_name(cx, n, "timer name")?,
+            None => fire.clone(),
+        };
+        if !timer_names.insert(tname.clone()) {
+            return Err(cx.err(
+                tm.name.as_ref().map(|n| n.span()).or(Some(tm.fire.span())),
+                format!("timer '{tname}' is declared twice; give each a distinct name"),
+            ));
+        }
+        timers.push(TimerDef {
+            name: tname,
+            state,
+            after,
+            fire,
+        });
+    }
+    Ok(timers)
+}
+
 fn load_saga(
     cx: &Ctx,
     name: SagaName,
@@ -232,42 +354,8 @@ fn load_saga(
             }
         }
         entered.insert(to.clone());
-        let mut updates = Vec::new();
-        for (table, add) in [(&t.set, false), (&t.add, true)] {
-            if let Some(table) = table {
-                for (field, v) in table.get_ref() {
-                    let tmpl =
-                        JsonTemplate::from_toml(v).map_err(|e| cx.err(Some(table.span()), e))?;
-                    updates.push(Update {
-                        field: field.clone(),
-                        value: tmpl,
-                        add,
-                    });
-                }
-            }
-        }
-        let mut emits = Vec::new();
-        for e in t.emit {
-            let e = e.into_inner();
-            let subject = TextTemplate::parse(e.subject.get_ref())
-                .map_err(|m| cx.err(Some(e.subject.span()), m))?;
-            if !subject.starts_with_tenant_after("cmd.") {
-                return Err(cx.err(
-                    Some(e.subject.span()),
-                    format!(
-                        "emit subject '{}' must start with 'cmd.{{{{tenant}}}}.' so commands land on the tenant's command subjects",
-                        e.subject.get_ref()
-                    ),
-                ));
-            }
-            let payload = match &e.payload {
-                Some(p) => {
-                    JsonTemplate::from_toml(p.get_ref()).map_err(|m| cx.err(Some(p.span()), m))?
-                }
-                None => JsonTemplate::Text(TextTemplate::parse("{{event.data}}").expect("valid")),
-            };
-            emits.push(Emit { subject, payload });
-        }
+        let updates = load_updates(cx, &t)?;
+        let emits = load_emits(cx, t.emit)?;
         transitions.push(TransitionDef {
             from: froms.into_iter().map(|f| f.trim().to_string()).collect(),
             on,
@@ -287,64 +375,16 @@ fn load_saga(
             ));
         }
     }
-    let mut timers = Vec::new();
-    let mut timer_names = BTreeSet::new();
-    for tm in s.timers {
-        let tm = tm.into_inner();
-        let state = state_name(cx, &tm.state, "timer state")?;
-        if !entered.contains(&state) && state != initial {
-            return Err(cx.err(
-                Some(tm.state.span()),
-                format!("timer state '{state}' is never entered by a transition"),
-            ));
-        }
-        if terminal.contains(&state) {
-            return Err(cx.err(
-                Some(tm.state.span()),
-                format!("'{state}' is a terminal state: a timer there could never change anything"),
-            ));
-        }
-        let after: Duration =
-            humantime::parse_duration(tm.after.get_ref().trim()).map_err(|e| {
-                cx.err(
-                    Some(tm.after.span()),
-                    format!(
-                        "after = \"{}\": {e} (examples: \"30s\", \"15m\", \"2h\")",
-                        tm.after.get_ref()
-                    ),
-                )
-            })?;
-        if after.is_zero() {
-            return Err(cx.err(Some(tm.after.span()), "after must be longer than 0"));
-        }
-        let fire = state_name(cx, &tm.fire, "fire (the event type)")?;
-        if !keys.contains_key(&(state.clone(), fire.clone()))
-            && !keys.contains_key(&("*".to_string(), fire.clone()))
-        {
-            return Err(cx.err(
-                Some(tm.fire.span()),
-                format!(
-                    "timer fires '{fire}' but no transition from '{state}' (or \"*\") handles it"
-                ),
-            ));
-        }
-        let tname = match &tm.name {
-            Some(n) => state_name(cx, n, "timer name")?,
-            None => fire.clone(),
-        };
-        if !timer_names.insert(tname.clone()) {
-            return Err(cx.err(
-                tm.name.as_ref().map(|n| n.span()).or(Some(tm.fire.span())),
-                format!("timer '{tname}' is declared twice; give each a distinct name"),
-            ));
-        }
-        timers.push(TimerDef {
-            name: tname,
-            state,
-            after,
-            fire,
-        });
-    }
+    let timers = load_timers(
+        cx,
+        s.timers,
+        &Known {
+            initial: &initial,
+            terminal: &terminal,
+            entered: &entered,
+            handled: &keys,
+        },
+    )?;
     Ok(DeclarativeSaga::new(
         name,
         initial,

@@ -15,11 +15,10 @@ use anyhow::{Context, bail};
 use shared::devtools::{NatsServer, ServerOptions};
 use shared::edge_storage::{Holder, LOCK_FILE};
 use shared::ids::TenantId;
-use shared::wire::StatusResponse;
 
 use crate::cli::DevArgs;
 use crate::client::Admin;
-use crate::exit::CliError;
+use crate::exit::{CliError, Kind};
 use crate::output;
 
 /// The example sagas, shipped inside the binary so `dev` works from anywhere.
@@ -88,7 +87,6 @@ impl Drop for RunnerProc {
 async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String> {
     let pid = proc.child.id();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let http = reqwest::Client::new();
     loop {
         if let Some(status) = proc.child.try_wait()? {
             bail!(
@@ -100,11 +98,11 @@ async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String>
             .ok()
             .and_then(|s| serde_json::from_str::<Holder>(&s).ok())
             .filter(|h| h.pid == pid);
-        if let Some(url) = holder.and_then(|h| h.admin_url) {
-            let ready = http.get(format!("{url}/readyz")).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(url);
-            }
+        if let Some(url) = holder.and_then(|h| h.admin_url)
+            && let Ok(admin) = Admin::new(&url, None)
+            && admin.ready().await.is_ok()
+        {
+            return Ok(url);
         }
         if Instant::now() > deadline {
             bail!(
@@ -116,20 +114,20 @@ async fn wait_admin(proc: &mut RunnerProc, dir: &Path) -> anyhow::Result<String>
     }
 }
 
+/// The shards of the stack: `shard-a`, `shard-b`, ...
+fn shard_ids(n: u8) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("shard-{}", (b'a' + i) as char))
+        .collect()
+}
+
+/// The shard tenant `i` is placed on: round-robin.
+fn shard_of(shard_ids: &[String], i: usize) -> &str {
+    &shard_ids[i % shard_ids.len()]
+}
+
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
-    let tenants: Vec<TenantId> = args
-        .tenants
-        .iter()
-        .map(|t| TenantId::new(t.trim()).map_err(|e| CliError::usage(format!("--tenants: {e}"))))
-        .collect::<Result<_, _>>()?;
-    if tenants.is_empty() {
-        return Err(CliError::usage("--tenants: name at least one tenant").into());
-    }
-    if args.rate == 0 || args.rate > 100_000 {
-        return Err(
-            CliError::usage("--rate must be between 1 and 100000 events per second").into(),
-        );
-    }
+    let tenants = check_args(&args)?;
     let runner_bin = runner_binary(args.runner_bin.clone())?;
     let work = tempfile::Builder::new()
         .prefix("runner-dev-")
@@ -144,13 +142,86 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             p
         }
     };
+    let nats = start_nats(&root, args.nats_port).await?;
+    let shard_ids = shard_ids(args.shards);
+    let js = place_tenants(&nats, &tenants, &shard_ids).await?;
+    let stack = Stack {
+        runner_bin: &runner_bin,
+        root: &root,
+        sagas: &sagas,
+        nats_url: nats.url(),
+    };
+    let mut runners = Vec::new();
+    let mut urls = Vec::new();
+    for (i, shard) in shard_ids.iter().enumerate() {
+        let (proc, url) = stack.start_runner(shard, i, args.admin_addr).await?;
+        runners.push((shard.clone(), proc));
+        urls.push(url);
+    }
 
+    let stop = tokio_util_free::Stop::default();
+    let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
+    let intro = intro(&args, &nats.url(), &tenants, &shard_ids, &runners, &urls);
+    let live_view = !args.no_view && std::io::stdout().is_terminal();
+    if live_view {
+        // The dashboard, on this stack; quitting it (q, Ctrl-C) stops the stack.
+        dashboard(nats.url()).await;
+        output::print(&intro);
+    } else {
+        output::print(&intro);
+        let admins: Vec<Admin> = urls
+            .iter()
+            .map(|u| Admin::new(u, None))
+            .collect::<Result<_, _>>()?;
+        report_until_stopped(&admins, &mut runners).await;
+    }
+
+    eprintln!("\nstopping: generator, runners (they drain), nats-server...");
+    stop.set();
+    let published = gen_task.await.unwrap_or(0);
+    tokio::task::spawn_blocking(move || {
+        for (_, mut proc) in runners {
+            proc.stop();
+        }
+    })
+    .await?;
+    drop(nats);
+    if args.keep {
+        let kept = work.keep();
+        eprintln!("published {published} events; kept {}", kept.display());
+    } else {
+        drop(work);
+        eprintln!("published {published} events; removed the volume, log and NATS store");
+    }
+    Ok(())
+}
+
+/// The tenants, once the flags are known to make sense.
+fn check_args(args: &DevArgs) -> Result<Vec<TenantId>, CliError> {
+    let tenants: Vec<TenantId> = args
+        .tenants
+        .iter()
+        .map(|t| TenantId::new(t.trim()).map_err(|e| CliError::usage(format!("--tenants: {e}"))))
+        .collect::<Result<_, _>>()?;
+    if tenants.is_empty() {
+        return Err(CliError::usage("--tenants: name at least one tenant"));
+    }
+    if args.rate == 0 || args.rate > 100_000 {
+        return Err(CliError::usage(
+            "--rate must be between 1 and 100000 events per second",
+        ));
+    }
+    Ok(tenants)
+}
+
+/// nats-server with JetStream, its store under `root`, on `port` if it is free.
+async fn start_nats(root: &Path, port: u16) -> anyhow::Result<NatsServer> {
     eprintln!("starting nats-server with JetStream...");
     let store = root.join("nats");
     // (A statement of its own: the probe's listener must be closed before the server binds.)
-    let port = std::net::TcpListener::bind(("127.0.0.1", args.nats_port))
+    let port = std::net::TcpListener::bind(("127.0.0.1", port))
         .is_ok()
-        .then_some(args.nats_port);
+        .then_some(port);
     let nats = tokio::task::spawn_blocking(move || {
         NatsServer::start_with(ServerOptions {
             store_dir: Some(store),
@@ -159,83 +230,101 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         })
     })
     .await?
-    .map_err(|e| {
-        CliError::new(
-            crate::exit::UNREACHABLE,
-            format!("cannot start nats-server: {e}"),
-        )
-    })?;
+    .map_err(|e| CliError::new(Kind::Unreachable, format!("cannot start nats-server: {e}")))?;
+    Ok(nats)
+}
 
-    // The placement bucket, with the tenants spread over the shards.
+/// The placement bucket, with the tenants spread over the shards.
+async fn place_tenants(
+    nats: &NatsServer,
+    tenants: &[TenantId],
+    shard_ids: &[String],
+) -> anyhow::Result<async_nats::jetstream::Context> {
     let client = async_nats::connect(nats.url())
         .await
         .context("cannot connect to the dev nats-server")?;
     let js = async_nats::jetstream::new(client);
-    let shard_ids: Vec<String> = (0..args.shards)
-        .map(|i| format!("shard-{}", (b'a' + i) as char))
-        .collect();
     let bucket = shared::placement::DEFAULT_PLACEMENT_BUCKET;
     let kv = shared::nats::open_or_create_bucket(&js, shared::nats::placement_bucket(bucket))
         .await
-        .map_err(|e| CliError::new(crate::exit::FAILURE, e.to_string()))?;
+        .map_err(|e| CliError::failure(e.to_string()))?;
     for (i, t) in tenants.iter().enumerate() {
-        kv.put(t.as_str(), shard_ids[i % shard_ids.len()].clone().into())
+        kv.put(t.as_str(), shard_of(shard_ids, i).to_string().into())
             .await
             .context("cannot write the placement")?;
     }
+    Ok(js)
+}
 
-    let mut runners = Vec::new();
-    let mut urls = Vec::new();
-    for (i, shard) in shard_ids.iter().enumerate() {
-        let volume = root.join(shard);
-        let log = root.join(format!("{shard}.log"));
+/// What every runner of the stack shares.
+struct Stack<'a> {
+    runner_bin: &'a Path,
+    root: &'a Path,
+    sagas: &'a Path,
+    nats_url: String,
+}
+
+impl Stack<'_> {
+    /// Starts runner number `i` and waits until it is ready; its admin URL.
+    async fn start_runner(
+        &self,
+        shard: &str,
+        i: usize,
+        first_admin: SocketAddr,
+    ) -> anyhow::Result<(RunnerProc, String)> {
+        let volume = self.root.join(shard);
+        let log = self.root.join(format!("{shard}.log"));
         let logf = std::fs::File::create(&log)?;
         // Port 0: a free port for each runner; else consecutive ports from the one given.
-        let port = match args.admin_addr.port() {
+        let port = match first_admin.port() {
             0 => 0,
             p => p.saturating_add(i as u16),
         };
-        let wanted = SocketAddr::new(args.admin_addr.ip(), port);
-        let addr = admin_addr(wanted);
+        let addr = admin_addr(SocketAddr::new(first_admin.ip(), port));
         eprintln!("starting runner {shard}...");
-        let child = Command::new(&runner_bin)
-            .env("RUNNER_NATS_URL", nats.url())
+        let child = Command::new(self.runner_bin)
+            .env("RUNNER_NATS_URL", &self.nats_url)
             .env("RUNNER_DATA_DIR", &volume)
-            .env("RUNNER_SAGAS", &sagas)
+            .env("RUNNER_SAGAS", self.sagas)
             .env("RUNNER_SHARD_ID", shard)
-            .env("RUNNER_TENANT_PLACEMENT_BUCKET", bucket)
+            .env(
+                "RUNNER_TENANT_PLACEMENT_BUCKET",
+                shared::placement::DEFAULT_PLACEMENT_BUCKET,
+            )
             .env("RUNNER_ADMIN_ADDR", addr.to_string())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(logf.try_clone()?)
             .stderr(logf)
             .spawn()
-            .with_context(|| format!("cannot start {}", runner_bin.display()))?;
+            .with_context(|| format!("cannot start {}", self.runner_bin.display()))?;
         let mut proc = RunnerProc { child, log };
-        urls.push(wait_admin(&mut proc, &volume).await?);
-        runners.push((shard.clone(), proc));
+        let url = wait_admin(&mut proc, &volume).await?;
+        Ok((proc, url))
     }
+}
 
-    let stop = tokio_util_free::Stop::default();
-    let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
-
-    let nats_hint = if nats.url() == "nats://127.0.0.1:4222" {
+/// Where everything is, and what to try.
+fn intro(
+    args: &DevArgs,
+    nats_url: &str,
+    tenants: &[TenantId],
+    shard_ids: &[String],
+    runners: &[(String, RunnerProc)],
+    urls: &[String],
+) -> String {
+    let nats_hint = if nats_url == "nats://127.0.0.1:4222" {
         String::new()
     } else {
-        format!(
-            "\n  env      export NATS_URL={}   (so runnerctl finds this NATS)",
-            nats.url()
-        )
+        format!("\n  env      export NATS_URL={nats_url}   (so runnerctl finds this NATS)")
     };
-    let mut intro = format!(
-        "runnerctl dev: a local stack is running\n  nats     {}{nats_hint}\n",
-        nats.url()
-    );
-    for ((shard, proc), url) in runners.iter().zip(&urls) {
+    let mut intro =
+        format!("runnerctl dev: a local stack is running\n  nats     {nats_url}{nats_hint}\n");
+    for ((shard, proc), url) in runners.iter().zip(urls) {
         let placed: Vec<&str> = tenants
             .iter()
             .enumerate()
-            .filter(|(i, _)| shard_ids[i % shard_ids.len()] == *shard)
+            .filter(|(i, _)| shard_of(shard_ids, *i) == shard)
             .map(|(_, t)| t.as_str())
             .collect();
         intro += &format!(
@@ -257,61 +346,57 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             " (everything is removed)"
         },
     );
-    let admins: Vec<Admin> = urls
-        .iter()
-        .map(|u| Admin::new(u, None))
-        .collect::<Result<_, _>>()?;
-    let live_view = !args.no_view && std::io::stdout().is_terminal();
-    if live_view {
-        // The dashboard, on this stack; quitting it (q, Ctrl-C) stops the stack.
-        let nats_args = crate::cli::NatsArgs {
-            nats_url: nats.url(),
-            nats_creds: None,
-            nats_user: None,
-            nats_password: None,
-            nats_token: None,
-            nats_nkey: None,
-            nats_tls_ca: None,
-            placement_bucket: bucket.to_string(),
-            registry_bucket: shared::placement::DEFAULT_REGISTRY_BUCKET.to_string(),
-            handoff_bucket: shared::placement::DEFAULT_HANDOFF_BUCKET.to_string(),
-        };
-        let tui = crate::cli::TuiArgs {
-            volume: None,
-            allow_live: false,
-            readonly: false,
-            refresh: Duration::from_secs(1),
-            log_file: None,
-        };
-        let shown = tokio::select! {
-            r = crate::tui::run(tui, &nats_args, None) => r,
-            _ = stop_signal() => {
-                // The dashboard was dropped mid-draw: give the terminal back.
-                ratatui::restore();
-                Ok(())
-            }
-        };
-        if let Err(e) = shown {
-            eprintln!("dashboard: {e}");
+    intro
+}
+
+/// The dashboard on the stack, until it is quit or a stop signal comes.
+async fn dashboard(nats_url: String) {
+    let nats_args = crate::cli::NatsArgs {
+        nats_url,
+        nats_creds: None,
+        nats_user: None,
+        nats_password: None,
+        nats_token: None,
+        nats_nkey: None,
+        nats_tls_ca: None,
+        placement_bucket: shared::placement::DEFAULT_PLACEMENT_BUCKET.to_string(),
+        registry_bucket: shared::placement::DEFAULT_REGISTRY_BUCKET.to_string(),
+        handoff_bucket: shared::placement::DEFAULT_HANDOFF_BUCKET.to_string(),
+    };
+    let tui = crate::cli::TuiArgs {
+        volume: None,
+        allow_live: false,
+        readonly: false,
+        refresh: Duration::from_secs(1),
+        log_file: None,
+    };
+    let shown = tokio::select! {
+        r = crate::tui::run(tui, &nats_args, None) => r,
+        _ = stop_signal() => {
+            // The dashboard was dropped mid-draw: give the terminal back.
+            ratatui::restore();
+            Ok(())
         }
-        output::print(&intro);
-    } else {
-        output::print(&intro);
+    };
+    if let Err(e) = shown {
+        eprintln!("dashboard: {e}");
     }
+}
+
+/// Without the dashboard: a line per runner every 10 s, until a stop signal or a runner
+/// exits.
+async fn report_until_stopped(admins: &[Admin], runners: &mut [(String, RunnerProc)]) {
     let mut last_line = Instant::now() - Duration::from_secs(60);
     let stopped = stop_signal();
     tokio::pin!(stopped);
     'run: loop {
-        if live_view {
-            break;
-        }
         let mut statuses = Vec::new();
-        for a in &admins {
-            statuses.push(a.get::<StatusResponse>("/admin/status").await);
+        for a in admins {
+            statuses.push(a.status(true).await);
         }
         if last_line.elapsed() >= Duration::from_secs(10) {
             last_line = Instant::now();
-            for (s, (shard, _)) in statuses.iter().zip(&runners) {
+            for (s, (shard, _)) in statuses.iter().zip(runners.iter()) {
                 match s {
                     Ok(s) => output::println(&format!(
                         "{shard}: {} tenants, applied {} deduped {} ignored {} dead-lettered {} timers {} outbox {} reader at {}",
@@ -342,25 +427,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
-
-    eprintln!("\nstopping: generator, runners (they drain), nats-server...");
-    stop.set();
-    let published = gen_task.await.unwrap_or(0);
-    tokio::task::spawn_blocking(move || {
-        for (_, mut proc) in runners {
-            proc.stop();
-        }
-    })
-    .await?;
-    drop(nats);
-    if args.keep {
-        let kept = work.keep();
-        eprintln!("published {published} events; kept {}", kept.display());
-    } else {
-        drop(work);
-        eprintln!("published {published} events; removed the volume, log and NATS store");
-    }
-    Ok(())
 }
 
 /// Ctrl-C, SIGTERM or SIGHUP (a closed terminal): each stops the stack cleanly.

@@ -4,11 +4,11 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shared::wire::{DrainRequest, DrainStatus, RunnerState, StatusResponse};
+use shared::wire::{DrainRequest, DrainStatus, RunnerState};
 
 use crate::cli::{DrainArgs, NatsArgs, TargetArgs};
 use crate::cmd::target;
-use crate::exit::{CliError, TIMEOUT};
+use crate::exit::{CliError, Kind};
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
@@ -37,7 +37,7 @@ pub async fn drain(
         timeout_ms: Some(args.flush_timeout.as_millis() as u64),
     };
     let started = Instant::now();
-    let first: DrainStatus = admin.post("/admin/drain", &req).await?;
+    let first = admin.drain(&req).await?;
     let report = |state: RunnerState, drain: Option<DrainStatus>| {
         let o = Outcome {
             url: admin.url(),
@@ -84,7 +84,7 @@ pub async fn drain(
     let deadline = started + args.timeout;
     let mut last: DrainStatus = first;
     loop {
-        let s: StatusResponse = admin.get("/admin/status?lag=false").await?;
+        let s = admin.status(false).await?;
         if let Some(d) = s.drain.clone() {
             last = d;
         }
@@ -107,14 +107,11 @@ pub async fn drain(
         }
         if s.state != RunnerState::Draining {
             bar.finish_and_clear();
-            return Err(CliError::new(
-                crate::exit::FAILURE,
-                format!(
-                    "{} is {} now: the drain was undone (resumed?) while waiting",
-                    admin.url(),
-                    s.state.as_str()
-                ),
-            )
+            return Err(CliError::failure(format!(
+                "{} is {} now: the drain was undone (resumed?) while waiting",
+                admin.url(),
+                s.state
+            ))
             .into());
         }
         if Instant::now() >= deadline {
@@ -132,7 +129,7 @@ pub async fn drain(
                 report(s.state, Some(last.clone()));
             }
             return Err(CliError::new(
-                TIMEOUT,
+                Kind::Timeout,
                 format!(
                     "{} is still draining after {}; what blocks it:\n{blockers}\nit goes on: wait with `runnerctl drain` again, or `runnerctl resume`",
                     admin.url(),
@@ -152,14 +149,10 @@ pub async fn resume(
     format: Format,
 ) -> anyhow::Result<()> {
     let admin = target::admin(&target, nats, token).await?;
-    let r: serde_json::Value = admin.post("/admin/resume", &serde_json::json!({})).await?;
+    let r = admin.resume().await?;
     match format {
-        Format::Json => output::json(&serde_json::json!({"url": admin.url(), "state": r["state"]})),
-        Format::Table => output::println(&format!(
-            "{} {}",
-            admin.url(),
-            r["state"].as_str().unwrap_or("?")
-        )),
+        Format::Json => output::json(&serde_json::json!({"url": admin.url(), "state": r.state})),
+        Format::Table => output::println(&format!("{} {}", admin.url(), r.state)),
     }
     Ok(())
 }

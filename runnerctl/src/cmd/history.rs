@@ -13,7 +13,7 @@ use shared::ids::TenantId;
 use shared::placement::AuditEntry;
 
 use crate::cli::NatsArgs;
-use crate::exit::{CliError, NOT_FOUND};
+use crate::exit::{CliError, Kind};
 use crate::nats::{Nats, connect};
 use crate::output::{self, Format};
 
@@ -77,7 +77,7 @@ pub async fn run(tenant: &str, args: &NatsArgs, format: Format) -> anyhow::Resul
     let kv = nats.placement().await?;
     let mut hist = kv.history(tenant.as_str()).await.map_err(|e| {
         CliError::new(
-            crate::exit::FAILURE,
+            Kind::Failure,
             format!("cannot read the history of {tenant}: {e}"),
         )
     })?;
@@ -103,7 +103,7 @@ pub async fn run(tenant: &str, args: &NatsArgs, format: Format) -> anyhow::Resul
     }
     if rows.is_empty() {
         return Err(CliError::new(
-            NOT_FOUND,
+            Kind::NotFound,
             format!(
                 "{tenant} has no placement history in bucket '{}'",
                 args.placement_bucket

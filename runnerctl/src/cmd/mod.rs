@@ -2,21 +2,21 @@
 
 mod completions;
 mod dev;
-mod diff;
 mod drain;
 mod history;
-pub mod inspect;
+mod inspect;
 mod moves;
 mod place;
 mod placements;
 mod release;
 mod replay;
-pub mod shards;
+mod shards;
 mod status;
 mod target;
 mod watch;
 
 use crate::cli::{Cli, Command};
+use crate::config::{Loaded, Source};
 
 /// Commands that make a screen, a stack or files, not a document: `--output json` on their
 /// command line is refused (from env or a context it is ignored, so a scripting default does
@@ -35,9 +35,9 @@ fn screen_only(cmd: &Command) -> Option<&'static str> {
     }
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
     if cli.output == crate::output::Format::Json
-        && cli.loaded.sources.get("output") == Some(&crate::config::Source::Flag)
+        && loaded.sources.get("output") == Some(&Source::Flag)
         && let Some(why) = screen_only(&cli.command)
     {
         return Err(crate::exit::CliError::usage(format!("--output json: {why}")).into());
@@ -60,7 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(a) => dev::run(a).await,
         Command::Config {
             what: crate::cli::ConfigCmd::Show,
-        } => crate::config::show(&cli, &cli.loaded),
+        } => crate::config::show(&cli, &loaded),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { out_dir } => {
             completions::write_man(&out_dir)?;

@@ -1,19 +1,17 @@
 //! `runnerctl place` and `runnerctl unplace`: compare-and-swap edits of the placement
 //! bucket, checked first, with an audit entry for each.
 
+use async_nats::jetstream::kv;
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use bytes::Bytes;
 use serde::Serialize;
 use shared::ids::{ShardId, TenantId};
-use shared::placement::{AuditEntry, ClaimRecord, ClaimState, claim_key};
-
-use shared::wire::StatusResponse;
+use shared::placement::{AuditEntry, ClaimRecord, ClaimState, ShardRecord, claim_key};
 
 use crate::cli::{NatsArgs, PlaceArgs, UnplaceArgs};
 use crate::client::Admin;
-use crate::cmd::shards::registry;
-use crate::exit::{CONFLICT, CliError, FAILURE, NOT_FOUND, REFUSED};
-use crate::nats::{Nats, connect, who};
+use crate::exit::{CliError, Kind};
+use crate::nats::{Nats, connect, registry, who};
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
@@ -35,27 +33,11 @@ fn tenant_arg(s: &str) -> Result<TenantId, CliError> {
 /// Makes sure the audit stream exists, before anything is written: a change is not made
 /// when its audit entry could not be.
 async fn audit_ready(nats: &Nats) -> Result<(), CliError> {
-    nats.js
-        .get_or_create_stream(shared::nats::audit_stream())
-        .await
-        .map(drop)
-        .map_err(|e| {
-            CliError::new(
-                FAILURE,
-                format!("cannot create the audit stream, so nothing was changed: {e}"),
-            )
-        })
-}
-
-/// Writes the audit entry of a change.
-async fn audit(nats: &Nats, entry: &AuditEntry) -> Result<(), String> {
-    let body = Bytes::from(serde_json::to_vec(entry).expect("serialisable"));
-    let ack = nats
-        .js
-        .publish(shared::placement::audit_subject(&entry.tenant), body)
-        .await
-        .map_err(|e| e.to_string())?;
-    ack.await.map(drop).map_err(|e| e.to_string())
+    nats.audit_ready().await.map_err(|e| {
+        CliError::failure(format!(
+            "cannot create the audit stream, so nothing was changed: {e}"
+        ))
+    })
 }
 
 fn show(c: &Change, format: Format) {
@@ -105,7 +87,7 @@ fn check_expect(
                 .unwrap_or_else(|| "not placed".into())
         };
         return Err(CliError::new(
-            CONFLICT,
+            Kind::Conflict,
             format!(
                 "{tenant} is {} now, not {} (--expect); nothing changed",
                 fmt(current),
@@ -121,7 +103,7 @@ fn check_expect(
 /// answer, or no longer serves the tenant, so its volume may still hold state).
 async fn has_state(admin_url: &str, token: Option<String>, tenant: &str) -> Option<bool> {
     let admin = Admin::new(admin_url, token).ok()?;
-    let st: StatusResponse = admin.get("/admin/status?lag=false").await.ok()?;
+    let st = admin.status(false).await.ok()?;
     let t = st.tenants.iter().find(|t| t.tenant == tenant)?;
     Some(t.outbox_depth > 0 || t.timers_pending > 0 || t.sagas.iter().any(|s| s.checkpoint > 0))
 }
@@ -144,66 +126,20 @@ pub async fn place(
             shared::nats::placement_bucket(&nats_args.placement_bucket),
         )
         .await
-        .map_err(|e| CliError::new(FAILURE, e.to_string()))?
+        .map_err(|e| CliError::failure(e.to_string()))?
     } else {
         nats.placement().await?
     };
 
     // Everything is checked before anything is written.
-    let shards = registry(&nats).await?;
-    let mut refusals = Vec::new();
-    let mut warnings = Vec::new();
-    match shards.iter().find(|r| r.shard_id == shard.as_str()) {
-        None => refusals.push(format!(
-            "shard '{shard}' is not registered: no live runner serves it (`runnerctl shards` lists the live ones)"
-        )),
-        Some(r) if r.state == "draining" || r.state == "drained" || r.state == "stopping" => {
-            refusals.push(format!("shard '{shard}' is {}: it takes no new tenants", r.state))
-        }
-        Some(_) => {}
-    }
-    if let Some(handoff) = nats.maybe_bucket(&nats_args.handoff_bucket).await?
-        && let Ok(Some(e)) = handoff.entry(claim_key(tenant.as_str())).await
-        && e.operation == Operation::Put
-        && let Ok(c) = serde_json::from_slice::<ClaimRecord>(&e.value)
-        && c.shard != shard.as_str()
-    {
-        let holder = shards.iter().find(|r| r.shard_id == c.shard);
-        let state = match (holder, c.state) {
-            (Some(r), ClaimState::Active) => {
-                has_state(&r.admin_url, token.clone(), tenant.as_str()).await
-            }
-            _ => None,
-        };
-        let live = holder.is_some();
-        let how = match c.state {
-            ClaimState::Active => "it serves it",
-            ClaimState::Released => "it released it",
-        };
-        let msg = format!(
-            "tenant '{tenant}' {} on {} shard '{}' ({how}): placing it on '{shard}' starts it there with empty state; `runnerctl move {tenant} --to {shard}` moves it with its state, --force starts it empty",
-            if state == Some(true) {
-                "has state"
-            } else {
-                "may have state"
-            },
-            if live { "live" } else { "stopped" },
-            c.shard,
-        );
-        if state == Some(false) {
-            // Served there, but nothing applied yet: nothing to lose.
-        } else if live {
-            refusals.push(msg);
-        } else {
-            warnings.push(msg);
-        }
-    }
-    let entry = kv.entry(tenant.as_str()).await.map_err(|e| {
-        CliError::new(
-            FAILURE,
-            format!("cannot read the placement of {tenant}: {e}"),
-        )
-    })?;
+    let Checks {
+        refusals,
+        mut warnings,
+    } = checks(&nats, nats_args, &tenant, &shard, token).await?;
+    let entry = kv
+        .entry(tenant.as_str())
+        .await
+        .map_err(|e| CliError::failure(format!("cannot read the placement of {tenant}: {e}")))?;
     let current = entry
         .as_ref()
         .filter(|e| e.operation == Operation::Put)
@@ -215,7 +151,10 @@ pub async fn place(
             .map(|r| format!("  - {r}"))
             .collect::<Vec<_>>()
             .join("\n");
-        return Err(CliError::new(REFUSED, format!("refusing to place {tenant} on {shard}; nothing changed:\n{list}\n(--force overrides)")).into());
+        return Err(CliError::refused(format!(
+            "refusing to place {tenant} on {shard}; nothing changed:\n{list}\n(--force overrides)"
+        ))
+        .into());
     }
     warnings.extend(refusals.iter().map(|r| format!("forced over: {r}")));
     if current.as_deref() == Some(shard.as_str()) {
@@ -233,23 +172,7 @@ pub async fn place(
         return Ok(());
     }
     audit_ready(&nats).await?;
-    let value = Bytes::from(shard.to_string());
-    let written = match &entry {
-        Some(e) => kv.update(tenant.as_str(), value, e.revision).await.map_err(|err| {
-            if err.kind() == UpdateErrorKind::WrongLastRevision {
-                CliError::new(CONFLICT, format!("the placement of {tenant} changed while this command ran (it was at revision {}); nothing written: check `runnerctl history {tenant}` and run again", e.revision))
-            } else {
-                CliError::new(FAILURE, format!("cannot write the placement of {tenant}: {err}"))
-            }
-        })?,
-        None => kv.create(tenant.as_str(), value).await.map_err(|err| {
-            if err.kind() == CreateErrorKind::AlreadyExists {
-                CliError::new(CONFLICT, format!("{tenant} was placed by somebody else while this command ran; nothing written: check `runnerctl history {tenant}` and run again"))
-            } else {
-                CliError::new(FAILURE, format!("cannot write the placement of {tenant}: {err}"))
-            }
-        })?,
-    };
+    let written = write(&kv, &tenant, &shard, entry.as_ref()).await?;
     let (user, host) = who();
     let forced = args.force && !refusals.is_empty();
     let a = AuditEntry {
@@ -264,40 +187,155 @@ pub async fn place(
         reason: args.reason.clone(),
         forced,
     };
-    let c = Change {
-        tenant: tenant.to_string(),
-        before: current,
-        after: Some(shard.to_string()),
-        revision: written,
-        changed: true,
-        forced,
-        reason: args.reason,
-        warnings,
-    };
-    if let Err(e) = audit(&nats, &a).await {
-        // No change without its audit entry: put the previous value back.
-        let undone = match &a.before {
-            Some(prev) => kv
-                .update(tenant.as_str(), Bytes::from(prev.clone()), written)
-                .await
-                .is_ok(),
-            None => kv
-                .delete_expect_revision(tenant.as_str(), Some(written))
-                .await
-                .is_ok(),
-        };
-        return Err(CliError::new(
-            FAILURE,
-            if undone {
-                format!("cannot write the audit entry ({e}); the placement was put back, nothing changed: run again")
-            } else {
-                format!("the placement was written (revision {written}) but its audit entry was not ({e}), and putting it back failed: check `runnerctl history {tenant}`")
-            },
-        )
-        .into());
+    if let Err(e) = nats.audit(&a).await {
+        return Err(undo_place(&kv, &tenant, &a, written, e).await.into());
     }
-    show(&c, format);
+    show(
+        &Change {
+            tenant: tenant.to_string(),
+            before: current,
+            after: Some(shard.to_string()),
+            revision: written,
+            changed: true,
+            forced,
+            reason: args.reason,
+            warnings,
+        },
+        format,
+    );
     Ok(())
+}
+
+/// What the checks before a placement found: reasons to refuse (`--force` overrides), and
+/// warnings.
+struct Checks {
+    refusals: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// The shard must be registered and take tenants; a tenant with state on another live
+/// shard must be moved, not placed.
+async fn checks(
+    nats: &Nats,
+    nats_args: &NatsArgs,
+    tenant: &TenantId,
+    shard: &ShardId,
+    token: Option<String>,
+) -> Result<Checks, CliError> {
+    let shards = registry(nats).await?;
+    let mut refusals = Vec::new();
+    let mut warnings = Vec::new();
+    match shards.iter().find(|r| r.shard_id == shard.as_str()) {
+        None => refusals.push(format!(
+            "shard '{shard}' is not registered: no live runner serves it (`runnerctl shards` lists the live ones)"
+        )),
+        Some(r) if r.state.is_stopping() => {
+            refusals.push(format!("shard '{shard}' is {}: it takes no new tenants", r.state))
+        }
+        Some(_) => {}
+    }
+    if let Some(handoff) = nats.maybe_bucket(&nats_args.handoff_bucket).await?
+        && let Ok(Some(e)) = handoff.entry(claim_key(tenant.as_str())).await
+        && e.operation == Operation::Put
+        && let Ok(c) = serde_json::from_slice::<ClaimRecord>(&e.value)
+        && c.shard != shard.as_str()
+    {
+        let holder = shards.iter().find(|r| r.shard_id == c.shard);
+        let state = match (holder, c.state) {
+            (Some(r), ClaimState::Active) => {
+                has_state(&r.admin_url, token.clone(), tenant.as_str()).await
+            }
+            _ => None,
+        };
+        let msg = state_elsewhere(tenant, shard, &c, holder, state);
+        if state == Some(false) {
+            // Served there, but nothing applied yet: nothing to lose.
+        } else if holder.is_some() {
+            refusals.push(msg);
+        } else {
+            warnings.push(msg);
+        }
+    }
+    Ok(Checks { refusals, warnings })
+}
+
+/// Why placing a tenant claimed by another shard loses its state there.
+fn state_elsewhere(
+    tenant: &TenantId,
+    shard: &ShardId,
+    c: &ClaimRecord,
+    holder: Option<&ShardRecord>,
+    state: Option<bool>,
+) -> String {
+    let how = match c.state {
+        ClaimState::Active => "it serves it",
+        ClaimState::Released => "it released it",
+    };
+    format!(
+        "tenant '{tenant}' {} on {} shard '{}' ({how}): placing it on '{shard}' starts it there with empty state; `runnerctl move {tenant} --to {shard}` moves it with its state, --force starts it empty",
+        if state == Some(true) {
+            "has state"
+        } else {
+            "may have state"
+        },
+        if holder.is_some() { "live" } else { "stopped" },
+        c.shard,
+    )
+}
+
+/// Compare-and-swap write of the placement: over `entry`, or a create when there is none.
+async fn write(
+    kv: &kv::Store,
+    tenant: &TenantId,
+    shard: &ShardId,
+    entry: Option<&kv::Entry>,
+) -> Result<u64, CliError> {
+    let value = Bytes::from(shard.to_string());
+    Ok(match entry {
+        Some(e) => kv.update(tenant.as_str(), value, e.revision).await.map_err(|err| {
+            if err.kind() == UpdateErrorKind::WrongLastRevision {
+                CliError::conflict(format!("the placement of {tenant} changed while this command ran (it was at revision {}); nothing written: check `runnerctl history {tenant}` and run again", e.revision))
+            } else {
+                CliError::failure(format!("cannot write the placement of {tenant}: {err}"))
+            }
+        })?,
+        None => kv.create(tenant.as_str(), value).await.map_err(|err| {
+            if err.kind() == CreateErrorKind::AlreadyExists {
+                CliError::conflict(format!("{tenant} was placed by somebody else while this command ran; nothing written: check `runnerctl history {tenant}` and run again"))
+            } else {
+                CliError::failure(format!("cannot write the placement of {tenant}: {err}"))
+            }
+        })?,
+    })
+}
+
+/// No change without its audit entry: puts the previous value back, and says how that went.
+async fn undo_place(
+    kv: &kv::Store,
+    tenant: &TenantId,
+    a: &AuditEntry,
+    written: u64,
+    e: String,
+) -> CliError {
+    let undone = match &a.before {
+        Some(prev) => kv
+            .update(tenant.as_str(), Bytes::from(prev.clone()), written)
+            .await
+            .is_ok(),
+        None => kv
+            .delete_expect_revision(tenant.as_str(), Some(written))
+            .await
+            .is_ok(),
+    };
+    CliError::failure(if undone {
+        format!(
+            "cannot write the audit entry ({e}); the placement was put back, nothing changed: run again"
+        )
+    } else {
+        format!(
+            "the placement was written (revision {written}) but its audit entry was not ({e}), and putting it back failed: check `runnerctl history {tenant}`"
+        )
+    })
 }
 
 pub async fn unplace(
@@ -310,13 +348,13 @@ pub async fn unplace(
     let kv = nats.placement().await?;
     let entry = kv.entry(tenant.as_str()).await.map_err(|e| {
         CliError::new(
-            FAILURE,
+            Kind::Failure,
             format!("cannot read the placement of {tenant}: {e}"),
         )
     })?;
     let Some(e) = entry.filter(|e| e.operation == Operation::Put) else {
         return Err(CliError::new(
-            NOT_FOUND,
+            Kind::NotFound,
             format!(
                 "{tenant} is not placed (bucket '{}'); nothing changed",
                 nats_args.placement_bucket
@@ -328,7 +366,7 @@ pub async fn unplace(
     check_expect(tenant.as_str(), &args.expect, &current)?;
     audit_ready(&nats).await?;
     kv.delete_expect_revision(tenant.as_str(), Some(e.revision)).await.map_err(|err| {
-        CliError::new(CONFLICT, format!("the placement of {tenant} changed while this command ran; nothing removed ({err})"))
+        CliError::new(Kind::Conflict, format!("the placement of {tenant} changed while this command ran; nothing removed ({err})"))
     })?;
     let revision = kv
         .entry(tenant.as_str())
@@ -350,12 +388,12 @@ pub async fn unplace(
         reason: args.reason.clone(),
         forced: false,
     };
-    if let Err(e) = audit(&nats, &a).await {
+    if let Err(e) = nats.audit(&a).await {
         // No change without its audit entry: place the tenant back where it was.
         let prev = current.clone().unwrap_or_default();
         let undone = kv.create(tenant.as_str(), Bytes::from(prev)).await.is_ok();
         return Err(CliError::new(
-            FAILURE,
+            Kind::Failure,
             if undone {
                 format!("cannot write the audit entry ({e}); the placement was put back, nothing changed: run again")
             } else {

@@ -7,8 +7,7 @@ use serde::Serialize;
 use shared::placement::{ClaimRecord, ClaimState};
 
 use crate::cli::NatsArgs;
-use crate::cmd::shards::registry;
-use crate::nats::{connect, latest};
+use crate::nats::{connect, latest, registry};
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
@@ -57,7 +56,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let shards: BTreeMap<String, String> = registry(&nats)
         .await?
         .into_iter()
-        .map(|r| (r.shard_id, r.state))
+        .map(|r| (r.shard_id, r.state.to_string()))
         .collect();
     let mut tenants: Vec<&String> = placed.keys().collect();
     for (t, c) in &claims {

@@ -12,8 +12,8 @@ use shared::ids::TenantId;
 use shared::placement::{AuditEntry, ClaimRecord, ClaimState, ShardRecord, claim_key};
 
 use crate::cli::{NatsArgs, ReleaseArgs};
-use crate::exit::{CONFLICT, CliError, FAILURE, NOT_FOUND, REFUSED};
-use crate::nats::{connect, who};
+use crate::exit::{CliError, Kind};
+use crate::nats::{connect, registry, who};
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
@@ -44,18 +44,22 @@ pub async fn run(args: ReleaseArgs, nats_args: &NatsArgs, format: Format) -> any
     let entry = handoff
         .entry(claim_key(t))
         .await
-        .map_err(|e| CliError::new(FAILURE, format!("cannot read the claim of {t}: {e}")))?
+        .map_err(|e| CliError::new(Kind::Failure, format!("cannot read the claim of {t}: {e}")))?
         .filter(|e| e.operation == Operation::Put)
         .ok_or_else(|| {
             CliError::new(
-                NOT_FOUND,
+                Kind::NotFound,
                 format!(
                     "{t} has no claim: no shard ever served it, so there is nothing to release"
                 ),
             )
         })?;
-    let claim: ClaimRecord = serde_json::from_slice(&entry.value)
-        .map_err(|e| CliError::new(FAILURE, format!("the claim of {t} is unreadable: {e}")))?;
+    let claim: ClaimRecord = serde_json::from_slice(&entry.value).map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("the claim of {t} is unreadable: {e}"),
+        )
+    })?;
     let done = |changed| Released {
         tenant: t.to_string(),
         shard: claim.shard.clone(),
@@ -75,7 +79,7 @@ pub async fn run(args: ReleaseArgs, nats_args: &NatsArgs, format: Format) -> any
         return Ok(());
     }
     // A live holder on the volume the claim names has the state: nothing was lost.
-    let holder = crate::cmd::shards::registry(&nats)
+    let holder = registry(&nats)
         .await?
         .into_iter()
         .find(|r: &ShardRecord| r.shard_id == claim.shard);
@@ -83,7 +87,7 @@ pub async fn run(args: ReleaseArgs, nats_args: &NatsArgs, format: Format) -> any
         && claim.volume_id.as_deref() == Some(h.volume_id.as_str())
     {
         return Err(CliError::new(
-            REFUSED,
+            Kind::Refused,
             format!(
                 "shard {} runs on volume {}, the one {t}'s claim names: its state is there, not lost; nothing changed (to move it, use `runnerctl move`)",
                 h.shard_id, h.volume_id
@@ -106,7 +110,7 @@ pub async fn run(args: ReleaseArgs, nats_args: &NatsArgs, format: Format) -> any
         .await
         .map_err(|e| {
             CliError::new(
-                CONFLICT,
+                Kind::Conflict,
                 format!("the claim of {t} changed meanwhile ({e}); look again and rerun"),
             )
         })?;
@@ -123,20 +127,7 @@ pub async fn run(args: ReleaseArgs, nats_args: &NatsArgs, format: Format) -> any
         reason: args.reason.clone(),
         forced: true,
     };
-    let _ = nats
-        .js
-        .get_or_create_stream(shared::nats::audit_stream())
-        .await;
-    if let Ok(ack) = nats
-        .js
-        .publish(
-            shared::placement::audit_subject(t),
-            Bytes::from(serde_json::to_vec(&a).expect("serialisable")),
-        )
-        .await
-    {
-        let _ = ack.await;
-    }
+    nats.audit_best_effort(&a).await;
     let r = done(true);
     match format {
         Format::Json => output::json(&r),

@@ -6,11 +6,16 @@ use std::time::{Duration, Instant};
 
 use comfy_table::Cell;
 use serde::Serialize;
-use shared::wire::{ReplayAccepted, ReplayMode, ReplayPlan, ReplayRequest, ReplayStatus};
+use shared::ids::{SagaName, TenantId};
+use shared::routes;
+use shared::wire::{
+    ReplayAccepted, ReplayMode, ReplayPlan, ReplayRequest, ReplayState, ReplayStatus,
+};
 
 use crate::cli::{ModeArg, NatsArgs, ReplayArgs, TargetArgs};
+use crate::client::{Admin, Followed, follow_replay};
 use crate::cmd::target;
-use crate::exit::{CliError, FAILURE, REFUSED, TIMEOUT};
+use crate::exit::CliError;
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
@@ -68,27 +73,16 @@ pub async fn run(
     token: Option<String>,
     format: Format,
 ) -> anyhow::Result<()> {
-    let shard = match (&args.url, &args.shard) {
-        (Some(_), _) => None,
-        (None, Some(s)) => Some(s.clone()),
-        (None, None) => Some(target::shard_of_tenant(nats, &args.tenant).await?),
-    };
-    let admin = target::admin(
-        &TargetArgs {
-            shard,
-            url: args.url.clone(),
-        },
-        nats,
-        token,
-    )
-    .await?;
-    let mut req = ReplayRequest {
-        tenant_id: args.tenant.clone(),
-        saga_name: args.saga.clone(),
+    let req = ReplayRequest {
+        tenant_id: TenantId::new(args.tenant.clone())
+            .map_err(|e| CliError::usage(format!("--tenant: {e}")))?,
+        saga_name: SagaName::new(args.saga.clone())
+            .map_err(|e| CliError::usage(format!("--saga: {e}")))?,
         mode: mode(args.mode),
         dry_run: true,
     };
-    let plan: ReplayPlan = admin.post("/admin/replay", &req).await?;
+    let admin = runner(&args, nats, token).await?;
+    let plan = admin.replay_plan(&req).await?;
     if format == Format::Table {
         output::print(&preview(admin.url(), &plan));
     }
@@ -102,46 +96,115 @@ pub async fn run(
         }
         return Ok(());
     }
-    let risky = plan.mode.is_destructive() || !plan.warnings.is_empty();
-    if risky && !args.yes {
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-        if !interactive {
-            return Err(CliError::new(
-                REFUSED,
-                format!(
-                    "{} deletes state{}; without a terminal to confirm, pass --yes; nothing changed",
-                    plan.mode.as_str(),
-                    if plan.warnings.is_empty() { "" } else { " and the stream does not hold every event it applied" }
-                ),
-            )
-            .into());
-        }
-        let prompt = if plan.warnings.is_empty() {
-            format!(
-                "Run {} on {}/{}?",
-                plan.mode.as_str(),
-                plan.tenant_id,
-                plan.saga_name
-            )
-        } else {
-            format!(
-                "Run {} on {}/{} although the stream does not hold every event (see the warning)?",
-                plan.mode.as_str(),
-                plan.tenant_id,
-                plan.saga_name
-            )
-        };
-        let yes = dialoguer::Confirm::new()
-            .with_prompt(prompt)
-            .default(false)
-            .interact()
-            .map_err(|e| CliError::new(FAILURE, format!("cannot ask for confirmation: {e}")))?;
-        if !yes {
-            return Err(CliError::new(REFUSED, "not confirmed; nothing changed").into());
-        }
+    confirm(&plan, args.yes)?;
+    let accepted = admin.replay_start(&req).await?;
+    let started = Instant::now();
+    let status = follow(&admin, &accepted, args.timeout, format).await?;
+    match format {
+        Format::Json => output::json(&Outcome {
+            url: admin.url().to_string(),
+            plan: accepted.plan,
+            replay: Some(status.clone()),
+        }),
+        Format::Table => output::println(&format!(
+            "replay {} {} in {:.1}s: scanned {}, applied {}, skipped as duplicates {}, skipped by checkpoint {}, ignored {}, dead-lettered {}",
+            status.replay_id,
+            status.state.as_str(),
+            started.elapsed().as_secs_f64(),
+            status.scanned,
+            status.applied,
+            status.skipped_dedupe,
+            status.skipped_other,
+            status.ignored,
+            status.dead_lettered
+        )),
     }
-    req.dry_run = false;
-    let accepted: ReplayAccepted = admin.post("/admin/replay", &req).await?;
+    if status.state != ReplayState::Completed {
+        return Err(CliError::failure(format!(
+            "replay {} ended {}: the tenant was released to another shard, which continues after the last position",
+            status.replay_id,
+            status.state.as_str()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The runner serving the tenant: `--url`, else `--shard`, else the shard of its claim.
+async fn runner(
+    args: &ReplayArgs,
+    nats: &NatsArgs,
+    token: Option<String>,
+) -> Result<Admin, CliError> {
+    let shard = match (&args.url, &args.shard) {
+        (Some(_), _) => None,
+        (None, Some(s)) => Some(s.clone()),
+        (None, None) => Some(target::shard_of_tenant(nats, &args.tenant).await?),
+    };
+    target::admin(
+        &TargetArgs {
+            shard,
+            url: args.url.clone(),
+        },
+        nats,
+        token,
+    )
+    .await
+}
+
+/// A destructive mode, or a stream that no longer holds every event applied, needs a yes:
+/// `--yes`, or an answer on a terminal.
+fn confirm(plan: &ReplayPlan, yes: bool) -> Result<(), CliError> {
+    let risky = plan.mode.is_destructive() || !plan.warnings.is_empty();
+    if !risky || yes {
+        return Ok(());
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(CliError::refused(format!(
+            "{} deletes state{}; without a terminal to confirm, pass --yes; nothing changed",
+            plan.mode.as_str(),
+            if plan.warnings.is_empty() {
+                ""
+            } else {
+                " and the stream does not hold every event it applied"
+            }
+        )));
+    }
+    let prompt = if plan.warnings.is_empty() {
+        format!(
+            "Run {} on {}/{}?",
+            plan.mode.as_str(),
+            plan.tenant_id,
+            plan.saga_name
+        )
+    } else {
+        format!(
+            "Run {} on {}/{} although the stream does not hold every event (see the warning)?",
+            plan.mode.as_str(),
+            plan.tenant_id,
+            plan.saga_name
+        )
+    };
+    let yes = dialoguer::Confirm::new()
+        .with_prompt(prompt)
+        .default(false)
+        .interact()
+        .map_err(|e| CliError::failure(format!("cannot ask for confirmation: {e}")))?;
+    if !yes {
+        return Err(CliError::refused("not confirmed; nothing changed"));
+    }
+    Ok(())
+}
+
+/// Follows the replay to its end with a progress bar (a line a second without a terminal);
+/// exit 8 after `timeout`.
+async fn follow(
+    admin: &Admin,
+    accepted: &ReplayAccepted,
+    timeout: Duration,
+    format: Format,
+) -> Result<ReplayStatus, CliError> {
     let tty = std::io::stderr().is_terminal();
     let (from, target) = (
         accepted.plan.stream.first_seq.unwrap_or(0),
@@ -160,74 +223,47 @@ pub async fn run(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let started = Instant::now();
     let mut last_line = Instant::now();
-    let path = format!("/admin/replay/{}", accepted.replay_id);
-    let status = loop {
-        let s: ReplayStatus = admin.get(&path).await?;
-        bar.set_position(
-            s.position
-                .saturating_sub(from.saturating_sub(1))
-                .min(bar.length().unwrap_or(0)),
-        );
-        let msg = format!(
-            "scanned {} · applied {} · deduped {} · {}",
-            s.scanned, s.applied, s.skipped_dedupe, s.state
-        );
-        if !tty && format == Format::Table && last_line.elapsed() >= Duration::from_secs(1) {
-            eprintln!(
-                "replay {}: at {} of {target}: {msg}",
-                s.replay_id, s.position
+    let followed = follow_replay(
+        admin,
+        &accepted.replay_id,
+        Duration::from_millis(100),
+        Some(timeout),
+        |s| {
+            bar.set_position(
+                s.position
+                    .saturating_sub(from.saturating_sub(1))
+                    .min(bar.length().unwrap_or(0)),
             );
-            last_line = Instant::now();
-        }
-        bar.set_message(msg);
-        if s.state != "running" && s.state != "paused" {
-            break s;
-        }
-        if started.elapsed() >= args.timeout {
-            bar.finish_and_clear();
-            return Err(CliError::new(
-                TIMEOUT,
-                format!(
-                    "replay {} is still {} after {} (at sequence {} of {target}); it goes on: follow it with GET {}{path}",
-                    s.replay_id,
-                    s.state,
-                    humantime::format_duration(args.timeout),
-                    s.position,
-                    admin.url()
-                ),
-            )
-            .into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+            let msg = format!(
+                "scanned {} · applied {} · deduped {} · {}",
+                s.scanned,
+                s.applied,
+                s.skipped_dedupe,
+                s.state.as_str()
+            );
+            if !tty && format == Format::Table && last_line.elapsed() >= Duration::from_secs(1) {
+                eprintln!(
+                    "replay {}: at {} of {target}: {msg}",
+                    s.replay_id, s.position
+                );
+                last_line = Instant::now();
+            }
+            bar.set_message(msg);
+        },
+    )
+    .await;
     bar.finish_and_clear();
-    match format {
-        Format::Json => output::json(&Outcome {
-            url: admin.url().to_string(),
-            plan: accepted.plan,
-            replay: Some(status.clone()),
-        }),
-        Format::Table => output::println(&format!(
-            "replay {} {} in {:.1}s: scanned {}, applied {}, skipped as duplicates {}, skipped by checkpoint {}, ignored {}, dead-lettered {}",
-            status.replay_id,
-            status.state,
-            started.elapsed().as_secs_f64(),
-            status.scanned,
-            status.applied,
-            status.skipped_dedupe,
-            status.skipped_other,
-            status.ignored,
-            status.dead_lettered
-        )),
+    match followed? {
+        Followed::Ended(s) => Ok(s),
+        Followed::StillActive(s) => Err(CliError::timeout(format!(
+            "replay {} is still {} after {} (at sequence {} of {target}); it goes on: follow it with GET {}{}",
+            s.replay_id,
+            s.state.as_str(),
+            humantime::format_duration(timeout),
+            s.position,
+            admin.url(),
+            routes::replay_status(&s.replay_id)
+        ))),
     }
-    if status.state != "completed" {
-        return Err(CliError::new(
-            FAILURE,
-            format!("replay {} ended {}: the tenant was released to another shard, which continues after the last position", status.replay_id, status.state),
-        )
-        .into());
-    }
-    Ok(())
 }

@@ -13,7 +13,7 @@ use crate::output::{self, Format};
 pub async fn run(args: StatusArgs, format: Format, token: Option<String>) -> anyhow::Result<()> {
     let admin = Admin::new(&args.url, token)?;
     let Some(every) = args.watch else {
-        let s: StatusResponse = admin.get("/admin/status").await?;
+        let s = admin.status(true).await?;
         match format {
             Format::Json => output::json(&s),
             Format::Table => output::print(&render(&s)),
@@ -24,7 +24,7 @@ pub async fn run(args: StatusArgs, format: Format, token: Option<String>) -> any
     let interrupted = tokio::signal::ctrl_c();
     tokio::pin!(interrupted);
     loop {
-        match admin.get::<StatusResponse>("/admin/status").await {
+        match admin.status(true).await {
             Ok(s) => {
                 if tty && format == Format::Table {
                     output::print("\x1b[2J\x1b[H");
@@ -121,7 +121,7 @@ pub fn render(s: &StatusResponse) -> String {
             t.add_row(vec![
                 Cell::new(&ten.tenant),
                 Cell::new(&sg.saga),
-                Cell::new(&ten.mode),
+                Cell::new(ten.mode),
                 Cell::new(sg.checkpoint),
                 Cell::new(
                     sg.stream_last_seq

@@ -5,9 +5,8 @@ use shared::placement::{ClaimRecord, claim_key};
 
 use crate::cli::{NatsArgs, TargetArgs};
 use crate::client::Admin;
-use crate::cmd::shards::registry;
-use crate::exit::{CliError, NOT_FOUND, USAGE};
-use crate::nats::connect;
+use crate::exit::CliError;
+use crate::nats::{connect, registry};
 
 /// The admin client of a shard (from the registry) or of `--url`.
 pub async fn admin(
@@ -31,13 +30,10 @@ pub async fn shard_url(nats: &NatsArgs, shard: &str) -> Result<String, CliError>
         .find(|r| r.shard_id == shard)
         .map(|r| r.admin_url.clone())
         .ok_or_else(|| {
-            CliError::new(
-                NOT_FOUND,
-                format!(
-                    "shard '{shard}' is not in the registry (bucket '{}'): it is not running, or its runner uses another RUNNER_REGISTRY_BUCKET; `runnerctl shards` lists the live ones, or pass --url",
-                    nats.registry_bucket
-                ),
-            )
+            CliError::not_found(format!(
+                "shard '{shard}' is not in the registry (bucket '{}'): it is not running, or its runner uses another RUNNER_REGISTRY_BUCKET; `runnerctl shards` lists the live ones, or pass --url",
+                nats.registry_bucket
+            ))
         })
 }
 
@@ -45,13 +41,10 @@ pub async fn shard_url(nats: &NatsArgs, shard: &str) -> Result<String, CliError>
 pub async fn shard_of_tenant(nats: &NatsArgs, tenant: &str) -> Result<String, CliError> {
     let n = connect(nats).await?;
     let not_known = || {
-        CliError::new(
-            USAGE,
-            format!(
-                "cannot tell which shard serves {tenant} (no claim in bucket '{}'): pass --shard or --url",
-                nats.handoff_bucket
-            ),
-        )
+        CliError::usage(format!(
+            "cannot tell which shard serves {tenant} (no claim in bucket '{}'): pass --shard or --url",
+            nats.handoff_bucket
+        ))
     };
     let Some(handoff) = n.maybe_bucket(&nats.handoff_bucket).await? else {
         return Err(not_known());

@@ -6,7 +6,7 @@ use serde::Serialize;
 use shared::placement::Notice;
 
 use crate::cli::NatsArgs;
-use crate::exit::{CliError, FAILURE};
+use crate::exit::{CliError, Kind};
 use crate::nats::connect;
 use crate::output::{self, Format};
 
@@ -32,15 +32,22 @@ fn clock(ms: u64) -> String {
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let nats = connect(args).await?;
     let kv = nats.placement().await?;
-    let mut changes = kv
-        .watch_all()
-        .await
-        .map_err(|e| CliError::new(FAILURE, format!("cannot watch the placement bucket: {e}")))?;
+    let mut changes = kv.watch_all().await.map_err(|e| {
+        CliError::new(
+            Kind::Failure,
+            format!("cannot watch the placement bucket: {e}"),
+        )
+    })?;
     let mut notices = nats
         .client
         .subscribe("runner.notice.>")
         .await
-        .map_err(|e| CliError::new(FAILURE, format!("cannot subscribe to runner notices: {e}")))?;
+        .map_err(|e| {
+            CliError::new(
+                Kind::Failure,
+                format!("cannot subscribe to runner notices: {e}"),
+            )
+        })?;
     // The subscription is known to the server once flushed.
     let _ = nats.client.flush().await;
     // On stderr in every format: scripts may wait for it to know the watch is up.
@@ -61,8 +68,8 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
                     shard: (e.operation == async_nats::jetstream::kv::Operation::Put).then(|| String::from_utf8_lossy(&e.value).trim().to_string()),
                     revision: e.revision,
                 },
-                Some(Err(e)) => return Err(CliError::new(FAILURE, format!("placement watch failed: {e}")).into()),
-                None => return Err(CliError::new(FAILURE, "placement watch ended (NATS connection lost?)").into()),
+                Some(Err(e)) => return Err(CliError::new(Kind::Failure, format!("placement watch failed: {e}")).into()),
+                None => return Err(CliError::new(Kind::Failure, "placement watch ended (NATS connection lost?)").into()),
             },
             n = notices.next() => match n.and_then(|m| serde_json::from_slice::<Notice>(&m.payload).ok()) {
                 Some(n) => Line::Notice(n),

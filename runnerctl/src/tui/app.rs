@@ -165,96 +165,6 @@ pub struct App {
     tenants_view: Vec<TenantRow>,
 }
 
-/// The key registry: what the footer and `?` show, in one place.
-pub struct KeyHelp {
-    pub keys: &'static str,
-    pub what: &'static str,
-    pub mutating: bool,
-    /// Its short form in the footer; empty: only in `?`.
-    pub footer: &'static str,
-}
-
-pub const KEYS: &[KeyHelp] = &[
-    KeyHelp {
-        keys: "Tab/S-Tab",
-        what: "next/previous pane",
-        mutating: false,
-        footer: "Tab panes",
-    },
-    KeyHelp {
-        keys: "↑↓ j/k",
-        what: "move",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "g/G",
-        what: "first/last",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "Enter",
-        what: "drill in",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "Esc",
-        what: "back/close",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "/",
-        what: "filter",
-        mutating: false,
-        footer: "/ filter",
-    },
-    KeyHelp {
-        keys: "+/-",
-        what: "refresh rate",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "d",
-        what: "drain shard",
-        mutating: true,
-        footer: "d drain",
-    },
-    KeyHelp {
-        keys: "r",
-        what: "resume shard",
-        mutating: true,
-        footer: "r resume",
-    },
-    KeyHelp {
-        keys: "p",
-        what: "replay tenant",
-        mutating: true,
-        footer: "p replay",
-    },
-    KeyHelp {
-        keys: "m",
-        what: "move tenant",
-        mutating: true,
-        footer: "m move",
-    },
-    KeyHelp {
-        keys: "?",
-        what: "help",
-        mutating: false,
-        footer: "? help",
-    },
-    KeyHelp {
-        keys: "q",
-        what: "quit",
-        mutating: false,
-        footer: "q quit",
-    },
-];
-
 impl App {
     pub fn new(nats_url: String, readonly: bool, refresh: Duration) -> App {
         App {
@@ -310,7 +220,7 @@ impl App {
         let age = self.now_ms.saturating_sub(s.heartbeat_at_ms);
         if age > s.lease_ms {
             "dead"
-        } else if s.state != "running"
+        } else if s.state != RunnerState::Running
             || self
                 .statuses
                 .get(&s.shard_id)
@@ -597,23 +507,33 @@ impl App {
             return None;
         }
         if self.filtering {
-            match k.code {
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.clear();
-                }
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                }
-                KeyCode::Char(c) => self.filter.push(c),
-                _ => {}
-            }
+            self.filter_key(k);
             return None;
         }
         if let Some(d) = self.dialog.take() {
             return self.dialog_key(d, k);
         }
+        self.pane_key(k)
+    }
+
+    /// Typing the filter.
+    fn filter_key(&mut self, k: KeyEvent) {
+        match k.code {
+            KeyCode::Esc => {
+                self.filtering = false;
+                self.filter.clear();
+            }
+            KeyCode::Enter => self.filtering = false,
+            KeyCode::Backspace => {
+                self.filter.pop();
+            }
+            KeyCode::Char(c) => self.filter.push(c),
+            _ => {}
+        }
+    }
+
+    /// A key on the panes: moving around, and the actions on the selected row.
+    fn pane_key(&mut self, k: KeyEvent) -> Option<Effect> {
         let p = self.focus;
         let n = self.pane_len(p);
         let i = self.selected_in(p);
@@ -652,101 +572,116 @@ impl App {
                 return Some(Effect::SetRefresh(self.refresh));
             }
             KeyCode::Char(c @ ('d' | 'r')) if !self.readonly && p == Pane::Shards => {
-                let s = self
-                    .shard_rows()
-                    .get(i)
-                    .map(|s| (s.shard_id.clone(), s.admin_url.clone()));
-                if let Some((shard, url)) = s {
-                    let (title, body, effect) = if c == 'd' {
-                        (
-                            format!("Drain {shard}?"),
-                            vec![
-                                format!("{shard} stops reading, commits what is in flight,"),
-                                "flushes its outbox and holds timers until resumed.".into(),
-                            ],
-                            Effect::Drain { shard, url },
-                        )
-                    } else {
-                        (
-                            format!("Resume {shard}?"),
-                            vec![format!("{shard} starts reading again.")],
-                            Effect::Resume { shard, url },
-                        )
-                    };
-                    self.dialog = Some(Dialog::Confirm {
-                        title,
-                        body,
-                        effect,
-                        ok: false,
-                    });
-                }
+                self.ask_state_change(i, c == 'd')
             }
-            KeyCode::Char('p') if !self.readonly && p == Pane::Tenants => {
-                if let Some(row) = self.tenant_rows().get(i).cloned() {
-                    match row.owner.as_ref().and_then(|o| {
-                        let url = self
-                            .fleet
-                            .shards
-                            .iter()
-                            .find(|s| &s.shard_id == o)?
-                            .admin_url
-                            .clone();
-                        let sagas: Vec<String> = self
-                            .statuses
-                            .get(o)?
-                            .tenants
-                            .iter()
-                            .find(|t| t.tenant == row.tenant)?
-                            .sagas
-                            .iter()
-                            .filter(|g| g.declared)
-                            .map(|g| g.saga.clone())
-                            .collect();
-                        Some((url, sagas))
-                    }) {
-                        Some((url, sagas)) if !sagas.is_empty() => {
-                            self.dialog = Some(Dialog::ReplaySetup {
-                                url,
-                                tenant: row.tenant,
-                                sagas,
-                                saga: 0,
-                                mode: 0,
-                            })
-                        }
-                        _ => self.log(format!(
-                            "{}: no owner serving it with sagas; nothing to replay",
-                            row.tenant
-                        )),
-                    }
-                }
-            }
-            KeyCode::Char('m') if !self.readonly && p == Pane::Tenants => {
-                if let Some(row) = self.tenant_rows().get(i).cloned() {
-                    let shards: Vec<String> = self
-                        .fleet
-                        .shards
-                        .iter()
-                        .filter(|s| self.shard_health(s) == "ok")
-                        .map(|s| s.shard_id.clone())
-                        .filter(|s| Some(s) != row.owner.as_ref())
-                        .collect();
-                    if shards.is_empty() {
-                        self.log(format!(
-                            "{}: no other healthy shard to move it to",
-                            row.tenant
-                        ));
-                    } else {
-                        self.dialog = Some(Dialog::ShardPicker {
-                            tenant: row.tenant,
-                            shards,
-                            idx: 0,
-                        });
-                    }
-                }
-            }
+            KeyCode::Char('p') if !self.readonly && p == Pane::Tenants => self.ask_replay(i),
+            KeyCode::Char('m') if !self.readonly && p == Pane::Tenants => self.ask_move(i),
             _ => {}
         }
         None
+    }
+
+    /// `d`/`r` on shard row `i`: the confirmation of a drain or resume.
+    fn ask_state_change(&mut self, i: usize, drain: bool) {
+        let Some((shard, url)) = self
+            .shard_rows()
+            .get(i)
+            .map(|s| (s.shard_id.clone(), s.admin_url.clone()))
+        else {
+            return;
+        };
+        let (title, body, effect) = if drain {
+            (
+                format!("Drain {shard}?"),
+                vec![
+                    format!("{shard} stops reading, commits what is in flight,"),
+                    "flushes its outbox and holds timers until resumed.".into(),
+                ],
+                Effect::Drain { shard, url },
+            )
+        } else {
+            (
+                format!("Resume {shard}?"),
+                vec![format!("{shard} starts reading again.")],
+                Effect::Resume { shard, url },
+            )
+        };
+        self.dialog = Some(Dialog::Confirm {
+            title,
+            body,
+            effect,
+            ok: false,
+        });
+    }
+
+    /// `p` on tenant row `i`: the replay setup, for a tenant an owner serves with sagas.
+    fn ask_replay(&mut self, i: usize) {
+        let Some(row) = self.tenant_rows().get(i).cloned() else {
+            return;
+        };
+        let owner = row.owner.as_ref().and_then(|o| {
+            let url = self
+                .fleet
+                .shards
+                .iter()
+                .find(|s| &s.shard_id == o)?
+                .admin_url
+                .clone();
+            let sagas: Vec<String> = self
+                .statuses
+                .get(o)?
+                .tenants
+                .iter()
+                .find(|t| t.tenant == row.tenant)?
+                .sagas
+                .iter()
+                .filter(|g| g.declared)
+                .map(|g| g.saga.clone())
+                .collect();
+            Some((url, sagas))
+        });
+        match owner {
+            Some((url, sagas)) if !sagas.is_empty() => {
+                self.dialog = Some(Dialog::ReplaySetup {
+                    url,
+                    tenant: row.tenant,
+                    sagas,
+                    saga: 0,
+                    mode: 0,
+                })
+            }
+            _ => self.log(format!(
+                "{}: no owner serving it with sagas; nothing to replay",
+                row.tenant
+            )),
+        }
+    }
+
+    /// `m` on tenant row `i`: the pick of a healthy shard to move it to.
+    fn ask_move(&mut self, i: usize) {
+        let Some(row) = self.tenant_rows().get(i).cloned() else {
+            return;
+        };
+        let shards: Vec<String> = self
+            .fleet
+            .shards
+            .iter()
+            .filter(|s| self.shard_health(s) == "ok")
+            .map(|s| s.shard_id.clone())
+            .filter(|s| Some(s) != row.owner.as_ref())
+            .collect();
+        if shards.is_empty() {
+            self.log(format!(
+                "{}: no other healthy shard to move it to",
+                row.tenant
+            ));
+        } else {
+            self.dialog = Some(Dialog::ShardPicker {
+                tenant: row.tenant,
+                shards,
+                idx: 0,
+            });
+        }
     }
 
     fn dialog_key(&mut self, d: Dialog, k: KeyEvent) -> Option<Effect> {
@@ -866,7 +801,7 @@ impl App {
         match self.statuses.get(&s.shard_id).map(|st| st.state) {
             Some(RunnerState::Draining) => "draining".into(),
             Some(RunnerState::Drained) => "drained".into(),
-            _ => s.state.clone(),
+            _ => s.state.to_string(),
         }
     }
 }

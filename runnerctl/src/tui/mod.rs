@@ -4,6 +4,7 @@
 //! The terminal is restored on exit, on error and on panic (ratatui's hook).
 
 pub mod app;
+pub mod keys;
 pub mod offline;
 pub mod ui;
 
@@ -13,14 +14,17 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use shared::backoff::Backoff;
+use shared::ids::{SagaName, TenantId};
 use shared::placement::ClaimRecord;
-use shared::wire::{ReplayAccepted, ReplayRequest, ReplayStatus, StatusResponse};
+use shared::wire::{DrainRequest, ReplayMode, ReplayRequest};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::cli::{NatsArgs, TuiArgs};
-use crate::client::Admin;
+use crate::client::{Admin, follow_replay};
 use crate::exit::CliError;
-use crate::nats::connect;
+use crate::moves;
+use crate::nats::{connect, registry_checked};
 use app::{App, Effect, Fleet, Msg};
 
 pub async fn run(args: TuiArgs, nats_args: &NatsArgs, token: Option<String>) -> anyhow::Result<()> {
@@ -31,8 +35,7 @@ pub async fn run(args: TuiArgs, nats_args: &NatsArgs, token: Option<String>) -> 
         .into());
     }
     let theme = ui::Theme {
-        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true),
+        color: crate::output::color_allowed(),
     };
     let refresh = args.refresh;
     let mut app = App::new(nats_args.nats_url.clone(), args.readonly, refresh);
@@ -45,7 +48,8 @@ pub async fn run(args: TuiArgs, nats_args: &NatsArgs, token: Option<String>) -> 
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     if let Some(path) = &args.volume {
-        let loader = offline::spawn_loader(path.clone(), args.allow_live, tx.clone());
+        let loader =
+            offline::spawn_loader(path.clone(), args.allow_live, offline_pages(tx.clone()));
         app.offline = Some(offline::Offline::new(
             path.display().to_string(),
             Some(loader),
@@ -64,6 +68,14 @@ pub async fn run(args: TuiArgs, nats_args: &NatsArgs, token: Option<String>) -> 
     }
     let _ = &mut rx;
     ui_loop(app, theme, tx, rx, None).await
+}
+
+/// Where the offline view's loader sends its pages: the app's message channel (false once
+/// nobody listens).
+fn offline_pages(
+    tx: mpsc::UnboundedSender<Msg>,
+) -> impl Fn(u64, Result<offline::Page, String>) -> bool + Send + 'static {
+    move |id, r| tx.send(Msg::OfflinePage(id, r)).is_ok()
 }
 
 /// `$XDG_STATE_HOME/runnerctl/tui.log`, else `~/.local/state/runnerctl/tui.log`.
@@ -231,6 +243,7 @@ impl FrameStats {
 }
 
 impl EffectRunner {
+    /// Carries out an effect in a task of its own; the outcome comes back as messages.
     fn run(&self, e: Effect) {
         let tx = self.tx.clone();
         let token = self.token.clone();
@@ -238,8 +251,12 @@ impl EffectRunner {
             Effect::SetRefresh(d) => {
                 let _ = self.refresh.send(d);
             }
-            Effect::Drain { shard, url } => state_change(tx, token, shard, url, true),
-            Effect::Resume { shard, url } => state_change(tx, token, shard, url, false),
+            Effect::Drain { shard, url } => {
+                tokio::spawn(state_change(tx, token, shard, url, true));
+            }
+            Effect::Resume { shard, url } => {
+                tokio::spawn(state_change(tx, token, shard, url, false));
+            }
             Effect::PlanReplay {
                 url,
                 tenant,
@@ -248,17 +265,9 @@ impl EffectRunner {
             } => {
                 tokio::spawn(async move {
                     let r = async {
-                        let a = Admin::new(&url, token)?;
-                        a.post(
-                            "/admin/replay",
-                            &ReplayRequest {
-                                tenant_id: tenant,
-                                saga_name: saga,
-                                mode,
-                                dry_run: true,
-                            },
-                        )
-                        .await
+                        Admin::new(&url, token)?
+                            .replay_plan(&replay_request(&tenant, &saga, mode)?)
+                            .await
                     }
                     .await;
                     let _ = tx.send(Msg::ReplayPlan(r.map(Box::new).map_err(|e| e.to_string())));
@@ -270,137 +279,143 @@ impl EffectRunner {
                 saga,
                 mode,
             } => {
-                tokio::spawn(async move {
-                    let r = async {
-                        let a = Admin::new(&url, token)?;
-                        let acc: ReplayAccepted = a
-                            .post(
-                                "/admin/replay",
-                                &ReplayRequest {
-                                    tenant_id: tenant.clone(),
-                                    saga_name: saga.clone(),
-                                    mode,
-                                    dry_run: false,
-                                },
-                            )
-                            .await?;
-                        let _ = tx.send(Msg::Log(format!(
-                            "replay {} of {tenant}/{saga} ({}) started",
-                            acc.replay_id,
-                            mode.as_str()
-                        )));
-                        loop {
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                            let s: ReplayStatus = a.get(&acc.status_url).await?;
-                            let _ = tx.send(Msg::Log(format!(
-                                "replay {}: {} at {} of {}, applied {}",
-                                s.replay_id,
-                                s.state,
-                                s.position,
-                                s.target_seq.unwrap_or(0),
-                                s.applied
-                            )));
-                            if s.state != "running" && s.state != "paused" {
-                                return Ok::<_, CliError>(());
-                            }
-                        }
-                    }
-                    .await;
-                    if let Err(e) = r {
-                        let _ = tx.send(Msg::Log(format!("replay: {e}")));
-                    }
-                });
+                tokio::spawn(replay(tx, token, url, tenant, saga, mode));
             }
             Effect::Move { tenant, to } => {
-                let nats = self.nats.clone();
-                tokio::spawn(async move {
-                    let _ = tx.send(Msg::Log(format!("moving {tenant} to {to}...")));
-                    let exe = std::env::current_exe();
-                    let r = async {
-                        let mut c = tokio::process::Command::new(exe.map_err(|e| e.to_string())?);
-                        c.args([
-                            "move",
-                            &tenant,
-                            "--to",
-                            &to,
-                            "-o",
-                            "json",
-                            "--reason",
-                            "runnerctl tui",
-                        ])
-                        .args(["--nats-url", &nats.nats_url])
-                        .args(["--placement-bucket", &nats.placement_bucket])
-                        .args(["--registry-bucket", &nats.registry_bucket])
-                        .args(["--handoff-bucket", &nats.handoff_bucket])
-                        .env_remove("RUNNERCTL_CONTEXT")
-                        .stdin(std::process::Stdio::null());
-                        for (k, v) in [
-                            ("RUNNERCTL_TOKEN", token),
-                            ("RUNNERCTL_NATS_PASSWORD", nats.nats_password.clone()),
-                            ("RUNNERCTL_NATS_TOKEN", nats.nats_token.clone()),
-                            ("RUNNERCTL_NATS_USER", nats.nats_user.clone()),
-                        ] {
-                            if let Some(v) = v {
-                                c.env(k, v);
-                            }
-                        }
-                        for (flag, v) in [
-                            ("--nats-creds", &nats.nats_creds),
-                            ("--nats-nkey", &nats.nats_nkey),
-                            ("--nats-tls-ca", &nats.nats_tls_ca),
-                        ] {
-                            if let Some(p) = v {
-                                c.arg(flag).arg(p);
-                            }
-                        }
-                        let out = c.output().await.map_err(|e| e.to_string())?;
-                        if out.status.success() {
-                            Ok(())
-                        } else {
-                            Err(String::from_utf8_lossy(&out.stderr)
-                                .lines()
-                                .last()
-                                .unwrap_or("move failed")
-                                .to_string())
-                        }
-                    }
-                    .await;
-                    let _ = tx.send(Msg::Log(match r {
-                        Ok(()) => format!("moved {tenant} to {to}"),
-                        Err(e) => format!("move of {tenant}: {e}"),
-                    }));
-                });
+                tokio::spawn(move_tenant(tx, self.nats.clone(), token, tenant, to));
             }
         }
     }
 }
 
+fn replay_request(tenant: &str, saga: &str, mode: ReplayMode) -> Result<ReplayRequest, CliError> {
+    Ok(ReplayRequest {
+        tenant_id: TenantId::new(tenant).map_err(|e| CliError::usage(e.to_string()))?,
+        saga_name: SagaName::new(saga).map_err(|e| CliError::usage(e.to_string()))?,
+        mode,
+        dry_run: false,
+    })
+}
+
 /// Drains or resumes a runner; the result goes to the change log.
-fn state_change(
+async fn state_change(
     tx: mpsc::UnboundedSender<Msg>,
     token: Option<String>,
     shard: String,
     url: String,
     drain: bool,
 ) {
-    tokio::spawn(async move {
-        let r = async {
-            let a = Admin::new(&url, token)?;
-            let path = if drain {
-                "/admin/drain"
-            } else {
-                "/admin/resume"
-            };
-            let _: serde_json::Value = a.post(path, &serde_json::json!({})).await?;
-            Ok::<_, CliError>(())
+    let r = async {
+        let a = Admin::new(&url, token)?;
+        if drain {
+            a.drain(&DrainRequest::default()).await.map(drop)
+        } else {
+            a.resume().await.map(drop)
         }
-        .await;
-        let _ = tx.send(Msg::Log(match r {
-            Ok(()) if drain => format!("{shard}: drain started"),
-            Ok(()) => format!("{shard}: resumed"),
-            Err(e) => format!("{shard}: {e}"),
-        }));
-    });
+    }
+    .await;
+    let _ = tx.send(Msg::Log(match r {
+        Ok(()) if drain => format!("{shard}: drain started"),
+        Ok(()) => format!("{shard}: resumed"),
+        Err(e) => format!("{shard}: {e}"),
+    }));
+}
+
+/// Starts a replay and follows it to its end, in the change log.
+async fn replay(
+    tx: mpsc::UnboundedSender<Msg>,
+    token: Option<String>,
+    url: String,
+    tenant: String,
+    saga: String,
+    mode: ReplayMode,
+) {
+    let r = async {
+        let a = Admin::new(&url, token)?;
+        let acc = a
+            .replay_start(&replay_request(&tenant, &saga, mode)?)
+            .await?;
+        let _ = tx.send(Msg::Log(format!(
+            "replay {} of {tenant}/{saga} ({}) started",
+            acc.replay_id,
+            mode.as_str()
+        )));
+        follow_replay(&a, &acc.replay_id, Duration::from_millis(500), None, |s| {
+            let _ = tx.send(Msg::Log(format!(
+                "replay {}: {} at {} of {}, applied {}",
+                s.replay_id,
+                s.state.as_str(),
+                s.position,
+                s.target_seq.unwrap_or(0),
+                s.applied
+            )));
+        })
+        .await
+    }
+    .await;
+    if let Err(e) = r {
+        let _ = tx.send(Msg::Log(format!("replay: {e}")));
+    }
+}
+
+/// A move's progress, as lines of the change log.
+struct ChangeLog {
+    tx: mpsc::UnboundedSender<Msg>,
+    tenant: String,
+}
+
+impl moves::Report for ChangeLog {
+    fn step(&self, n: u8, what: &str) {
+        let _ = self
+            .tx
+            .send(Msg::Log(format!("move {}: [{n}/5] {what}", self.tenant)));
+    }
+
+    fn done(&self, detail: &str, elapsed: Duration) {
+        let _ = self.tx.send(Msg::Log(format!(
+            "move {}: {detail} ({:.1}s)",
+            self.tenant,
+            elapsed.as_secs_f64()
+        )));
+    }
+
+    fn note(&self, line: &str) {
+        let _ = self.tx.send(Msg::Log(line.to_string()));
+    }
+}
+
+/// Moves a tenant with its state, in this process (as `runnerctl move` does); progress and
+/// result go to the change log.
+async fn move_tenant(
+    tx: mpsc::UnboundedSender<Msg>,
+    nats: NatsArgs,
+    token: Option<String>,
+    tenant: String,
+    to: String,
+) {
+    let _ = tx.send(Msg::Log(format!("moving {tenant} to {to}...")));
+    let report = ChangeLog {
+        tx: tx.clone(),
+        tenant: tenant.clone(),
+    };
+    let r = async {
+        let req = moves::Request {
+            tenant: TenantId::new(tenant.clone()).map_err(|e| CliError::usage(e.to_string()))?,
+            to: Some(to.clone()),
+            reason: Some("runnerctl tui".into()),
+            keep_source: false,
+            dry_run: false,
+            abort: false,
+            timeout: Duration::from_secs(300),
+            stop_after: None,
+        };
+        moves::run(&req, &nats, token, &report).await
+    }
+    .await;
+    let _ = tx.send(Msg::Log(match r {
+        Ok(_) => format!("moved {tenant} to {to}"),
+        Err(e) => format!("move of {tenant}: {e}"),
+    }));
 }
 
 /// A KV bucket followed by a watch: its latest entries, parsed.
@@ -496,7 +511,7 @@ fn spawn_data(
 ) {
     tokio::spawn(async move {
         let nudge = std::sync::Arc::new(Notify::new());
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
         let nats = loop {
             match connect(&nats_args).await {
                 Ok(n) => break n,
@@ -504,8 +519,7 @@ fn spawn_data(
                     if tx.send(Msg::Conn(false, e.message.clone())).is_err() {
                         return;
                     }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    tokio::time::sleep(backoff.next_wait()).await;
                 }
             }
         };
@@ -553,7 +567,7 @@ fn spawn_data(
         let (mut pmap, mut cmap) = (BTreeMap::new(), BTreeMap::new());
         loop {
             let poll = tokio::time::Instant::now() >= poll_at;
-            match crate::cmd::shards::registry_checked(&nats).await {
+            match registry_checked(&nats).await {
                 Ok((shards, garbage)) => {
                     let _ = tx.send(Msg::Conn(true, "connected".into()));
                     {
@@ -596,12 +610,8 @@ fn spawn_data(
                             futures_util::future::join_all(urls.into_iter().map(|(shard, url)| {
                                 let token = token.clone();
                                 async move {
-                                    let r = async {
-                                        Admin::new(&url, token)?
-                                            .get::<StatusResponse>("/admin/status")
-                                            .await
-                                    }
-                                    .await;
+                                    let r =
+                                        async { Admin::new(&url, token)?.status(true).await }.await;
                                     (shard, r.map(Box::new).map_err(|e| e.message))
                                 }
                             }))

@@ -5,76 +5,18 @@
 //! comes back, so a slow disk never freezes the screen. A volume that cannot be opened (wrong
 //! path, not a volume, held by a live runner) is shown in place; `R` tries again.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use shared::edge_storage::{
-    InstanceRecord, OutboxEntry, ScheduleRecord, StorageError, TableId, Volume, decode_value, keys,
+    Counts, InstanceRecord, Paged, RO, Reader, StorageError, TableId, Volume, decode_value, keys,
 };
-use tokio::sync::mpsc::UnboundedSender;
 
-use super::app::{KeyHelp, Msg};
+use crate::volume::storage_error;
 
 /// Rows per listing page (like `inspect --limit`).
 pub const PAGE: usize = 200;
-
-/// The offline view's keys: its footer and its `?` help.
-pub const OFFLINE_KEYS: &[KeyHelp] = &[
-    KeyHelp {
-        keys: "↑↓ j/k",
-        what: "move",
-        mutating: false,
-        footer: "↑↓ move",
-    },
-    KeyHelp {
-        keys: "g/G",
-        what: "first/last row",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "Enter",
-        what: "drill in",
-        mutating: false,
-        footer: "Enter open",
-    },
-    KeyHelp {
-        keys: "Esc",
-        what: "back",
-        mutating: false,
-        footer: "Esc back",
-    },
-    KeyHelp {
-        keys: "PgDn/] PgUp/[",
-        what: "next/previous page",
-        mutating: false,
-        footer: "] [ page",
-    },
-    KeyHelp {
-        keys: "o/t/c",
-        what: "outbox / timers / checkpoints",
-        mutating: false,
-        footer: "o/t/c tables",
-    },
-    KeyHelp {
-        keys: "R",
-        what: "read again",
-        mutating: false,
-        footer: "",
-    },
-    KeyHelp {
-        keys: "?",
-        what: "help",
-        mutating: false,
-        footer: "? help",
-    },
-    KeyHelp {
-        keys: "q",
-        what: "quit",
-        mutating: false,
-        footer: "q quit",
-    },
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Level {
@@ -156,13 +98,14 @@ impl std::fmt::Debug for Offline {
     }
 }
 
-/// Starts the loader thread for the volume at `path` and returns where to send requests.
-/// The volume is opened on the first request (and again after a failure), so a wrong path
-/// is an error page, not an exit.
+/// Starts the loader thread for the volume at `path` and returns where to send requests;
+/// each page goes to `send` (which says whether anybody still listens). The volume is opened
+/// on the first request (and again after a failure), so a wrong path is an error page, not
+/// an exit.
 pub fn spawn_loader(
     path: PathBuf,
     allow_live: bool,
-    tx: UnboundedSender<Msg>,
+    send: impl Fn(u64, Result<Page, String>) -> bool + Send + 'static,
 ) -> std::sync::mpsc::Sender<Request> {
     let (rtx, rrx) = std::sync::mpsc::channel::<Request>();
     std::thread::Builder::new()
@@ -182,8 +125,7 @@ pub fn spawn_loader(
                             vol = Some(v);
                         }
                         Err(e) => {
-                            let msg = crate::cmd::inspect::storage_error(e).message;
-                            if tx.send(Msg::OfflinePage(req.id, Err(msg))).is_err() {
+                            if !send(req.id, Err(storage_error(e).message)) {
                                 return;
                             }
                             continue;
@@ -198,7 +140,7 @@ pub fn spawn_loader(
                     p.note = note;
                     p
                 });
-                if tx.send(Msg::OfflinePage(req.id, r)).is_err() {
+                if !send(req.id, r) {
                     return;
                 }
             }
@@ -207,114 +149,144 @@ pub fn spawn_loader(
     rtx
 }
 
-fn count(v: &[u8]) -> u64 {
-    u64::from_be_bytes(v.try_into().unwrap_or([0; 8]))
-}
-
-/// Reads one page of `req.level` in one read transaction.
+/// Reads one page of `req.level` in one read transaction, through the query layer.
 pub fn read_page(vol: &Volume, req: &Request) -> Result<Page, String> {
     let after = req.after.as_deref();
     vol.read(|r| {
-        let mut p = Page::default();
-        let mut last: Option<Vec<u8>> = None;
-        let mut full = false;
-        // Takes a row; says whether to go on (stops one row past a page to know there is more).
-        let mut take = |rows: &mut Vec<Vec<String>>, k: &[u8], row: Vec<String>| {
-            if rows.len() == PAGE {
-                full = true;
-                return false;
-            }
-            rows.push(row);
-            last = Some(k.to_vec());
-            true
-        };
-        match &req.level {
-            Level::Tenants => {
-                let mut per: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
-                r.scan(TableId::Stats, &[], None, |k, v| {
-                    let (t, _, table) = keys::decode_stats(k)?;
-                    if let Some(c) = (table as usize).checked_sub(1).and_then(|i| per.entry(t.to_string()).or_default().get_mut(i)) {
-                        *c += count(v);
-                    }
-                    Ok(true)
-                })?;
-                for (t, c) in per {
-                    p.rows.push(vec![t, c[0].to_string(), c[1].to_string(), c[3].to_string(), c[4].to_string()]);
-                }
-                p.header = vec!["TENANT", "INSTANCES", "DEDUPE", "OUTBOX", "TIMERS"];
-            }
-            Level::Sagas { tenant } => {
-                let mut per: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
-                r.scan(TableId::Stats, &keys::tenant_prefix(tenant)?, None, |k, v| {
-                    let (_, s, table) = keys::decode_stats(k)?;
-                    if let Some(c) = (table as usize).checked_sub(1).and_then(|i| per.entry(s.to_string()).or_default().get_mut(i)) {
-                        *c += count(v);
-                    }
-                    Ok(true)
-                })?;
-                for (s, c) in per {
-                    let cp = r.checkpoint(tenant, &s)?.map(|c| c.seq.to_string()).unwrap_or("-".into());
-                    p.rows.push(vec![s, c[0].to_string(), c[1].to_string(), cp]);
-                }
-                p.header = vec!["SAGA", "INSTANCES", "DEDUPE", "CHECKPOINT"];
-            }
+        Ok::<_, StorageError>(match &req.level {
+            Level::Tenants => tenants(r)?,
+            Level::Sagas { tenant } => sagas(r, tenant)?,
             Level::Instances { tenant, saga } => {
-                r.scan(TableId::Sagas, &keys::saga_prefix(tenant, saga)?, after, |k, v| {
-                    let (_, _, key) = keys::decode_three(k)?;
-                    let rec: InstanceRecord = decode_value(v)?;
-                    Ok(take(&mut p.rows, k, vec![key.to_string(), rec.state, rec.version.to_string(), rec.last_seq.to_string()]))
-                })?;
-                p.header = vec!["KEY", "STATE", "VERSION", "LAST SEQ"];
-            }
-            Level::Instance { tenant, saga, key } => {
-                p.text = match r.instance(tenant, saga, key)? {
-                    Some(rec) => {
-                        let data: serde_json::Value = serde_json::from_str(&rec.data)
-                            .unwrap_or(serde_json::Value::String(rec.data.clone()));
-                        format!(
-                            "state {}  version {}  last seq {} ({})\n\n{}\n\ntimers: {:?}\nhistory: {} entries",
+                let p = r.page(
+                    TableId::Sagas,
+                    &keys::saga_prefix(tenant, saga)?,
+                    after,
+                    PAGE,
+                    |k, v| {
+                        let (_, _, key) = keys::decode_three(k)?;
+                        let rec: InstanceRecord = decode_value(v)?;
+                        Ok(Some(vec![
+                            key.to_string(),
                             rec.state,
-                            rec.version,
-                            rec.last_seq,
-                            rec.last_event_id,
-                            serde_json::to_string_pretty(&data).unwrap_or_default(),
-                            rec.timers,
-                            rec.history.len()
-                        )
-                    }
-                    None => format!("no instance {key} of {tenant}/{saga} (deleted since the listing?)"),
-                };
+                            rec.version.to_string(),
+                            rec.last_seq.to_string(),
+                        ]))
+                    },
+                )?;
+                listing(vec!["KEY", "STATE", "VERSION", "LAST SEQ"], p)
             }
+            Level::Instance { tenant, saga, key } => Page {
+                text: instance_text(r, tenant, saga, key)?,
+                ..Page::default()
+            },
             Level::Outbox => {
-                r.scan(TableId::Outbox, &[], after, |k, v| {
-                    let e: OutboxEntry = decode_value(v)?;
-                    Ok(take(&mut p.rows, k, vec![keys::decode_outbox(k)?.to_string(), e.tenant, e.saga, e.subject]))
-                })?;
-                p.header = vec!["SEQ", "TENANT", "SAGA", "SUBJECT"];
+                let p = r.outbox_page(after, PAGE)?;
+                listing(
+                    vec!["SEQ", "TENANT", "SAGA", "SUBJECT"],
+                    map(p, |(seq, e)| {
+                        vec![seq.to_string(), e.tenant, e.saga, e.subject]
+                    }),
+                )
             }
             Level::Timers => {
-                r.scan(TableId::Schedules, &[], after, |k, v| {
-                    let d = keys::decode_schedule(k)?;
-                    let rec: ScheduleRecord = decode_value(v)?;
-                    Ok(take(&mut p.rows, k, vec![d.tenant.into(), d.saga.into(), d.key.into(), d.due_ms.to_string(), rec.fire]))
-                })?;
-                p.header = vec!["TENANT", "SAGA", "KEY", "DUE MS", "FIRES"];
+                let p = r.timers_page(None, after, PAGE)?;
+                listing(
+                    vec!["TENANT", "SAGA", "KEY", "DUE MS", "FIRES"],
+                    map(p, |t| {
+                        vec![t.tenant, t.saga, t.key, t.due_ms.to_string(), t.record.fire]
+                    }),
+                )
             }
             Level::Checkpoints => {
-                r.scan(TableId::Checkpoints, &[], after, |k, v| {
-                    let (t, s) = keys::decode_two(k)?;
-                    let c: shared::edge_storage::Checkpoint = decode_value(v)?;
-                    Ok(take(&mut p.rows, k, vec![t.into(), s.into(), c.seq.to_string()]))
-                })?;
-                p.header = vec!["TENANT", "SAGA", "CHECKPOINT"];
+                let p = r.checkpoints_page(after, PAGE)?;
+                listing(
+                    vec!["TENANT", "SAGA", "CHECKPOINT"],
+                    map(p, |(t, s, c)| vec![t, s, c.seq.to_string()]),
+                )
             }
-        }
-        if full {
-            p.next = last;
-        }
-        Ok::<_, StorageError>(p)
+        })
     })
-    .map_err(|e| crate::cmd::inspect::storage_error(e).message)
+    .map_err(|e| storage_error(e).message)
+}
+
+fn map<T>(p: Paged<T>, row: impl FnMut(T) -> Vec<String>) -> Paged<Vec<String>> {
+    Paged {
+        items: p.items.into_iter().map(row).collect(),
+        next: p.next,
+    }
+}
+
+fn listing(header: Vec<&'static str>, p: Paged<Vec<String>>) -> Page {
+    Page {
+        header,
+        rows: p.items,
+        next: p.next,
+        ..Page::default()
+    }
+}
+
+/// Every tenant with entries, and its counts over all its sagas.
+fn tenants(r: &Reader<'_, RO>) -> Result<Page, StorageError> {
+    let mut rows = Vec::new();
+    for (t, per) in r.stats(None)? {
+        let mut c = Counts::default();
+        per.values().for_each(|s| c.add(s));
+        rows.push(vec![
+            t,
+            c.instances.to_string(),
+            c.dedupe.to_string(),
+            c.outbox.to_string(),
+            c.timers.to_string(),
+        ]);
+    }
+    Ok(Page {
+        header: vec!["TENANT", "INSTANCES", "DEDUPE", "OUTBOX", "TIMERS"],
+        rows,
+        ..Page::default()
+    })
+}
+
+/// A tenant's sagas with entries, their counts and checkpoints.
+fn sagas(r: &Reader<'_, RO>, tenant: &str) -> Result<Page, StorageError> {
+    let mut rows = Vec::new();
+    let per: BTreeMap<String, Counts> = r.stats(Some(tenant))?.remove(tenant).unwrap_or_default();
+    for (s, c) in per {
+        let cp = r
+            .checkpoint(tenant, &s)?
+            .map(|c| c.seq.to_string())
+            .unwrap_or("-".into());
+        rows.push(vec![s, c.instances.to_string(), c.dedupe.to_string(), cp]);
+    }
+    Ok(Page {
+        header: vec!["SAGA", "INSTANCES", "DEDUPE", "CHECKPOINT"],
+        rows,
+        ..Page::default()
+    })
+}
+
+fn instance_text(
+    r: &Reader<'_, RO>,
+    tenant: &str,
+    saga: &str,
+    key: &str,
+) -> Result<String, StorageError> {
+    Ok(match r.instance(tenant, saga, key)? {
+        Some(rec) => {
+            let data: serde_json::Value = serde_json::from_str(&rec.data)
+                .unwrap_or(serde_json::Value::String(rec.data.clone()));
+            format!(
+                "state {}  version {}  last seq {} ({})\n\n{}\n\ntimers: {:?}\nhistory: {} entries",
+                rec.state,
+                rec.version,
+                rec.last_seq,
+                rec.last_event_id,
+                serde_json::to_string_pretty(&data).unwrap_or_default(),
+                rec.timers,
+                rec.history.len()
+            )
+        }
+        None => format!("no instance {key} of {tenant}/{saga} (deleted since the listing?)"),
+    })
 }
 
 impl Offline {

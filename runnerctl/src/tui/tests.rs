@@ -26,7 +26,7 @@ fn shard(id: &str, state: &str, tenants: &[&str], beat_ago: u64) -> ShardRecord 
             if id == "shard-a" { 7070 } else { 7071 }
         ),
         version: "0.1.0".into(),
-        state: state.into(),
+        state: serde_json::from_value(json!(state)).expect("a runner state"),
         host: "vm".into(),
         pid: 42,
         started_at_ms: NOW - 60_000,
@@ -446,7 +446,11 @@ async fn offline_pages_have_no_gaps_or_repeats_and_a_wrong_path_is_shown_in_plac
         .unwrap();
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let loader = super::offline::spawn_loader(dir.path().to_path_buf(), false, tx.clone());
+    let loader = super::offline::spawn_loader(
+        dir.path().to_path_buf(),
+        false,
+        super::offline_pages(tx.clone()),
+    );
     let mut app = App::new(String::new(), true, Duration::from_secs(2));
     app.offline = Some(Offline::new("vol".into(), Some(loader)));
     async fn settle(app: &mut App, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Msg>) {
@@ -498,7 +502,8 @@ async fn offline_pages_have_no_gaps_or_repeats_and_a_wrong_path_is_shown_in_plac
     );
 
     // A path with no volume: said in place, the dashboard still answers keys.
-    let loader = super::offline::spawn_loader(dir.path().join("nope"), false, tx);
+    let loader =
+        super::offline::spawn_loader(dir.path().join("nope"), false, super::offline_pages(tx));
     let mut app = App::new(String::new(), true, Duration::from_secs(2));
     app.offline = Some(Offline::new("nope".into(), Some(loader)));
     settle(&mut app, &mut rx).await;

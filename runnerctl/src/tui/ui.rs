@@ -8,8 +8,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 
-use super::app::{App, Dialog, KEYS, MODES, Pane};
-use super::offline::{OFFLINE_KEYS, Offline};
+use super::app::{App, Dialog, MODES, Pane};
+use super::keys::{KEYS, OFFLINE_KEYS};
+use super::offline::Offline;
 
 pub struct Theme {
     pub color: bool,
@@ -128,8 +129,16 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
         Paragraph::new(footer(app)).style(t.fg(Color::DarkGray)),
         foot,
     );
+    draw_shards(f, app, t, shards);
+    draw_tenants(f, app, t, tenants);
+    draw_log(f, app, t, log);
+    if let Some(d) = &app.dialog {
+        draw_dialog(f, d, t);
+    }
+}
 
-    // Shards.
+/// The shards pane: state, tenants, rate, lag, outbox, dead letters, heartbeat.
+fn draw_shards(f: &mut Frame, app: &App, t: &Theme, area: Rect) {
     let rows: Vec<Row> = app
         .shard_rows()
         .iter()
@@ -188,14 +197,16 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
     .block(block(format!("shards ({n})"), app.focus == Pane::Shards, t));
     let mut state =
         TableState::default().with_selected((n > 0).then(|| app.selected_in(Pane::Shards)));
-    f.render_stateful_widget(table, shards, &mut state);
+    f.render_stateful_widget(table, area, &mut state);
+}
 
-    // Tenants, grouped by owner, with a lag bar. Only the rows on screen are built: a fleet
-    // has thousands of tenants and a frame must stay cheap.
+/// Tenants, grouped by owner, with a lag bar. Only the rows on screen are built: a fleet
+/// has thousands of tenants and a frame must stay cheap.
+fn draw_tenants(f: &mut Frame, app: &App, t: &Theme, area: Rect) {
     let trs = app.tenant_rows();
     let n = trs.len();
     let sel = app.selected_in(Pane::Tenants);
-    let (first, visible) = window(sel, n, tenants.height.saturating_sub(3) as usize);
+    let (first, visible) = window(sel, n, area.height.saturating_sub(3) as usize);
     let rows: Vec<Row> = trs[first..first + visible]
         .iter()
         .map(|r| {
@@ -256,10 +267,12 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
         t,
     ));
     let mut state = TableState::default().with_selected((n > 0).then_some(sel - first));
-    f.render_stateful_widget(table, tenants, &mut state);
+    f.render_stateful_widget(table, area, &mut state);
+}
 
-    // Change log: the latest lines.
-    let h = log.height.saturating_sub(2) as usize;
+/// The change log: its latest lines.
+fn draw_log(f: &mut Frame, app: &App, t: &Theme, area: Rect) {
+    let h = area.height.saturating_sub(2) as usize;
     let lines: Vec<Line> = app
         .log
         .iter()
@@ -268,12 +281,8 @@ fn draw_fleet(f: &mut Frame, app: &App, t: &Theme) {
         .collect();
     f.render_widget(
         Paragraph::new(lines).block(block("changes".into(), app.focus == Pane::Log, t)),
-        log,
+        area,
     );
-
-    if let Some(d) = &app.dialog {
-        draw_dialog(f, d, t);
-    }
 }
 
 /// The rows to show of `n` with `sel` selected and `height` lines: (first, count). The

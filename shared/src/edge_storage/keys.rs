@@ -33,6 +33,17 @@ impl TableCode {
     pub fn from_u8(b: u8) -> Option<TableCode> {
         Self::ALL.into_iter().find(|c| *c as u8 == b)
     }
+
+    /// The table this code counts.
+    pub fn table(self) -> super::TableId {
+        match self {
+            TableCode::Sagas => super::TableId::Sagas,
+            TableCode::Dedupe => super::TableId::Dedupe,
+            TableCode::Checkpoints => super::TableId::Checkpoints,
+            TableCode::Outbox => super::TableId::Outbox,
+            TableCode::Schedules => super::TableId::Schedules,
+        }
+    }
 }
 
 /// Builds a key component by component.

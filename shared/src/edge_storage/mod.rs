@@ -10,6 +10,7 @@ pub mod export;
 pub mod keys;
 mod lock;
 mod migrate;
+pub mod query;
 pub mod records;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ pub use keys::TableCode;
 pub use libmdbx::{RO, RW, TransactionKind};
 pub use lock::{Holder, LOCK_FILE};
 pub use migrate::Migrated;
+pub use query::{Counts, InstanceRow, Paged, StatsMap, TenantSummary, TimerRow};
 pub use records::*;
 use records::{decode, encode};
 
@@ -45,16 +47,6 @@ pub mod table {
     pub const CURSORS: &str = "cursors";
     pub const STATS: &str = "stats";
     pub const META: &str = "meta";
-    pub const ALL: [&str; 8] = [
-        SAGAS,
-        DEDUPE,
-        CHECKPOINTS,
-        OUTBOX,
-        SCHEDULES,
-        CURSORS,
-        STATS,
-        META,
-    ];
 }
 
 /// Keys of the `meta` table.
@@ -262,7 +254,7 @@ impl Volume {
         let holder = Holder {
             pid: std::process::id(),
             shard_id: opts.shard_id.clone(),
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            host: crate::hostname(),
             started_at_ms: crate::now_ms(),
             admin_url: opts.admin_url.clone(),
         };
@@ -298,7 +290,7 @@ impl Volume {
             .db
             .begin_rw_txn()
             .map_err(|e| map_mdbx(&self.dir, "cannot begin a write", e))?;
-        for name in table::ALL {
+        for name in TableId::ALL.map(TableId::name) {
             txn.create_table(Some(name), TableFlags::empty())
                 .map_err(|e| map_mdbx(&self.dir, "cannot create tables", e))?;
         }
@@ -539,6 +531,18 @@ pub enum TableId {
 }
 
 impl TableId {
+    /// Every table, in the order `inspect summary` lists them.
+    pub const ALL: [TableId; 8] = [
+        TableId::Sagas,
+        TableId::Dedupe,
+        TableId::Checkpoints,
+        TableId::Outbox,
+        TableId::Schedules,
+        TableId::Cursors,
+        TableId::Stats,
+        TableId::Meta,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             TableId::Sagas => table::SAGAS,
@@ -1169,9 +1173,7 @@ impl<'t> Writer<'t> {
         table: TableCode,
     ) -> Result<u64, StorageError> {
         let id = match table {
-            TableCode::Sagas => TableId::Sagas,
-            TableCode::Dedupe => TableId::Dedupe,
-            TableCode::Schedules => TableId::Schedules,
+            TableCode::Sagas | TableCode::Dedupe | TableCode::Schedules => table.table(),
             TableCode::Checkpoints => return Ok(self.delete_checkpoint(tenant, saga)? as u64),
             TableCode::Outbox => {
                 let mut keys = Vec::new();
@@ -1217,7 +1219,7 @@ impl<'t> Writer<'t> {
 
     /// Deletes everything the volume holds for `tenant` (every saga's entries in every
     /// table, and its cursor); returns the entries deleted per table.
-    pub fn clear_tenant(&mut self, tenant: &str) -> Result<[u64; 5], StorageError> {
+    pub fn clear_tenant(&mut self, tenant: &str) -> Result<Counts, StorageError> {
         let mut sagas = Vec::new();
         self.r.scan(
             TableId::Stats,
@@ -1231,10 +1233,10 @@ impl<'t> Writer<'t> {
                 Ok(true)
             },
         )?;
-        let mut n = [0u64; 5];
+        let mut n = Counts::default();
         for s in &sagas {
-            for (i, t) in TableCode::ALL.iter().enumerate() {
-                n[i] += self.clear_saga(tenant, s, *t)?;
+            for t in TableCode::ALL {
+                *n.get_mut(t) += self.clear_saga(tenant, s, t)?;
             }
         }
         self.del_raw(TableId::Cursors, &keys::cursor_key(tenant)?)?;

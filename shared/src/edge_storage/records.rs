@@ -142,8 +142,10 @@ pub struct ScheduleRecord {
     pub cause_seq: u64,
 }
 
-/// How far a tenant has been read, and by what.
+/// How far a tenant has been read, and by what. Stored by variant index (postcard); in JSON
+/// (the admin API, `inspect --output json`) as `live`, `catching_up`, `released`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CursorMode {
     /// Served by the shard's main reader: every event of the tenant up to the volume's
     /// `reader_position` has been handled.
@@ -163,6 +165,12 @@ impl CursorMode {
             CursorMode::CatchingUp => "catching_up",
             CursorMode::Released => "released",
         }
+    }
+}
+
+impl std::fmt::Display for CursorMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

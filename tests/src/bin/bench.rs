@@ -245,10 +245,6 @@ async fn main() -> Result<()> {
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
         "cases": results,
     });
-    let dir = bin_dir().join("../bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("runner_throughput.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
-    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
+    e2e::bench::write_report("runner_throughput.json", &out)?;
     Ok(())
 }

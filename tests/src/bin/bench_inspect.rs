@@ -219,10 +219,6 @@ fn main() -> Result<()> {
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
         "cases": cases,
     });
-    let dir = bin_dir().join("../bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("inspect.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
-    println!("wrote {}", path.canonicalize().unwrap_or(path).display());
+    e2e::bench::write_report("inspect.json", &out)?;
     Ok(())
 }

@@ -35,7 +35,22 @@ async fn main() -> Result<()> {
     }
     let http = reqwest::Client::new();
 
-    // Replay rate beside the live apply rate.
+    let replay = replay_bench(&http, n).await?;
+    let drain = drain_bench(&http).await?;
+    let mv = move_bench(&http).await?;
+    let out = json!({
+        "benchmark": "ops",
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+        "replay": replay,
+        "drain": drain,
+        "move": mv,
+    });
+    e2e::bench::write_report("ops.json", &out)?;
+    Ok(())
+}
+
+/// Replay rate beside the live apply rate, on one runner.
+async fn replay_bench(http: &reqwest::Client, n: u64) -> Result<Value> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let js = jetstream(&nats).await?;
     ensure_event_stream(&js).await?;
@@ -53,18 +68,18 @@ async fn main() -> Result<()> {
         Duration::from_secs(600),
         "the backlog to be applied",
         || async {
-            let pos = metric(&http, &url, "runner_reader_position").await?;
+            let pos = metric(http, &url, "runner_reader_position").await?;
             (pos as u64 >= n).then_some(())
         },
     )
     .await?;
-    let done_ms = metric(&http, &url, "runner_last_commit_unix_ms")
+    let done_ms = metric(http, &url, "runner_last_commit_unix_ms")
         .await
         .unwrap_or(0.0) as u64;
     let live_eps = n as f64 / (done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0);
     let accepted = post(
-        &http,
-        &format!("{url}/admin/replay"),
+        http,
+        &format!("{url}{}", shared::routes::REPLAY),
         json!({"tenant_id": "t0", "saga_name": "account", "mode": "full_reset"}),
     )
     .await?;
@@ -77,14 +92,14 @@ async fn main() -> Result<()> {
         "the replay to complete",
         || async {
             let v: Value = http
-                .get(format!("{url}/admin/replay/{id}"))
+                .get(format!("{url}{}", shared::routes::replay_status(&id)))
                 .send()
                 .await
                 .ok()?
                 .json()
                 .await
                 .ok()?;
-            (v["state"] == "completed").then_some(v)
+            (v["state"] == shared::wire::ReplayState::Completed.as_str()).then_some(v)
         },
     )
     .await?;
@@ -112,8 +127,19 @@ async fn main() -> Result<()> {
         deleted["instances"], deleted["dedupe"]
     );
     drop(nats);
+    Ok(json!({
+        "events": n,
+        "live_apply_events_per_sec": live_eps.round(),
+        "full_reset_replay_events_per_sec": replay_eps.round(),
+        "ratio": ((replay_eps / live_eps) * 1000.0).round() / 1000.0,
+        "replay_ms": took_ms,
+        "deleted": deleted,
+        "peak_rss_mb": (rss * 10.0).round() / 10.0,
+    }))
+}
 
-    // Drain latency of a busy runner.
+/// Drain latency of a busy runner.
+async fn drain_bench(http: &reqwest::Client) -> Result<Value> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let js = jetstream(&nats).await?;
     ensure_event_stream(&js).await?;
@@ -157,11 +183,11 @@ async fn main() -> Result<()> {
     let mut outbox_at_start = Vec::new();
     for _ in 0..5 {
         let t0 = Instant::now();
-        let d = post(&http, &format!("{url}/admin/drain"), json!({})).await?;
+        let d = post(http, &format!("{url}{}", shared::routes::DRAIN), json!({})).await?;
         outbox_at_start.push(d["outbox_left"].as_u64().unwrap_or(0));
         loop {
             let s: shared::wire::StatusResponse = http
-                .get(format!("{url}/admin/status?lag=false"))
+                .get(format!("{url}{}", shared::routes::status(false)))
                 .send()
                 .await?
                 .json()
@@ -182,7 +208,7 @@ async fn main() -> Result<()> {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         drains.push(t0.elapsed().as_secs_f64() * 1000.0);
-        post(&http, &format!("{url}/admin/resume"), json!({})).await?;
+        post(http, &format!("{url}{}", shared::routes::RESUME), json!({})).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -198,54 +224,28 @@ async fn main() -> Result<()> {
     );
     drop(runner);
     drop(nats);
-    let mv = move_bench(&http).await?;
-    let out = json!({
-        "benchmark": "ops",
-        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
-        "replay": {
-            "events": n,
-            "live_apply_events_per_sec": live_eps.round(),
-            "full_reset_replay_events_per_sec": replay_eps.round(),
-            "ratio": ((replay_eps / live_eps) * 1000.0).round() / 1000.0,
-            "replay_ms": took_ms,
-            "deleted": deleted,
-            "peak_rss_mb": (rss * 10.0).round() / 10.0,
-        },
-        "drain": {
-            "rate_events_per_sec": 5000,
-            "samples_ms": drains.iter().map(|d| (d * 10.0).round() / 10.0).collect::<Vec<_>>(),
-            "p50_ms": (quantile_of(&drains, 0.5) * 10.0).round() / 10.0,
-            "max_ms": (quantile_of(&drains, 1.0) * 10.0).round() / 10.0,
-        },
-        "move": mv,
-    });
-    let dir = bin_dir().join("../bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("ops.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
-    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
-    Ok(())
+    Ok(json!({
+        "rate_events_per_sec": 5000,
+        "samples_ms": drains.iter().map(|d| (d * 10.0).round() / 10.0).collect::<Vec<_>>(),
+        "p50_ms": (quantile_of(&drains, 0.5) * 10.0).round() / 10.0,
+        "max_ms": (quantile_of(&drains, 1.0) * 10.0).round() / 10.0,
+    }))
 }
 
 /// Moves a tenant with 100,000 instances (and as many dedupe markers) between two shards
 /// while 1,000 events/s of it keep coming: the move's wall time, and the pause in the
-/// tenant's processing (the last event applied on the source to the first applied on the
-/// target, from the dedupe markers' apply times; the source keeps its copy for that).
+/// tenant's processing: the longest any live event waited between being stored and its
+/// command being stored, from the servers' timestamps (the example `account` saga emits one
+/// command per event).
 async fn move_bench(_http: &reqwest::Client) -> Result<Value> {
     let n: u32 = env_or("BENCH_MOVE_INSTANCES", 100_000);
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let js = jetstream(&nats).await?;
     ensure_event_stream(&js).await?;
     let tmp = tempfile::tempdir()?;
-    let saga_file = tmp.path().join("apply.toml");
-    std::fs::write(&saga_file, APPLY_ONLY_SAGAS)?;
     let (va, vb) = (tmp.path().join("a"), tmp.path().join("b"));
-    let mut sa = RunnerSpec::placed(&nats, &va, "shard-a");
-    sa.sagas = saga_file.clone();
-    let mut sb = RunnerSpec::placed(&nats, &vb, "shard-b");
-    sb.sagas = saga_file;
-    let mut a = Runner::start(sa).await?;
-    let mut b = Runner::start(sb).await?;
+    let mut a = Runner::start(RunnerSpec::placed(&nats, &va, "shard-a")).await?;
+    let mut b = Runner::start(RunnerSpec::placed(&nats, &vb, "shard-b")).await?;
     let ctl = |args: &[&str]| -> Result<String> {
         let out = std::process::Command::new(bin("runnerctl"))
             .env("NATS_URL", nats.url())
@@ -334,7 +334,7 @@ async fn move_bench(_http: &reqwest::Client) -> Result<Value> {
             event_at.insert(id.to_string(), stored_ms(&m));
         }
     }
-    let mut pause_ms = 0u64;
+    let (mut pause_ms, mut matched) = (0u64, 0usize);
     for m in e2e::read_stream(&js, "RUNNER_COMMANDS").await? {
         let id = m
             .headers
@@ -344,7 +344,15 @@ async fn move_bench(_http: &reqwest::Client) -> Result<Value> {
             .unwrap_or_default();
         if let Some(at) = event_at.get(&id) {
             pause_ms = pause_ms.max(stored_ms(&m).saturating_sub(*at));
+            matched += 1;
         }
+    }
+    if matched < event_at.len() || event_at.len() < live as usize {
+        bail!(
+            "{} live events published, {} stored, {matched} with their command: cannot measure the pause",
+            live,
+            event_at.len()
+        );
     }
     println!(
         "\nmove of a tenant with {} instances and {} dedupe markers while {live} live events arrived (~1,000/s):",

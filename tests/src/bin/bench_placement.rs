@@ -260,38 +260,7 @@ async fn main() -> Result<()> {
     drop(a);
     drop(b);
 
-    // A runner starting with many tenants already placed on it.
-    let big: Vec<String> = (0..at_start).map(|i| format!("s{i:05}")).collect();
-    futures_util::future::try_join_all(
-        big.iter()
-            .map(|t| placement.put(t.as_str(), "shard-c".to_string().into())),
-    )
-    .await?;
-    let big_set: BTreeSet<String> = big.iter().cloned().collect();
-    let t0 = Instant::now();
-    let c = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("c"), "shard-c")).await?;
-    let ready_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let st = await_notices(
-        &mut rx,
-        t0,
-        "shard-c",
-        NoticeKind::TenantStarted,
-        &big_set,
-        None,
-    )
-    .await?;
-    let all_ms = quantile_of(&st, 1.0);
-    let status = c.status().await?;
-    anyhow::ensure!(
-        status.tenants.len() == at_start,
-        "shard-c serves {} tenants, not {at_start}",
-        status.tenants.len()
-    );
-    let rss = peak_rss_mb(c.pid().unwrap_or(0));
-    println!(
-        "\nrunner starting with {at_start} tenants placed on it: ready (/readyz) after {ready_ms:.0} ms, all {at_start} serving after {all_ms:.0} ms, peak RSS {rss:.1} MB"
-    );
-    drop(c);
+    let start_with = start_with_tenants(&nats, &placement, &mut rx, tmp.path(), at_start).await?;
 
     let out = json!({
         "benchmark": "placement",
@@ -305,17 +274,49 @@ async fn main() -> Result<()> {
             "all_running_on_new": stats(&last_started),
             "each_running_on_new": stats(&each),
         },
-        "start_with_tenants": {
-            "tenants": at_start,
-            "ready_ms": ready_ms.round(),
-            "all_serving_ms": all_ms.round(),
-            "peak_rss_mb": (rss * 10.0).round() / 10.0,
-        },
+        "start_with_tenants": start_with,
     });
-    let dir = bin_dir().join("../bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("placement.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
-    println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
+    e2e::bench::write_report("placement.json", &out)?;
     Ok(())
+}
+
+/// A runner starting with `at_start` tenants already placed on it: time to ready and to
+/// serving them all, and its peak RSS.
+async fn start_with_tenants(
+    nats: &NatsServer,
+    placement: &async_nats::jetstream::kv::Store,
+    rx: &mut Notices,
+    dir: &std::path::Path,
+    at_start: usize,
+) -> Result<serde_json::Value> {
+    let big: Vec<String> = (0..at_start).map(|i| format!("s{i:05}")).collect();
+    futures_util::future::try_join_all(
+        big.iter()
+            .map(|t| placement.put(t.as_str(), "shard-c".to_string().into())),
+    )
+    .await?;
+    let big_set: BTreeSet<String> = big.iter().cloned().collect();
+    let t0 = Instant::now();
+    let c = Runner::start(RunnerSpec::placed(nats, &dir.join("c"), "shard-c")).await?;
+    let ready_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let st = await_notices(rx, t0, "shard-c", NoticeKind::TenantStarted, &big_set, None).await?;
+    let all_ms = quantile_of(&st, 1.0);
+    let status = c.status().await?;
+    anyhow::ensure!(
+        status.tenants.len() == at_start,
+        "shard-c serves {} tenants, not {at_start}",
+        status.tenants.len()
+    );
+    let rss = peak_rss_mb(c.pid().unwrap_or(0));
+    println!(
+        "\nrunner starting with {at_start} tenants placed on it: ready (/readyz) after {ready_ms:.0} ms, all {at_start} serving after {all_ms:.0} ms, peak RSS {rss:.1} MB"
+    );
+    drop(c);
+
+    Ok(json!({
+        "tenants": at_start,
+        "ready_ms": ready_ms.round(),
+        "all_serving_ms": all_ms.round(),
+        "peak_rss_mb": (rss * 10.0).round() / 10.0,
+    }))
 }

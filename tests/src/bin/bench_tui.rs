@@ -181,7 +181,7 @@ async fn main() -> Result<()> {
             shard_id: shard_id(i),
             admin_url: admin(i).await?,
             version: env!("CARGO_PKG_VERSION").into(),
-            state: "running".into(),
+            state: shared::wire::RunnerState::Running,
             host: "bench".into(),
             pid: 1,
             started_at_ms: shared::now_ms(),
@@ -269,10 +269,6 @@ async fn main() -> Result<()> {
         "shards": SHARDS, "tenants": TENANTS,
         "cases": cases,
     });
-    let dir = bin_dir().join("../bench");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("tui.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
-    println!("wrote {}", path.canonicalize().unwrap_or(path).display());
+    e2e::bench::write_report("tui.json", &out)?;
     Ok(())
 }

@@ -73,23 +73,8 @@ impl Report {
     }
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-}
+/// The schedule's deterministic generator.
+type Rng = shared::devtools::Xorshift;
 
 /// Makes events: orders (placed, paid, shipped, cancelled) whose payment timers race the
 /// payments, deposits, exact and conflicting duplicates, ids of odd shapes, bad payloads,
@@ -683,7 +668,7 @@ async fn replay_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
             .json()
             .await
             .ok()?;
-        (s["state"] == "completed").then_some(s)
+        (s["state"] == shared::wire::ReplayState::Completed.as_str()).then_some(s)
     })
     .await?;
     let reset_at = done["reset_at"].as_u64().context("reset_at")?;

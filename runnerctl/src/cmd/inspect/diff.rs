@@ -3,15 +3,38 @@
 //! a per-volume sequence, is compared by tenant, saga and message id.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use comfy_table::Cell;
 use serde::Serialize;
 use shared::edge_storage::keys;
 use shared::edge_storage::{OutboxEntry, StorageError, TableId, Volume, decode_value};
 
-use crate::cmd::inspect::storage_error;
-use crate::exit::CliError;
-use crate::output;
+use crate::exit::{CliError, Kind};
+use crate::output::{self, Format};
+use crate::volume;
+
+/// `inspect <a> diff <b>`: the differences as a table or JSON; exit 1 when there are any.
+pub fn run(
+    a: &Volume,
+    a_path: &str,
+    other: &Path,
+    allow_live: bool,
+    tenant: Option<&str>,
+    limit: usize,
+    format: Format,
+) -> Result<(), CliError> {
+    let b = volume::open(other, allow_live)?;
+    let d = diff(a, &b, tenant, limit)?;
+    match format {
+        Format::Json => output::json(&d),
+        Format::Table => output::print(&render(&d, a_path, &other.display().to_string())),
+    }
+    if !d.identical {
+        return Err(CliError::new(Kind::Different, "the volumes differ"));
+    }
+    Ok(())
+}
 
 const PAGE: usize = 10_000;
 
@@ -35,19 +58,19 @@ type Entry = (Vec<u8>, Vec<u8>);
 /// Outbox entries by (tenant, saga, message id).
 type OutboxByMsg = BTreeMap<(String, String, String), Vec<u8>>;
 
+/// Up to [`PAGE`] raw entries of `table` under `prefix` after `after`, and whether there is
+/// more.
 fn page(
     vol: &Volume,
     table: TableId,
     prefix: &[u8],
     after: Option<&[u8]>,
-) -> Result<Vec<Entry>, StorageError> {
+) -> Result<(Vec<Entry>, bool), StorageError> {
     vol.read(|r| {
-        let mut out = Vec::with_capacity(PAGE);
-        r.scan(table, prefix, after, |k, v| {
-            out.push((k.to_vec(), v.to_vec()));
-            Ok(out.len() < PAGE)
+        let p = r.page(table, prefix, after, PAGE, |k, v| {
+            Ok(Some((k.to_vec(), v.to_vec())))
         })?;
-        Ok(out)
+        Ok((p.items, p.next.is_some()))
     })
 }
 
@@ -77,8 +100,8 @@ struct Walk<'v> {
 impl Walk<'_> {
     fn peek(&mut self) -> Result<Option<&Entry>, StorageError> {
         if self.buf.is_empty() && !self.done {
-            let p = page(self.vol, self.table, &self.prefix, self.last.as_deref())?;
-            self.done = p.len() < PAGE;
+            let (p, more) = page(self.vol, self.table, &self.prefix, self.last.as_deref())?;
+            self.done = !more;
             if let Some((k, _)) = p.last() {
                 self.last = Some(k.clone());
             }
@@ -153,42 +176,37 @@ fn walk_table(
 
 fn outbox_of(vol: &Volume, tenant: Option<&str>) -> Result<OutboxByMsg, StorageError> {
     vol.read(|r| {
-        let mut out = BTreeMap::new();
-        r.scan(TableId::Outbox, &[], None, |_, v| {
+        let all = r.page(TableId::Outbox, &[], None, usize::MAX, |_, v| {
             let e: OutboxEntry = decode_value(v)?;
-            if tenant.is_none_or(|t| t == e.tenant) {
-                out.insert(
-                    (e.tenant.clone(), e.saga.clone(), e.msg_id.clone()),
-                    v.to_vec(),
-                );
-            }
-            Ok(true)
+            Ok(tenant
+                .is_none_or(|t| t == e.tenant)
+                .then(|| ((e.tenant, e.saga, e.msg_id), v.to_vec())))
         })?;
-        Ok(out)
+        Ok(all.items.into_iter().collect())
     })
 }
 
-pub fn diff(a: &Volume, b: &Volume, tenant: Option<&str>, limit: usize) -> Result<Diff, CliError> {
+fn diff(a: &Volume, b: &Volume, tenant: Option<&str>, limit: usize) -> Result<Diff, CliError> {
     let prefix = match tenant {
-        Some(t) => keys::tenant_prefix(t).map_err(storage_error)?,
+        Some(t) => keys::tenant_prefix(t).map_err(volume::storage_error)?,
         None => Vec::new(),
     };
     let mut tables = BTreeMap::new();
-    for (name, id) in [
-        ("sagas", TableId::Sagas),
-        ("dedupe", TableId::Dedupe),
-        ("checkpoints", TableId::Checkpoints),
-        ("schedules", TableId::Schedules),
-        ("cursors", TableId::Cursors),
+    for id in [
+        TableId::Sagas,
+        TableId::Dedupe,
+        TableId::Checkpoints,
+        TableId::Schedules,
+        TableId::Cursors,
     ] {
         tables.insert(
-            name,
-            walk_table(a, b, id, &prefix, limit).map_err(storage_error)?,
+            id.name(),
+            walk_table(a, b, id, &prefix, limit).map_err(volume::storage_error)?,
         );
     }
     let (oa, ob) = (
-        outbox_of(a, tenant).map_err(storage_error)?,
-        outbox_of(b, tenant).map_err(storage_error)?,
+        outbox_of(a, tenant).map_err(volume::storage_error)?,
+        outbox_of(b, tenant).map_err(volume::storage_error)?,
     );
     let mut od = TableDiff::default();
     for (k, v) in &oa {
@@ -227,7 +245,7 @@ pub fn diff(a: &Volume, b: &Volume, tenant: Option<&str>, limit: usize) -> Resul
     })
 }
 
-pub fn render(d: &Diff, a: &str, b: &str) -> String {
+fn render(d: &Diff, a: &str, b: &str) -> String {
     let mut t = output::table(["TABLE", "ONLY IN A", "ONLY IN B", "DIFFERENT"]);
     for (name, x) in &d.tables {
         t.add_row(vec![

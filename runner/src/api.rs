@@ -1,0 +1,83 @@
+//! What the admin API's handlers share: the runner's state they read, and the error answer
+//! they give (`{error, message}` with an HTTP status).
+
+use std::sync::{Arc, OnceLock};
+
+use async_nats::jetstream;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::edge_storage::{StorageError, Volume};
+use shared::wire::{ErrorBody, ErrorCode};
+
+use crate::metrics::Metrics;
+use crate::state::SharedState;
+
+pub struct AdminState {
+    pub shared: Arc<SharedState>,
+    pub metrics: Arc<Metrics>,
+    pub vol: Arc<Volume>,
+    pub js: OnceLock<jetstream::Context>,
+    /// The identity of the event stream the volume reads; set once checked at start.
+    pub stream_id: OnceLock<String>,
+    pub shard: String,
+    pub stream: String,
+    pub nats_url: String,
+    pub sagas: Vec<String>,
+    pub token: Option<String>,
+    pub placement_bucket: Option<String>,
+    /// Drain, resume and replay; set once the engine runs (503 before).
+    pub ops: OnceLock<Arc<crate::ops::Ops>>,
+}
+
+/// An error answer: status code plus `{error, message}`.
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code,
+            message: self.message,
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::NotFound(code, m) => ApiError::new(StatusCode::NOT_FOUND, code, m),
+            OpError::Conflict(code, m) => ApiError::new(StatusCode::CONFLICT, code, m),
+            OpError::BadRequest(m) => {
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, m)
+            }
+            OpError::Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, m)
+            }
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Storage,
+            e.to_string(),
+        )
+    }
+}

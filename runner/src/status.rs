@@ -1,0 +1,287 @@
+//! `GET /admin/status`, assembled from its three sources: the volume (through the
+//! `edge_storage` query layer), the event stream (NATS, bounded to 3 s), and the runner's
+//! own state and metrics.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
+use axum::http::StatusCode;
+use futures_util::StreamExt;
+use shared::edge_storage::{StorageError, TableId};
+use shared::names;
+use shared::wire::{
+    Assignment, Counters, ErrorCode, NatsStatus, ReaderStatus, SagaStatus, StatusResponse,
+    TenantStatus, VolumeStatus, WaitingTenant,
+};
+
+use crate::api::{AdminState, ApiError};
+use crate::state::{EngineView, ReaderId};
+
+/// What the volume says, read in one transaction.
+struct VolSnapshot {
+    /// tenant -> saga -> (checkpoint, outbox, timers)
+    tenants: BTreeMap<String, BTreeMap<String, (u64, u64, u64)>>,
+    outbox: u64,
+    timers: u64,
+    file_bytes: u64,
+    used_bytes: u64,
+}
+
+/// What the event stream says; what NATS did not answer is unknown (`None`).
+struct StreamView {
+    last: Option<u64>,
+    /// (tenant, saga) -> the subject's last sequence (`Some(None)`: no event on it).
+    by_subject: LastBySubject,
+    identity: Option<String>,
+}
+
+type LastBySubject = BTreeMap<(String, String), Option<u64>>;
+
+/// The whole status answer; `lag: false` skips the per-subject stream lookups.
+pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiError> {
+    let view = st.shared.engine.lock().expect("lock").clone();
+    let snap = volume_snapshot(st, &view).await?;
+    let mut stream = match st.js.get() {
+        Some(js) => stream_view(js, &st.stream, &snap, lag).await,
+        None => StreamView {
+            last: None,
+            by_subject: BTreeMap::new(),
+            identity: None,
+        },
+    };
+    let mut problems = st.shared.problems();
+    problems.extend(stream_problems(st, &snap, &mut stream));
+    let (tenants, totals) = tenant_statuses(st, &view, &snap, &stream);
+    Ok(StatusResponse {
+        shard_id: st.shard.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        state: st.shared.state(),
+        started_at_ms: st.shared.started_at_ms,
+        nats: NatsStatus {
+            url: st.nats_url.clone(),
+            connected: st.shared.nats_connected.load(Ordering::Relaxed),
+        },
+        stream: st.stream.clone(),
+        stream_last_seq: stream.last,
+        reader: ReaderStatus {
+            consumer: st.shared.consumer(ReaderId::Main),
+            position: view.main_pos,
+        },
+        tenants,
+        assignment: if st.placement_bucket.is_some() {
+            Assignment::Placement
+        } else {
+            Assignment::Allowlist
+        },
+        placement_bucket: st.placement_bucket.clone(),
+        waiting: st
+            .shared
+            .waiting
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(t, r)| WaitingTenant {
+                tenant: t.clone(),
+                reason: r.clone(),
+            })
+            .collect(),
+        totals,
+        invalid_subjects: st.metrics.invalid_subjects.get(),
+        outbox_depth: snap.outbox,
+        timers_pending: snap.timers,
+        volume: VolumeStatus {
+            path: st.vol.dir().display().to_string(),
+            file_bytes: snap.file_bytes,
+            used_bytes: snap.used_bytes,
+        },
+        problems,
+        drain: st.shared.drain.lock().expect("lock").clone(),
+        replays: st.shared.replays.lock().expect("lock").clone(),
+    })
+}
+
+/// Checkpoint, outbox and timer counts of each served tenant's sagas (declared, and those
+/// that had events without being declared), and the volume's totals and size.
+async fn volume_snapshot(st: &AdminState, view: &EngineView) -> Result<VolSnapshot, ApiError> {
+    let tenants: Vec<(String, Vec<String>)> = view
+        .tenants
+        .keys()
+        .map(|t| {
+            let mut sagas = st.sagas.clone();
+            sagas.extend(st.shared.undeclared_of(t));
+            (t.clone(), sagas)
+        })
+        .collect();
+    let vol = st.vol.clone();
+    tokio::task::spawn_blocking(move || {
+        vol.read(|r| {
+            let mut out = BTreeMap::new();
+            for (t, sagas) in &tenants {
+                let mut per = BTreeMap::new();
+                for s in sagas {
+                    let cp = r.checkpoint(t, s)?.map(|c| c.seq).unwrap_or(0);
+                    let c = r.counts(t, s)?;
+                    per.insert(s.clone(), (cp, c.outbox, c.timers));
+                }
+                out.insert(t.clone(), per);
+            }
+            let space = vol.space()?;
+            Ok::<_, StorageError>(VolSnapshot {
+                tenants: out,
+                outbox: r.entries(TableId::Outbox)?,
+                timers: r.entries(TableId::Schedules)?,
+                file_bytes: space.file_bytes,
+                used_bytes: space.used_bytes,
+            })
+        })
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
+    })?
+    .map_err(ApiError::from)
+}
+
+/// Lag against another stream, or against one that went backwards, means nothing: it is
+/// unknown (dropped from `stream`), and said so, never 0.
+fn stream_problems(st: &AdminState, snap: &VolSnapshot, stream: &mut StreamView) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let (Some(have), Some(want)) = (&stream.identity, st.stream_id.get())
+        && have != want
+    {
+        problems.push(format!(
+            "stream {} is not the stream this volume reads (it has {have}, the volume {want}): it was recreated; lag is unknown (docs/runbooks.md#the-event-stream-was-recreated)",
+            st.stream
+        ));
+        stream.last = None;
+        stream.by_subject.clear();
+    }
+    // A checkpoint is a position in the whole stream (a hand-over sets it beyond the
+    // subject's own last event): only the stream's end can be behind it.
+    let behind: Vec<(&String, &String)> = snap
+        .tenants
+        .iter()
+        .flat_map(|(t, per)| per.iter().map(move |(s, v)| (t, s, v.0)))
+        .filter(|(_, _, cp)| stream.last.is_some_and(|l| l < *cp))
+        .map(|(t, s, _)| (t, s))
+        .collect();
+    if !behind.is_empty() {
+        let names: Vec<String> = behind.iter().map(|(t, s)| format!("{t}/{s}")).collect();
+        problems.push(format!(
+            "the stream holds less than this volume applied for {} (it went backwards?): their lag is unknown",
+            names.join(", ")
+        ));
+        for (t, s) in behind {
+            stream.by_subject.remove(&(t.clone(), s.clone()));
+        }
+    }
+    problems
+}
+
+/// One entry per served tenant, with its sagas' checkpoints, lag and counters; and the sum
+/// of every counter.
+fn tenant_statuses(
+    st: &AdminState,
+    view: &EngineView,
+    snap: &VolSnapshot,
+    stream: &StreamView,
+) -> (Vec<TenantStatus>, Counters) {
+    let mut totals = Counters::default();
+    let mut out = Vec::new();
+    for (t, per) in &snap.tenants {
+        let tv = view.tenants.get(t);
+        let mut sagas = Vec::new();
+        let (mut ob, mut tm) = (0, 0);
+        for (s, (cp, o, timers)) in per {
+            ob += o;
+            tm += timers;
+            let counters = st.metrics.counters(t, s);
+            totals.add(&counters);
+            // Present: NATS answered (None: no event on the subject). Absent: unknown.
+            let declared = st.sagas.contains(s);
+            let known = stream
+                .by_subject
+                .get(&(t.clone(), s.clone()))
+                .copied()
+                .filter(|_| declared);
+            sagas.push(SagaStatus {
+                saga: s.clone(),
+                declared,
+                checkpoint: *cp,
+                stream_last_seq: known.flatten(),
+                lag: known.map(|l| l.unwrap_or(0).saturating_sub(*cp)),
+                counters,
+            });
+        }
+        out.push(TenantStatus {
+            tenant: t.clone(),
+            mode: tv
+                .map(|v| v.mode)
+                .unwrap_or(shared::edge_storage::CursorMode::Released),
+            consumer: tv.and_then(|v| st.shared.consumer(v.reader)),
+            sagas,
+            outbox_depth: ob,
+            timers_pending: tm,
+        });
+    }
+    (out, totals)
+}
+
+/// The stream's last sequence and identity and, when asked, the last sequence of each
+/// tenant+saga subject; what NATS does not answer within 3 s stays unknown.
+async fn stream_view(
+    js: &jetstream::Context,
+    stream: &str,
+    snap: &VolSnapshot,
+    per_subject: bool,
+) -> StreamView {
+    let work = async {
+        let Ok(s) = js.get_stream_no_info(stream).await else {
+            return (None, BTreeMap::new(), None);
+        };
+        let info = s.get_info().await.ok();
+        let last = info.as_ref().map(|i| i.state.last_sequence);
+        let identity = info.as_ref().map(crate::stream::identity_of);
+        if !per_subject {
+            return (last, BTreeMap::new(), identity);
+        }
+        let keys: Vec<(String, String)> = snap
+            .tenants
+            .iter()
+            .flat_map(|(t, per)| per.keys().map(move |s| (t.clone(), s.clone())))
+            .collect();
+        let s = &s;
+        let found: LastBySubject = futures_util::stream::iter(keys)
+            .map(|(t, sg)| async move {
+                let subject = names::event_subject(&t, &sg);
+                let seq = match s.get_last_raw_message_by_subject(&subject).await {
+                    Ok(m) => Some(Some(m.sequence)),
+                    Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => {
+                        Some(None)
+                    }
+                    Err(_) => None,
+                };
+                ((t, sg), seq)
+            })
+            .buffer_unordered(32)
+            .filter_map(|(k, v)| async move { v.map(|v| (k, v)) })
+            .collect()
+            .await;
+        (last, found, identity)
+    };
+    let (last, by_subject, identity) = tokio::time::timeout(Duration::from_secs(3), work)
+        .await
+        .unwrap_or((None, BTreeMap::new(), None));
+    StreamView {
+        last,
+        by_subject,
+        identity,
+    }
+}
