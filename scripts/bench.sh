@@ -6,10 +6,12 @@
 #   inspect     runnerctl inspect on 10k/100k/1M-entry volumes vs a full scan, peak RSS
 #   tui         runnerctl tui frame time and idle CPU, 20 shards/2,000 tenants vs an empty fleet
 #   timers      100,000 timers due within about a second: fire rate, due-to-fired delay
+#   fleet       shards (1,4,16) x tenants per shard x placement: read amplification from the
+#               server's counters, fleet apply latency at a steady rate
 #   reads       how a shard could read only its share: filtered consumers, partition-group
 #               streams, per-tenant readers, each vs a raw unfiltered read (issue 16's design)
-# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui] [timers] [reads]
-#        (default: all but reads)
+# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui] [timers] [fleet] [reads]
+#        (default: all but fleet and reads)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +30,9 @@ for s in "${suites[@]}"; do
     inspect) target/release/bench_inspect ;;
     tui) target/release/bench_tui ;;
     timers) target/release/bench_timers ;;
+    fleet) target/release/bench_fleet ;;
     reads) target/release/bench_reads ;;
-    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect, tui, timers or reads" >&2; exit 2 ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect, tui, timers, fleet or reads" >&2; exit 2 ;;
   esac
   echo
 done

@@ -341,6 +341,7 @@ fn shard_record(b: &Base, ttl: Duration) -> RecordFn {
             lease_ms: ttl.as_millis() as u64,
             tenants: view.tenants.keys().cloned().collect(),
             counters,
+            events_read: metrics.events_read.get(),
             volume_id: volume_id.clone(),
         }
     })

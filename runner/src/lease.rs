@@ -297,6 +297,7 @@ mod tests {
             lease_ms: 15_000,
             tenants: vec![],
             counters: Default::default(),
+            events_read: 0,
             volume_id: "v1".into(),
         };
         let renewed = ShardRecord {
@@ -334,6 +335,7 @@ mod tests {
             lease_ms: 15_000,
             tenants: vec![],
             counters: Default::default(),
+            events_read: 0,
             volume_id: "v1".into(),
         };
         let mut dead = std::process::Command::new("true").spawn().unwrap();

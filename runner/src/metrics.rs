@@ -55,6 +55,8 @@ pub struct Metrics {
     pub timers_pending: Gauge,
     pub nats_connected: Gauge,
     pub reader_recreates: Counter,
+    /// Events delivered to this runner by its readers (its tenants' or not): its read share.
+    pub events_read: Counter,
     /// Stream sequences the main reader found removed (by the stream's limits) before it read
     /// them.
     pub stream_gap: Counter,
@@ -81,6 +83,7 @@ impl Metrics {
             timers_pending: Gauge::default(),
             nats_connected: Gauge::default(),
             reader_recreates: Counter::default(),
+            events_read: Counter::default(),
             stream_gap: Counter::default(),
             registry: Registry::default(),
         };
@@ -159,6 +162,11 @@ impl Metrics {
             "reader_recreates",
             "Times a reader recreated its consumer (errors, gaps, reconnects)",
             m.reader_recreates.clone(),
+        );
+        registry.register(
+            "events_read",
+            "Events delivered to this runner by its readers, its own tenants' or not (its read share: beside the applied ones, what reading costs it)",
+            m.events_read.clone(),
         );
         registry.register(
             "stream_gap_sequences",

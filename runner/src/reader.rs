@@ -418,11 +418,13 @@ async fn read(
                 ctx.metrics.reader_recreates.inc();
                 break;
             };
+            let delivered = chunk.len() as u64;
             let Taken {
                 msgs,
                 caught_up,
                 broken,
             } = take_chunk(chunk, &mut expected, &mut next);
+            ctx.metrics.events_read.inc_by(delivered);
             if !msgs.is_empty() || caught_up {
                 if id == ReaderId::Main
                     && let Some(last) = msgs.last()

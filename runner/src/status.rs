@@ -89,6 +89,7 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
             })
             .collect(),
         totals,
+        events_read: st.metrics.events_read.get(),
         invalid_subjects: st.metrics.invalid_subjects.get(),
         outbox_depth: snap.outbox,
         timers_pending: snap.timers,

@@ -67,6 +67,10 @@ pub struct ShardRecord {
     /// Tenants served now.
     pub tenants: Vec<String>,
     pub counters: Counters,
+    /// Events delivered to the runner by its readers since it started, its tenants' or not
+    /// (its read share, beside `counters.applied`).
+    #[serde(default)]
+    pub events_read: u64,
     /// The volume the runner writes (`meta.volume_id`).
     #[serde(default)]
     pub volume_id: String,

@@ -222,6 +222,10 @@ pub struct StatusResponse {
     pub waiting: Vec<WaitingTenant>,
     /// Sum of every tenant's counters.
     pub totals: Counters,
+    /// Events delivered to this runner by its readers since it started, its tenants' or not:
+    /// its read share, beside `totals.applied`.
+    #[serde(default)]
+    pub events_read: u64,
     /// Events whose subject names no valid tenant or saga (dead-lettered to
     /// `dlq.invalid-subject`).
     pub invalid_subjects: u64,

@@ -142,3 +142,12 @@ pub fn write_report(name: &str, out: &serde_json::Value) -> Result<()> {
     println!("\nwrote {}", path.canonicalize().unwrap_or(path).display());
     Ok(())
 }
+
+/// Adds one runner's histogram buckets into a fleet's (taking them when it has none yet).
+pub fn add_buckets(all: &mut Vec<(f64, f64)>, one: &[(f64, f64)]) {
+    if all.is_empty() {
+        *all = one.to_vec();
+    } else {
+        all.iter_mut().zip(one).for_each(|(x, y)| x.1 += y.1);
+    }
+}

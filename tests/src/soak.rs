@@ -230,21 +230,10 @@ async fn run_latency_ms(
     runners: &[Runner],
     before: &[Vec<(f64, f64)>],
 ) -> Result<(f64, f64)> {
-    let mut b_all: Vec<(f64, f64)> = Vec::new();
-    let mut a_all: Vec<(f64, f64)> = Vec::new();
+    let (mut b_all, mut a_all) = (Vec::new(), Vec::new());
     for (r, b) in runners.iter().zip(before) {
-        let a = latency_buckets(http, &r.admin_url).await?;
-        if b_all.is_empty() {
-            b_all = b.clone();
-            a_all = a;
-        } else {
-            for (x, y) in b_all.iter_mut().zip(b) {
-                x.1 += y.1;
-            }
-            for (x, y) in a_all.iter_mut().zip(&a) {
-                x.1 += y.1;
-            }
-        }
+        crate::bench::add_buckets(&mut b_all, b);
+        crate::bench::add_buckets(&mut a_all, &latency_buckets(http, &r.admin_url).await?);
     }
     Ok((
         quantile(&b_all, &a_all, 0.5) * 1000.0,

@@ -65,6 +65,13 @@ async fn two_tenants_are_processed_independently_and_others_are_left_alone() -> 
         assert_eq!(account.counters.applied, 5, "{t:?}");
     }
     assert_eq!(status.totals.dead_lettered, 0);
+    // The read share: every applied event was read, and nothing beyond what was published.
+    assert!(
+        (70..=events.len() as u64).contains(&status.events_read),
+        "events read {} with 70 applied and {} published",
+        status.events_read,
+        events.len()
+    );
 
     let exit = runner.terminate(WAIT)?;
     assert!(exit.success(), "SIGTERM exit: {exit}");

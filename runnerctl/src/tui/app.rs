@@ -156,6 +156,9 @@ pub struct App {
     prev_shard: BTreeMap<String, (u64, u64)>,
     prev_tenant: BTreeMap<String, (u64, u64)>,
     pub shard_rate: BTreeMap<String, f64>,
+    /// shard -> (events read total, at tick), and events read per second.
+    prev_shard_read: BTreeMap<String, (u64, u64)>,
+    pub shard_read_rate: BTreeMap<String, f64>,
     pub tenant_rate: BTreeMap<String, f64>,
     pub now_ms: u64,
     pub quit: bool,
@@ -186,6 +189,8 @@ impl App {
             prev_shard: BTreeMap::new(),
             prev_tenant: BTreeMap::new(),
             shard_rate: BTreeMap::new(),
+            prev_shard_read: BTreeMap::new(),
+            shard_read_rate: BTreeMap::new(),
             tenant_rate: BTreeMap::new(),
             now_ms: 0,
             quit: false,
@@ -464,7 +469,7 @@ impl App {
     }
 
     /// Events per second of a shard and its tenants, from the applied counters of two
-    /// status reports.
+    /// status reports; and the events per second the shard reads (its read share).
     fn rates(&mut self, s: &StatusResponse) {
         let now = self.now_ms;
         let rate = |prev: Option<(u64, u64)>, v: u64| {
@@ -476,6 +481,14 @@ impl App {
         }
         self.prev_shard
             .insert(s.shard_id.clone(), (s.totals.applied, now));
+        if let Some(r) = rate(
+            self.prev_shard_read.get(&s.shard_id).copied(),
+            s.events_read,
+        ) {
+            self.shard_read_rate.insert(s.shard_id.clone(), r);
+        }
+        self.prev_shard_read
+            .insert(s.shard_id.clone(), (s.events_read, now));
         for t in &s.tenants {
             let a: u64 = t.sagas.iter().map(|g| g.counters.applied).sum();
             if let Some(r) = rate(self.prev_tenant.get(&t.tenant).copied(), a) {

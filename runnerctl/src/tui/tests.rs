@@ -34,6 +34,7 @@ fn shard(id: &str, state: &str, tenants: &[&str], beat_ago: u64) -> ShardRecord 
         lease_ms: 15_000,
         tenants: tenants.iter().map(|t| t.to_string()).collect(),
         counters: Default::default(),
+        events_read: 0,
         volume_id: "v".into(),
     }
 }
@@ -58,6 +59,7 @@ fn status(
             "nats": {"url": "nats://127.0.0.1:4222", "connected": true}, "stream": "RUNNER_EVENTS",
             "stream_last_seq": 900, "reader": {"consumer": null, "position": 880}, "tenants": ts,
             "totals": {"applied": applied, "deduped": 0, "skipped": 0, "ignored": 0, "dead_lettered": 1, "timers_fired": 0},
+            "events_read": applied * 4,
             "invalid_subjects": 0, "outbox_depth": 3, "timers_pending": 0,
             "volume": {"path": "/v", "file_bytes": 1, "used_bytes": 1}, "problems": []
         }))

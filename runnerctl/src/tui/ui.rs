@@ -162,6 +162,10 @@ fn draw_shards(f: &mut Frame, app: &App, t: &Theme, area: Rect) {
                     "{:.0}",
                     app.shard_rate.get(&s.shard_id).copied().unwrap_or(0.0)
                 )),
+                Cell::from(format!(
+                    "{:.0}",
+                    app.shard_read_rate.get(&s.shard_id).copied().unwrap_or(0.0)
+                )),
                 Cell::from(lag.to_string()),
                 Cell::from(st.map(|x| x.outbox_depth.to_string()).unwrap_or("-".into())),
                 Cell::from(
@@ -182,13 +186,14 @@ fn draw_shards(f: &mut Frame, app: &App, t: &Theme, area: Rect) {
             Constraint::Length(8),
             Constraint::Length(7),
             Constraint::Length(7),
+            Constraint::Length(7),
             Constraint::Length(5),
             Constraint::Length(6),
         ],
     )
     .header(
         Row::new([
-            "SHARD", "STATE", "TENANTS", "EVENTS/S", "LAG", "OUTBOX", "DEAD", "BEAT",
+            "SHARD", "STATE", "TENANTS", "EVENTS/S", "READ/S", "LAG", "OUTBOX", "DEAD", "BEAT",
         ])
         .style(Style::default().add_modifier(Modifier::BOLD)),
     )

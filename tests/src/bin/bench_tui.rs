@@ -192,6 +192,7 @@ async fn main() -> Result<()> {
                 .map(tenant_id)
                 .collect(),
             counters: Default::default(),
+            events_read: 0,
             volume_id: format!("v{i}"),
         });
     }

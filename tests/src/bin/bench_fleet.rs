@@ -1,0 +1,195 @@
+//! The fleet benchmark (`just bench fleet`): shards x tenants per shard x placement, each
+//! case on a fresh nats-server. Per case: read amplification (messages the server delivered
+//! to all runners, from its own `/connz` counters, divided by events published), and the
+//! apply latency (p50, p99) of the whole fleet while events arrive at a steady rate.
+//!
+//! Placement: `recommended` gives each shard a contiguous block of tenants, `arbitrary`
+//! deals them round robin. Shards follow allowlists, so no placement traffic is counted.
+//! Options (env): FLEET_SHARDS (1,4,16), FLEET_TENANTS (10,100: per shard), FLEET_EVENTS
+//! (20000), FLEET_RATE (5000 events/s). Writes target/bench/fleet.json.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use e2e::bench::{APPLY_ONLY_SAGAS, add_buckets, latency_buckets, payload, quantile};
+use e2e::{Runner, RunnerSpec, create_streams, env_or, jetstream};
+use serde_json::{Value, json};
+use shared::devtools::{NatsServer, ServerOptions};
+
+fn list(var: &str, default: &str) -> Vec<usize> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Messages the server sent to each runner's connection (named `runner <shard>`), summed.
+async fn delivered_to_runners(http: &reqwest::Client, monitor: u16) -> Result<u64> {
+    let v: Value = http
+        .get(format!(
+            "http://127.0.0.1:{monitor}/connz?limit=100000&subs=0"
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(v["connections"]
+        .as_array()
+        .context("connz without connections")?
+        .iter()
+        .filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("runner ")))
+        .map(|c| c["out_msgs"].as_u64().unwrap_or(0))
+        .sum())
+}
+
+struct Case {
+    shards: usize,
+    per_shard: usize,
+    recommended: bool,
+}
+
+async fn run_case(c: &Case, events: u64, rate: u64) -> Result<Value> {
+    let monitor = free_port()?;
+    let nats = NatsServer::start_with(ServerOptions {
+        args: vec!["-m".into(), monitor.to_string()],
+        ..Default::default()
+    })
+    .map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    create_streams(&js, Duration::from_secs(120)).await?;
+    let tmp = tempfile::tempdir()?;
+    let sagas = tmp.path().join("apply.toml");
+    std::fs::write(&sagas, APPLY_ONLY_SAGAS)?;
+    let n = c.shards * c.per_shard;
+    let tenants: Vec<String> = (0..n).map(|i| format!("f{i:05}")).collect();
+    let owner = |i: usize| {
+        if c.recommended {
+            i / c.per_shard
+        } else {
+            i % c.shards
+        }
+    };
+    let mut runners = Vec::new();
+    for s in 0..c.shards {
+        let mine: Vec<&str> = (0..n)
+            .filter(|i| owner(*i) == s)
+            .map(|i| tenants[i].as_str())
+            .collect();
+        let mut spec = RunnerSpec::new(&nats, &tmp.path().join(format!("s{s}")), &mine);
+        spec.shard = format!("shard-{s}");
+        spec.sagas = sagas.clone();
+        runners.push(Runner::start(spec).await?);
+    }
+    let http = reqwest::Client::new();
+    let mut before = Vec::new();
+    for r in &runners {
+        before.push(latency_buckets(&http, &r.admin_url).await?);
+    }
+    let delivered_before = delivered_to_runners(&http, monitor).await?;
+    // A steady rate in ticks of 10 ms, over every tenant in turn.
+    let pad = "x".repeat(100);
+    let per_tick = (rate / 100).max(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while sent < events {
+        tick.tick().await;
+        let mut acks = Vec::new();
+        for _ in 0..per_tick.min(events - sent) {
+            let t = &tenants[sent as usize % n];
+            acks.push(
+                js.publish(format!("evt.{t}.account"), payload(sent, &pad))
+                    .await?,
+            );
+            sent += 1;
+        }
+        for a in acks {
+            a.await?;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    for r in &runners {
+        r.wait_caught_up(Duration::from_secs(300)).await?;
+    }
+    let delivered = delivered_to_runners(&http, monitor).await? - delivered_before;
+    let (mut b_all, mut a_all) = (Vec::new(), Vec::new());
+    for (r, b) in runners.iter().zip(&before) {
+        add_buckets(&mut b_all, b);
+        add_buckets(&mut a_all, &latency_buckets(&http, &r.admin_url).await?);
+    }
+    let amp = delivered as f64 / sent as f64;
+    let p50 = quantile(&b_all, &a_all, 0.5) * 1000.0;
+    let p99 = quantile(&b_all, &a_all, 0.99) * 1000.0;
+    for r in runners.iter_mut() {
+        r.terminate(Duration::from_secs(30))?;
+    }
+    Ok(json!({
+        "shards": c.shards,
+        "tenants_per_shard": c.per_shard,
+        "placement": if c.recommended { "recommended" } else { "arbitrary" },
+        "events": sent,
+        "rate_events_per_sec": (sent as f64 / secs).round(),
+        "delivered_to_runners": delivered,
+        "read_amplification": (amp * 100.0).round() / 100.0,
+        "apply_p50_ms": (p50 * 100.0).round() / 100.0,
+        "apply_p99_ms": (p99 * 100.0).round() / 100.0,
+    }))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let shards = list("FLEET_SHARDS", "1,4,16");
+    let per_shard = list("FLEET_TENANTS", "10,100");
+    let events: u64 = env_or("FLEET_EVENTS", 20_000);
+    let rate: u64 = env_or("FLEET_RATE", 5_000);
+    if cfg!(debug_assertions) {
+        eprintln!("warning: bench built without --release; figures are not representative");
+    }
+    println!(
+        "fleet: {events} events at {rate}/s per case, apply-only saga; read amplification = messages the server delivered to all runners / events published (its /connz counters)\n"
+    );
+    println!(
+        "{:>6} {:>9} {:>12} {:>10} {:>8} {:>8}",
+        "shards", "tenants", "placement", "read amp", "p50 ms", "p99 ms"
+    );
+    let mut cases = Vec::new();
+    for &s in &shards {
+        for &t in &per_shard {
+            for recommended in [true, false] {
+                if s == 1 && !recommended {
+                    continue;
+                }
+                let c = Case {
+                    shards: s,
+                    per_shard: t,
+                    recommended,
+                };
+                let v = run_case(&c, events, rate).await?;
+                println!(
+                    "{:>6} {:>9} {:>12} {:>10.2} {:>8.2} {:>8.2}",
+                    s,
+                    t,
+                    v["placement"].as_str().unwrap_or(""),
+                    v["read_amplification"].as_f64().unwrap_or(0.0),
+                    v["apply_p50_ms"].as_f64().unwrap_or(0.0),
+                    v["apply_p99_ms"].as_f64().unwrap_or(0.0),
+                );
+                cases.push(v);
+            }
+        }
+    }
+    let out = json!({
+        "benchmark": "fleet",
+        "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+        "design": "one unfiltered main reader per shard",
+        "cases": cases,
+    });
+    e2e::bench::write_report("fleet.json", &out)
+}
