@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_runnerctl_global_optspecs
-    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= h/help V/version
+    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= stream= h/help V/version
 end
 
 function __fish_runnerctl_needs_command
@@ -38,6 +38,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-tls-ca -d 'CA 
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s V -l version -d 'Print version'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
@@ -75,6 +76,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l expect -d 'Write only if the tenant is placed on this shard now ("-": not placed at all)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l reason -d 'Why, for the audit trail (`runnerctl history`)' -r
@@ -92,6 +94,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l force -d 'Place even if the shard is not registered or is draining, or the tenant has state on another live shard (it then starts empty on the new shard)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l create -d 'Create the placement bucket if it does not exist'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -111,6 +114,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l reason -d 'Why, for the audit trail' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
@@ -127,6 +131,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l accept-state-loss -d 'Required: you accept that the state the tenant had on its shard\'s lost volume is gone (instances, timers, dedupe markers)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
@@ -143,6 +148,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
@@ -158,6 +164,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
@@ -173,6 +180,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
@@ -188,6 +196,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l timeout -d 'How long to wait for the drain; then list what blocks and exit 8' -r
@@ -206,6 +215,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l no-wait -d 'Start the drain and return at once'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
@@ -223,6 +233,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l tenant -d 'The tenant' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l saga -d 'The saga' -r
@@ -246,6 +257,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l dry-run -d 'Show the preview and stop'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s y -l yes -d 'Proceed without asking (required without a terminal for destructive modes and retention warnings)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -266,6 +278,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-tls-ca
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l keep-source -d 'Keep the tenant\'s copy on the source shard after the move'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l dry-run -d 'Print the plan with the counts that would move, and change nothing'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l abort -d 'Roll an unfinished move back: the source serves the tenant again'
@@ -287,6 +300,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l allow-live -d 'With --volume: read a volume a live runner holds (a snapshot)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l readonly -d 'Offer no action that changes anything'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -304,6 +318,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __f
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l allow-live -d 'Read a volume a live runner holds (a consistent snapshot; says so)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
@@ -332,6 +347,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
@@ -347,6 +363,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
@@ -363,6 +380,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l saga -r
@@ -383,6 +401,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l saga -r
@@ -401,6 +420,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
@@ -417,6 +437,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l saga -r
@@ -436,6 +457,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l limit -r
@@ -453,6 +475,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l due-before -d 'Only timers due before this time (RFC 3339, e.g. 2026-11-25T12:00:00Z)' -r
@@ -471,6 +494,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l saga -d 'Only these sagas (repeat the flag); default all' -r
@@ -488,6 +512,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l tenant -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l limit -d 'Differing keys shown per table' -r
@@ -505,6 +530,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "tenants" -d 'Tenants with their entry counts and read positions'
@@ -539,6 +565,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l keep -d 'Keep the runner\'s volume and the NATS store after stopping (their paths are printed)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l no-view -d 'Print where everything is and progress lines instead of the live status view'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -556,6 +583,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fi
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -573,6 +601,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_s
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -590,6 +619,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l out-dir -d 'Where to write the pages (created if missing)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
@@ -606,6 +636,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move tui inspect dev config completions man help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move tui inspect dev config completions man help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'

@@ -95,6 +95,9 @@ pub struct NatsArgs {
     /// KV bucket of the hand-over records (the runners' RUNNER_HANDOFF_BUCKET).
     #[arg(long, global = true, env = "RUNNERCTL_HANDOFF_BUCKET", default_value = shared::placement::DEFAULT_HANDOFF_BUCKET)]
     pub handoff_bucket: String,
+    /// The event stream (the runners' RUNNER_STREAM).
+    #[arg(long, global = true, env = "RUNNERCTL_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
+    pub stream: String,
 }
 
 impl NatsArgs {

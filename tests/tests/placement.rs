@@ -257,6 +257,70 @@ async fn a_tenant_placed_removed_and_placed_again_is_served_again_without_loss()
     Ok(())
 }
 
+/// Events of a tenant that no placement names wait in the stream: no shard applies them,
+/// `runnerctl placements` lists the tenant as unplaced with its event count, and once it is
+/// placed its shard applies every one of them, from the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_with_events_and_no_placement_is_listed_and_served_from_its_first_event_once_placed()
+-> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let va = tmp.path().join("a");
+    let a = Runner::start(RunnerSpec::placed(&nats, &va, "shard-a")).await?;
+    let js = jetstream(&nats).await?;
+    runnerctl_ok(&nats, &["place", "t1", "shard-a"])?;
+    a.wait_serving(&["t1"], WAIT).await?;
+    publish_all(&js, &(0..30).map(|i| deposit("t1", i)).collect::<Vec<_>>()).await?;
+    publish_all(
+        &js,
+        &(0..40).map(|i| deposit("ghost", i)).collect::<Vec<_>>(),
+    )
+    .await?;
+    a.wait_caught_up(WAIT).await?;
+    let s = a.status().await?;
+    assert_eq!(s.tenants.len(), 1, "{:?}", s.tenants);
+    let rows: serde_json::Value =
+        serde_json::from_str(&runnerctl_ok(&nats, &["placements", "-o", "json"])?)?;
+    let ghost = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tenant"] == "ghost")
+        .unwrap_or_else(|| panic!("ghost not listed: {rows}"));
+    assert_eq!(ghost["unplaced_events"], 40, "{ghost}");
+    assert_eq!(ghost["desired"], serde_json::Value::Null, "{ghost}");
+    let t1 = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tenant"] == "t1")
+        .unwrap();
+    assert!(t1.get("unplaced_events").is_none(), "{t1}");
+    let table = runnerctl_ok(&nats, &["placements"])?;
+    assert!(
+        table.contains("unplaced: 40 events in RUNNER_EVENTS wait for a placement")
+            && table.contains("(1 unplaced, with events in the stream)"),
+        "{table}"
+    );
+    runnerctl_ok(&nats, &["place", "ghost", "shard-a"])?;
+    a.wait_serving(&["t1", "ghost"], WAIT).await?;
+    a.wait_caught_up(WAIT).await?;
+    let rows: serde_json::Value =
+        serde_json::from_str(&runnerctl_ok(&nats, &["placements", "-o", "json"])?)?;
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("unplaced_events").is_none()),
+        "{rows}"
+    );
+    let mut a = a;
+    assert!(a.terminate(WAIT)?.success());
+    assert_eq!(applied_ids(&va, "ghost", "account")?, all_ids("ghost", 40));
+    assert_eq!(applied_ids(&va, "t1", "account")?, all_ids("t1", 30));
+    Ok(())
+}
+
 /// With both the bucket and an allowlist, a runner serves only tenants placed on it AND
 /// allowed; a purge releases like a delete; an empty value is logged and ignored.
 #[tokio::test(flavor = "multi_thread")]

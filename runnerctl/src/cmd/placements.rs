@@ -1,4 +1,7 @@
-//! `runnerctl placements`: every placed tenant, where it should be and where it is.
+//! `runnerctl placements`: every placed tenant, where it should be and where it is; and the
+//! tenants with events in the stream that no placement names (unplaced: their events wait in
+//! the stream until a placement names a shard, which then applies them from the first one
+//! the stream retains).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +30,36 @@ struct Row {
     why: Option<String>,
     /// `<from> -> <to>` while `runnerctl move` moves the tenant (no shard serves it then).
     moving: Option<String>,
+    /// Events of the tenant the stream holds, for a tenant no placement names (`None` for
+    /// placed or claimed tenants).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unplaced_events: Option<u64>,
+}
+
+/// Events per tenant in the event stream (from the server's per-subject counts); empty when
+/// the stream does not exist yet.
+async fn events_per_tenant(
+    nats: &crate::nats::Nats,
+    stream: &str,
+) -> Result<BTreeMap<String, u64>, crate::exit::CliError> {
+    use futures_util::TryStreamExt;
+    let Ok(s) = nats.js.get_stream_no_info(stream).await else {
+        return Ok(BTreeMap::new());
+    };
+    let fail = |e: String| {
+        crate::exit::CliError::failure(format!("cannot read the subjects of stream {stream}: {e}"))
+    };
+    let mut info = s
+        .info_with_subjects(shared::names::EVENT_SUBJECTS)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let mut out = BTreeMap::new();
+    while let Some((subject, n)) = info.try_next().await.map_err(|e| fail(e.to_string()))? {
+        if let Some((t, _)) = shared::names::split_event_subject(&subject) {
+            *out.entry(t.to_string()).or_default() += n as u64;
+        }
+    }
+    Ok(out)
 }
 
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
@@ -65,6 +98,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         }
     }
     tenants.sort();
+    let in_stream = events_per_tenant(&nats, &args.stream).await?;
     let mut rows = Vec::new();
     for t in tenants {
         let desired = placed.get(t).cloned();
@@ -113,8 +147,31 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
             mismatch: why.is_some(),
             why: why.or_else(|| moving.as_ref().map(|m| format!("moving {m}"))),
             moving,
+            unplaced_events: None,
         });
     }
+    for (t, n) in &in_stream {
+        if placed.contains_key(t) || claims.get(t).is_some_and(|c| c.state == ClaimState::Active) {
+            continue;
+        }
+        rows.push(Row {
+            tenant: t.clone(),
+            desired: None,
+            owner: None,
+            claim_state: claims.get(t).map(|_| "released".into()),
+            claim_shard: claims.get(t).map(|c| c.shard.clone()),
+            claim_position: claims.get(t).map(|c| c.position),
+            owner_health: None,
+            mismatch: true,
+            why: Some(format!(
+                "unplaced: {n} events in {} wait for a placement",
+                args.stream
+            )),
+            moving: None,
+            unplaced_events: Some(*n),
+        });
+    }
+    rows.sort_by(|a, b| a.tenant.cmp(&b.tenant));
     match format {
         Format::Json => output::json(&rows),
         Format::Table => {
@@ -138,7 +195,13 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
             }
             output::println(&t.to_string());
             let n = rows.iter().filter(|r| r.mismatch).count();
-            output::println(&format!("\n{} tenants, {n} mismatched", rows.len()));
+            let unplaced = rows.iter().filter(|r| r.unplaced_events.is_some()).count();
+            let tail = if unplaced > 0 {
+                format!(" ({unplaced} unplaced, with events in the stream)")
+            } else {
+                String::new()
+            };
+            output::println(&format!("\n{} tenants, {n} mismatched{tail}", rows.len()));
         }
     }
     Ok(())
