@@ -334,6 +334,7 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         st.metrics.outbox_depth.set(outbox as i64);
         st.metrics.timers_pending.set(timers as i64);
     }
+    unplaced(&st).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -342,6 +343,24 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         st.metrics.encode(),
     )
         .into_response()
+}
+
+/// Refreshes the unplaced-tenant gauges (placement mode), bounded to 3 s; on failure they
+/// keep their last values.
+async fn unplaced(st: &AdminState) {
+    let (Some(js), Some(bucket)) = (st.js.get(), st.placement_bucket.as_deref()) else {
+        return;
+    };
+    let work = async {
+        let kv = js.get_key_value(bucket).await.map_err(|e| e.to_string())?;
+        shared::nats::unplaced_tenants(js, &st.stream, &kv).await
+    };
+    if let Ok(Ok(u)) = tokio::time::timeout(Duration::from_secs(3), work).await {
+        st.metrics.unplaced_tenants.set(u.len() as i64);
+        st.metrics
+            .unplaced_events
+            .set(u.values().sum::<u64>() as i64);
+    }
 }
 
 #[derive(Deserialize)]

@@ -57,6 +57,10 @@ pub struct Metrics {
     pub reader_recreates: Counter,
     /// Events delivered to this runner by its readers (its tenants' or not): its read share.
     pub events_read: Counter,
+    /// Tenants with events in the stream that no placement names, and their events (placement
+    /// mode; measured at each scrape).
+    pub unplaced_tenants: Gauge,
+    pub unplaced_events: Gauge,
     /// Stream sequences the main reader found removed (by the stream's limits) before it read
     /// them.
     pub stream_gap: Counter,
@@ -84,6 +88,8 @@ impl Metrics {
             nats_connected: Gauge::default(),
             reader_recreates: Counter::default(),
             events_read: Counter::default(),
+            unplaced_tenants: Gauge::default(),
+            unplaced_events: Gauge::default(),
             stream_gap: Counter::default(),
             registry: Registry::default(),
         };
@@ -167,6 +173,16 @@ impl Metrics {
             "events_read",
             "Events delivered to this runner by its readers, its own tenants' or not (its read share: beside the applied ones, what reading costs it)",
             m.events_read.clone(),
+        );
+        registry.register(
+            "unplaced_tenants",
+            "Tenants with events in the event stream that no placement names (placement mode; their events wait in the stream)",
+            m.unplaced_tenants.clone(),
+        );
+        registry.register(
+            "unplaced_events",
+            "Events in the event stream of tenants no placement names (placement mode)",
+            m.unplaced_events.clone(),
         );
         registry.register(
             "stream_gap_sequences",

@@ -76,6 +76,53 @@ impl NatsAuth {
     }
 }
 
+/// Events per tenant in the event stream `stream`, from the server's per-subject counts
+/// (no message is read); empty when the stream does not exist.
+pub async fn events_per_tenant(
+    js: &jetstream::Context,
+    stream: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    use futures_util::TryStreamExt;
+    let Ok(s) = js.get_stream_no_info(stream).await else {
+        return Ok(Default::default());
+    };
+    let mut info = s
+        .info_with_subjects(crate::names::EVENT_SUBJECTS)
+        .await
+        .map_err(|e| format!("cannot read the subjects of stream {stream}: {e}"))?;
+    let mut out = std::collections::BTreeMap::new();
+    while let Some((subject, n)) = info
+        .try_next()
+        .await
+        .map_err(|e| format!("cannot read the subjects of stream {stream}: {e}"))?
+    {
+        if let Some((t, _)) = crate::names::split_event_subject(&subject) {
+            *out.entry(t.to_string()).or_default() += n as u64;
+        }
+    }
+    Ok(out)
+}
+
+/// Tenants with events in the stream that no key of the placement bucket names, with their
+/// event counts.
+pub async fn unplaced_tenants(
+    js: &jetstream::Context,
+    stream: &str,
+    placement: &kv::Store,
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    use futures_util::TryStreamExt;
+    let placed: std::collections::BTreeSet<String> = placement
+        .keys()
+        .await
+        .map_err(|e| format!("cannot list the placement bucket: {e}"))?
+        .try_collect()
+        .await
+        .map_err(|e| format!("cannot list the placement bucket: {e}"))?;
+    let mut events = events_per_tenant(js, stream).await?;
+    events.retain(|t, _| !placed.contains(t));
+    Ok(events)
+}
+
 /// Why a bucket could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BucketError {

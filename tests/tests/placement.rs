@@ -296,6 +296,13 @@ async fn a_tenant_with_events_and_no_placement_is_listed_and_served_from_its_fir
         .find(|r| r["tenant"] == "t1")
         .unwrap();
     assert!(t1.get("unplaced_events").is_none(), "{t1}");
+    let http = reqwest::Client::new();
+    let metric = |name: &'static str| {
+        let (http, url) = (http.clone(), a.admin_url.clone());
+        async move { e2e::bench::metric(&http, &url, name).await }
+    };
+    assert_eq!(metric("runner_unplaced_tenants").await, Some(1.0));
+    assert_eq!(metric("runner_unplaced_events").await, Some(40.0));
     let table = runnerctl_ok(&nats, &["placements"])?;
     assert!(
         table.contains("unplaced: 40 events in RUNNER_EVENTS wait for a placement")
@@ -314,6 +321,7 @@ async fn a_tenant_with_events_and_no_placement_is_listed_and_served_from_its_fir
             .all(|r| r.get("unplaced_events").is_none()),
         "{rows}"
     );
+    assert_eq!(metric("runner_unplaced_tenants").await, Some(0.0));
     let mut a = a;
     assert!(a.terminate(WAIT)?.success());
     assert_eq!(applied_ids(&va, "ghost", "account")?, all_ids("ghost", 40));

@@ -36,32 +36,6 @@ struct Row {
     unplaced_events: Option<u64>,
 }
 
-/// Events per tenant in the event stream (from the server's per-subject counts); empty when
-/// the stream does not exist yet.
-async fn events_per_tenant(
-    nats: &crate::nats::Nats,
-    stream: &str,
-) -> Result<BTreeMap<String, u64>, crate::exit::CliError> {
-    use futures_util::TryStreamExt;
-    let Ok(s) = nats.js.get_stream_no_info(stream).await else {
-        return Ok(BTreeMap::new());
-    };
-    let fail = |e: String| {
-        crate::exit::CliError::failure(format!("cannot read the subjects of stream {stream}: {e}"))
-    };
-    let mut info = s
-        .info_with_subjects(shared::names::EVENT_SUBJECTS)
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    let mut out = BTreeMap::new();
-    while let Some((subject, n)) = info.try_next().await.map_err(|e| fail(e.to_string()))? {
-        if let Some((t, _)) = shared::names::split_event_subject(&subject) {
-            *out.entry(t.to_string()).or_default() += n as u64;
-        }
-    }
-    Ok(out)
-}
-
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let nats = connect(args).await?;
     nats.placement().await?;
@@ -98,7 +72,9 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         }
     }
     tenants.sort();
-    let in_stream = events_per_tenant(&nats, &args.stream).await?;
+    let in_stream = shared::nats::events_per_tenant(&nats.js, &args.stream)
+        .await
+        .map_err(crate::exit::CliError::failure)?;
     let mut rows = Vec::new();
     for t in tenants {
         let desired = placed.get(t).cloned();
