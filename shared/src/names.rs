@@ -112,6 +112,29 @@ pub fn bad_event_subject_reason(subject: &str) -> String {
     format!("subject '{subject}' is not of the form evt.<tenant>.<saga>")
 }
 
+/// The partition group of a tenant among `groups`: `fnv1a32(tenant) % groups`, the value the
+/// server's `{{partition(groups,1)}}` subject transform gives the tenant token (checked
+/// against a real server in `tests/tests/layout.rs`). The scale-out layout routes each
+/// tenant's events to the stream of its group (see docs/consumption.md).
+pub fn partition_of(tenant: &str, groups: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in tenant.bytes() {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % groups.max(1)
+}
+
+/// The subject transform that adds the partition group as the second token:
+/// `evt.*.*` -> `evt.{{partition(G,1)}}.{{wildcard(1)}}.{{wildcard(2)}}`, as (source,
+/// destination), for an account mapping or a stream's `subject_transform`.
+pub fn partition_transform(groups: u32) -> (String, String) {
+    (
+        EVENT_SUBJECTS.to_string(),
+        format!("evt.{{{{partition({groups},1)}}}}.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}"),
+    )
+}
+
 /// What an event subject says, or why it says nothing usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventSubject {
@@ -165,6 +188,24 @@ pub fn check_publish_subject(subject: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_groups_are_stable_and_in_range() {
+        // FNV-1a 32 test vectors ("" and "a"), then the group.
+        assert_eq!(partition_of("", u32::MAX), 0x811c_9dc5 % u32::MAX);
+        assert_eq!(partition_of("a", u32::MAX), 0xe40c_292c % u32::MAX);
+        for t in ["t1", "acme", "a-b_C", "x"] {
+            assert!(partition_of(t, 64) < 64);
+            assert_eq!(partition_of(t, 1), 0);
+            assert_eq!(partition_of(t, 0), 0);
+        }
+        let (src, dest) = partition_transform(16);
+        assert_eq!(src, "evt.*.*");
+        assert_eq!(
+            dest,
+            "evt.{{partition(16,1)}}.{{wildcard(1)}}.{{wildcard(2)}}"
+        );
+    }
 
     #[test]
     fn builds_and_recognises_tenant_subjects() {

@@ -19,15 +19,6 @@ use shared::devtools::NatsServer;
 
 const STREAM: &str = "READS";
 
-fn fnv1a32(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h
-}
-
 /// Reads with one ephemeral, memory, no-ack consumer per filter set until `want` messages
 /// came; returns (messages, seconds).
 async fn read(js: &jetstream::Context, filters: Vec<String>, want: usize) -> Result<(usize, f64)> {
@@ -139,10 +130,10 @@ async fn main() -> Result<()> {
     }
     let mismatches = part_of
         .iter()
-        .filter(|(t, p)| fnv1a32(t) % parts != **p)
+        .filter(|(t, p)| shared::names::partition_of(t, parts) != **p)
         .count();
     println!(
-        "stream of {n} events over {tenants} tenants, {parts} partitions by the server (publish {publish:.0}/s); fnv1a32(tenant) % {parts} differs from the server's partition for {mismatches} of {} tenants\n",
+        "stream of {n} events over {tenants} tenants, {parts} partitions by the server (publish {publish:.0}/s); partition_of(tenant, {parts}) differs from the server's partition for {mismatches} of {} tenants\n",
         part_of.len()
     );
     let mut events_in = vec![0usize; parts as usize];
@@ -320,7 +311,7 @@ async fn grouped(n: usize, names: &[String], pad: &str) -> Result<()> {
     let tasks: Vec<_> = mine
         .iter()
         .map(|t| {
-            let g = fnv1a32(t) % groups;
+            let g = shared::names::partition_of(t, groups);
             let (js, f) = (js.clone(), format!("evt.{g}.{t}.>"));
             tokio::spawn(async move {
                 let s = js.get_stream(format!("{STREAM}_{g}")).await?;
