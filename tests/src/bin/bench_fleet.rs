@@ -1,17 +1,21 @@
 //! The fleet benchmark (`just bench fleet`): shards x tenants per shard x placement, each
 //! case on a fresh nats-server. Per case: read amplification (messages the server delivered
-//! to all runners, from its own `/connz` counters, divided by events published), and the
-//! apply latency (p50, p99) of the whole fleet while events arrive at a steady rate.
+//! to all runners, from its own `/connz` counters, divided by events published), the apply
+//! latency (p50, p99) of the whole fleet while events arrive at a steady rate, and
+//! `ratio_to_raw`: each sampled shard alone on a fresh volume applying the events of its
+//! tenants from the stream (those events and a backlog published at once), in events of its own per second, against one raw unfiltered
+//! read of the whole stream in the same run (the smallest of up to 4 shards).
 //!
 //! Placement: `recommended` gives each shard a contiguous block of tenants, `arbitrary`
 //! deals them round robin. Shards follow allowlists, so no placement traffic is counted.
 //! Options (env): FLEET_SHARDS (1,4,16), FLEET_TENANTS (10,100: per shard), FLEET_EVENTS
-//! (20000), FLEET_RATE (5000 events/s). Writes target/bench/fleet.json.
+//! (20000), FLEET_RATE (5000 events/s), FLEET_BACKLOG (100000 more events, published at once,
+//! for `ratio_to_raw`). Writes target/bench/fleet.json.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use e2e::bench::{APPLY_ONLY_SAGAS, add_buckets, latency_buckets, payload, quantile};
+use e2e::bench::{APPLY_ONLY_SAGAS, add_buckets, latency_buckets, metric, payload, quantile};
 use e2e::{Runner, RunnerSpec, create_streams, env_or, jetstream};
 use serde_json::{Value, json};
 use shared::devtools::{NatsServer, ServerOptions};
@@ -55,7 +59,7 @@ struct Case {
     recommended: bool,
 }
 
-async fn run_case(c: &Case, events: u64, rate: u64) -> Result<Value> {
+async fn run_case(c: &Case, events: u64, rate: u64, backlog: u64) -> Result<Value> {
     let monitor = free_port()?;
     let nats = NatsServer::start_with(ServerOptions {
         args: vec!["-m".into(), monitor.to_string()],
@@ -99,11 +103,13 @@ async fn run_case(c: &Case, events: u64, rate: u64) -> Result<Value> {
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     let started = Instant::now();
     let mut sent = 0u64;
+    let mut owned = vec![0u64; c.shards];
     while sent < events {
         tick.tick().await;
         let mut acks = Vec::new();
         for _ in 0..per_tick.min(events - sent) {
             let t = &tenants[sent as usize % n];
+            owned[owner(sent as usize % n)] += 1;
             acks.push(
                 js.publish(format!("evt.{t}.account"), payload(sent, &pad))
                     .await?,
@@ -130,6 +136,48 @@ async fn run_case(c: &Case, events: u64, rate: u64) -> Result<Value> {
     for r in runners.iter_mut() {
         r.terminate(Duration::from_secs(30))?;
     }
+    // A backlog on top, so each shard's start is a small part of its time.
+    let mut acks = Vec::with_capacity(1000);
+    for i in 0..backlog {
+        let k = (sent + i) as usize % n;
+        owned[owner(k)] += 1;
+        acks.push(
+            js.publish(
+                format!("evt.{}.account", tenants[k]),
+                payload(sent + i, &pad),
+            )
+            .await?,
+        );
+        if acks.len() == 1000 {
+            for a in acks.drain(..) {
+                a.await?;
+            }
+        }
+    }
+    for a in acks {
+        a.await?;
+    }
+    let raw = raw_rate(&js, sent + backlog).await?;
+    let mut ratio = f64::INFINITY;
+    let sampled: Vec<usize> = (0..c.shards).step_by(c.shards.div_ceil(4)).collect();
+    for &s in &sampled {
+        let mine: Vec<&str> = (0..n)
+            .filter(|i| owner(*i) == s)
+            .map(|i| tenants[i].as_str())
+            .collect();
+        let mut spec = RunnerSpec::new(&nats, &tmp.path().join(format!("alone{s}")), &mine);
+        spec.shard = format!("alone-{s}");
+        spec.sagas = sagas.clone();
+        let start_ms = shared::now_ms();
+        let mut r = Runner::start(spec).await?;
+        r.wait_caught_up(Duration::from_secs(300)).await?;
+        let done_ms = metric(&http, &r.admin_url, "runner_last_commit_unix_ms")
+            .await
+            .unwrap_or(0.0) as u64;
+        let secs = done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0;
+        ratio = ratio.min(owned[s] as f64 / secs / raw);
+        r.terminate(Duration::from_secs(30))?;
+    }
     Ok(json!({
         "shards": c.shards,
         "tenants_per_shard": c.per_shard,
@@ -140,7 +188,30 @@ async fn run_case(c: &Case, events: u64, rate: u64) -> Result<Value> {
         "read_amplification": (amp * 100.0).round() / 100.0,
         "apply_p50_ms": (p50 * 100.0).round() / 100.0,
         "apply_p99_ms": (p99 * 100.0).round() / 100.0,
+        "raw_events_per_sec": raw.round(),
+        "ratio_to_raw": (ratio * 100.0).round() / 100.0,
+        "shards_sampled_for_ratio": sampled.len(),
     }))
+}
+
+/// One ephemeral, unfiltered, no-ack consumer reading the whole stream: events/s.
+async fn raw_rate(js: &async_nats::jetstream::Context, n: u64) -> Result<f64> {
+    use futures_util::StreamExt;
+    let c = js
+        .get_stream(shared::names::DEFAULT_EVENT_STREAM)
+        .await?
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            ack_policy: async_nats::jetstream::consumer::AckPolicy::None,
+            memory_storage: true,
+            ..Default::default()
+        })
+        .await?;
+    let t0 = Instant::now();
+    let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+    for _ in 0..n {
+        msgs.next().await.context("raw read ended")??;
+    }
+    Ok(n as f64 / t0.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
@@ -149,6 +220,7 @@ async fn main() -> Result<()> {
     let per_shard = list("FLEET_TENANTS", "10,100");
     let events: u64 = env_or("FLEET_EVENTS", 20_000);
     let rate: u64 = env_or("FLEET_RATE", 5_000);
+    let backlog: u64 = env_or("FLEET_BACKLOG", 100_000);
     if cfg!(debug_assertions) {
         eprintln!("warning: bench built without --release; figures are not representative");
     }
@@ -156,8 +228,8 @@ async fn main() -> Result<()> {
         "fleet: {events} events at {rate}/s per case, apply-only saga; read amplification = messages the server delivered to all runners / events published (its /connz counters)\n"
     );
     println!(
-        "{:>6} {:>9} {:>12} {:>10} {:>8} {:>8}",
-        "shards", "tenants", "placement", "read amp", "p50 ms", "p99 ms"
+        "{:>6} {:>9} {:>12} {:>10} {:>8} {:>8} {:>12}",
+        "shards", "tenants", "placement", "read amp", "p50 ms", "p99 ms", "ratio to raw"
     );
     let mut cases = Vec::new();
     for &s in &shards {
@@ -171,15 +243,16 @@ async fn main() -> Result<()> {
                     per_shard: t,
                     recommended,
                 };
-                let v = run_case(&c, events, rate).await?;
+                let v = run_case(&c, events, rate, backlog).await?;
                 println!(
-                    "{:>6} {:>9} {:>12} {:>10.2} {:>8.2} {:>8.2}",
+                    "{:>6} {:>9} {:>12} {:>10.2} {:>8.2} {:>8.2} {:>12.2}",
                     s,
                     t,
                     v["placement"].as_str().unwrap_or(""),
                     v["read_amplification"].as_f64().unwrap_or(0.0),
                     v["apply_p50_ms"].as_f64().unwrap_or(0.0),
                     v["apply_p99_ms"].as_f64().unwrap_or(0.0),
+                    v["ratio_to_raw"].as_f64().unwrap_or(0.0),
                 );
                 cases.push(v);
             }
