@@ -17,6 +17,8 @@ pub const DEFAULT_DLQ_STREAM: &str = "RUNNER_DLQ";
 pub const EVENT_SUBJECTS: &str = "evt.*.*";
 /// Subjects of the command stream.
 pub const COMMAND_SUBJECTS: &str = "cmd.>";
+/// What every command subject starts with, before the tenant token (`cmd.<tenant>.<...>`).
+pub const COMMAND_ROOT: &str = "cmd.";
 /// Subjects of the dead-letter stream.
 pub const DLQ_SUBJECTS: &str = "dlq.>";
 
@@ -192,8 +194,8 @@ mod tests {
     #[test]
     fn partition_groups_are_stable_and_in_range() {
         // FNV-1a 32 test vectors ("" and "a"), then the group.
-        assert_eq!(partition_of("", u32::MAX), 0x811c_9dc5 % u32::MAX);
-        assert_eq!(partition_of("a", u32::MAX), 0xe40c_292c % u32::MAX);
+        assert_eq!(partition_of("", 1 << 31), 0x811c_9dc5 % (1 << 31));
+        assert_eq!(partition_of("a", 1 << 31), 0xe40c_292c % (1 << 31));
         for t in ["t1", "acme", "a-b_C", "x"] {
             assert!(partition_of(t, 64) < 64);
             assert_eq!(partition_of(t, 1), 0);

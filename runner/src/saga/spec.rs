@@ -195,7 +195,7 @@ fn load_emits(cx: &Ctx, emit: Vec<Spanned<EmitSpec>>) -> Result<Vec<Emit>, SagaF
         let e = e.into_inner();
         let subject = TextTemplate::parse(e.subject.get_ref())
             .map_err(|m| cx.err(Some(e.subject.span()), m))?;
-        if !subject.starts_with_tenant_after("cmd.") {
+        if !subject.starts_with_tenant_after(shared::names::COMMAND_ROOT) {
             return Err(cx.err(
                 Some(e.subject.span()),
                 format!(
