@@ -79,6 +79,19 @@ pub fn quantile_of(samples: &[f64], q: f64) -> f64 {
     v[rank - 1]
 }
 
+/// Polls `GET /admin/replay/<id>` of the runner at `url` until the replay is over
+/// (completed, or cancelled by a release); its last status as JSON.
+pub async fn wait_replay_over(url: &str, id: &str, within: Duration) -> Result<serde_json::Value> {
+    let http = reqwest::Client::new();
+    let path = format!("{url}{}", shared::routes::replay_status(id));
+    eventually(within, "the replay to end", || async {
+        let v: serde_json::Value = http.get(&path).send().await.ok()?.json().await.ok()?;
+        let state: shared::wire::ReplayState = serde_json::from_value(v["state"].clone()).ok()?;
+        (!state.is_active()).then_some(v)
+    })
+    .await
+}
+
 /// Polls `f` every 20 ms until it returns `Some`, or fails after `within`.
 pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut f: F) -> Result<T>
 where

@@ -79,19 +79,7 @@ async fn post(url: &str, path: &str, body: Value) -> anyhow::Result<(u16, Value)
 }
 
 async fn wait_replay(url: &str, id: &str) -> anyhow::Result<Value> {
-    let http = reqwest::Client::new();
-    eventually(WAIT, "the replay to complete", || async {
-        let v: Value = http
-            .get(format!("{url}/admin/replay/{id}"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (v["state"] != "running" && v["state"] != "paused").then_some(v)
-    })
-    .await
+    wait_replay_over(url, id, WAIT).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

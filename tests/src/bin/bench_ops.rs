@@ -87,22 +87,10 @@ async fn replay_bench(http: &reqwest::Client, n: u64) -> Result<Value> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let status = eventually(
-        Duration::from_secs(600),
-        "the replay to complete",
-        || async {
-            let v: Value = http
-                .get(format!("{url}{}", shared::routes::replay_status(&id)))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            (v["state"] == shared::wire::ReplayState::Completed.as_str()).then_some(v)
-        },
-    )
-    .await?;
+    let status = wait_replay_over(&url, &id, Duration::from_secs(600)).await?;
+    if status["state"] != shared::wire::ReplayState::Completed.as_str() {
+        bail!("the replay ended {}, not completed", status["state"]);
+    }
     let took_ms = status["completed_at_ms"].as_u64().unwrap_or(0)
         - status["started_at_ms"].as_u64().unwrap_or(0);
     let replay_eps =

@@ -22,7 +22,17 @@ const STREAM: &str = "READS";
 /// Reads with one ephemeral, memory, no-ack consumer per filter set until `want` messages
 /// came; returns (messages, seconds).
 async fn read(js: &jetstream::Context, filters: Vec<String>, want: usize) -> Result<(usize, f64)> {
-    let s = js.get_stream(STREAM).await?;
+    read_from(js, STREAM, filters, want).await
+}
+
+/// [`read`] on stream `name`.
+async fn read_from(
+    js: &jetstream::Context,
+    name: &str,
+    filters: Vec<String>,
+    want: usize,
+) -> Result<(usize, f64)> {
+    let s = js.get_stream(name).await?;
     let t0 = Instant::now();
     let c = s
         .create_consumer(consumer::pull::Config {
@@ -273,26 +283,7 @@ async fn grouped(n: usize, names: &[String], pad: &str) -> Result<()> {
     );
     let read_group = |g: u32, want: usize| {
         let js = js.clone();
-        async move {
-            let s = js.get_stream(format!("{STREAM}_{g}")).await?;
-            let t0 = Instant::now();
-            let c = s
-                .create_consumer(consumer::pull::Config {
-                    ack_policy: consumer::AckPolicy::None,
-                    memory_storage: true,
-                    ..Default::default()
-                })
-                .await?;
-            let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
-            let mut got = 0;
-            while got < want {
-                match tokio::time::timeout(Duration::from_secs(60), msgs.next()).await {
-                    Ok(Some(Ok(_))) => got += 1,
-                    _ => bail!("group {g} stalled after {got}"),
-                }
-            }
-            anyhow::Ok((got, t0.elapsed().as_secs_f64()))
-        }
+        async move { read_from(&js, &format!("{STREAM}_{g}"), Vec::new(), want).await }
     };
     let (got, secs) = read_group(0, sizes[0]).await?;
     println!(
@@ -314,23 +305,8 @@ async fn grouped(n: usize, names: &[String], pad: &str) -> Result<()> {
             let g = shared::names::partition_of(t, groups);
             let (js, f) = (js.clone(), format!("evt.{g}.{t}.>"));
             tokio::spawn(async move {
-                let s = js.get_stream(format!("{STREAM}_{g}")).await?;
-                let c = s
-                    .create_consumer(consumer::pull::Config {
-                        ack_policy: consumer::AckPolicy::None,
-                        memory_storage: true,
-                        filter_subject: f,
-                        ..Default::default()
-                    })
-                    .await?;
-                let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
-                let mut got = 0;
-                while got < per_tenant {
-                    match tokio::time::timeout(Duration::from_secs(60), msgs.next()).await {
-                        Ok(Some(Ok(_))) => got += 1,
-                        _ => bail!("tenant reader stalled after {got}"),
-                    }
-                }
+                let (got, _) =
+                    read_from(&js, &format!("{STREAM}_{g}"), vec![f], per_tenant).await?;
                 anyhow::Ok(got)
             })
         })

@@ -659,18 +659,12 @@ async fn replay_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
     let body: Value = resp.json().await?;
     ensure!(code == 202 || code == 200, "replay: {code} {body}");
     let id = body["replay_id"].as_str().context("replay id")?.to_string();
-    let done = eventually(WAIT, "the replay to complete", || async {
-        let s: Value = http
-            .get(format!("{url}/admin/replay/{id}"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (s["state"] == shared::wire::ReplayState::Completed.as_str()).then_some(s)
-    })
-    .await?;
+    let done = wait_replay_over(&url, &id, WAIT).await?;
+    ensure!(
+        done["state"] == shared::wire::ReplayState::Completed.as_str(),
+        "replay {id} of {t}/{saga} ended {}, not completed: {done}",
+        done["state"]
+    );
     let reset_at = done["reset_at"].as_u64().context("reset_at")?;
     let timers_through = done["timers_through_ms"]
         .as_u64()
