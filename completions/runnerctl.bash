@@ -49,6 +49,9 @@ _runnerctl() {
             runnerctl,placements)
                 cmd="runnerctl__subcmd__placements"
                 ;;
+            runnerctl,rebalance)
+                cmd="runnerctl__subcmd__rebalance"
+                ;;
             runnerctl,release)
                 cmd="runnerctl__subcmd__release"
                 ;;
@@ -117,6 +120,9 @@ _runnerctl() {
                 ;;
             runnerctl__subcmd__help,placements)
                 cmd="runnerctl__subcmd__help__subcmd__placements"
+                ;;
+            runnerctl__subcmd__help,rebalance)
+                cmd="runnerctl__subcmd__help__subcmd__rebalance"
                 ;;
             runnerctl__subcmd__help,release)
                 cmd="runnerctl__subcmd__help__subcmd__release"
@@ -257,7 +263,7 @@ _runnerctl() {
 
     case "${cmd}" in
         runnerctl)
-            opts="-o -h -V --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help --version status place unplace release placements watch history shards drain resume replay move tui inspect dev config completions man help"
+            opts="-o -h -V --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help --version status place unplace release placements watch history shards drain resume replay move rebalance tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -783,7 +789,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__help)
-            opts="status place unplace release placements watch history shards drain resume replay move tui inspect dev config completions man help"
+            opts="status place unplace release placements watch history shards drain resume replay move rebalance tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1105,6 +1111,20 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__help__subcmd__placements)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        runnerctl__subcmd__help__subcmd__rebalance)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2719,6 +2739,100 @@ _runnerctl() {
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-nkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --placement-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        runnerctl__subcmd__rebalance)
+            opts="-o -h --window --tolerance --apply --resume --discard --concurrency --timeout --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tolerance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

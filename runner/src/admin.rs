@@ -117,7 +117,7 @@ async fn replay(
             "not connected to NATS yet",
         )
     })?;
-    Ok(match ops.replay(&js, &st.stream, &st.sagas, &req).await? {
+    Ok(match ops.replay(&js, &st.layout, &st.sagas, &req).await? {
         crate::ops::ReplayAnswer::Plan(plan) => axum::Json(plan).into_response(),
         crate::ops::ReplayAnswer::Accepted(a) => {
             (StatusCode::ACCEPTED, axum::Json(a)).into_response()
@@ -353,7 +353,7 @@ async fn unplaced(st: &AdminState) {
     };
     let work = async {
         let kv = js.get_key_value(bucket).await.map_err(|e| e.to_string())?;
-        shared::nats::unplaced_tenants(js, &st.stream, &kv).await
+        shared::nats::unplaced_tenants(js, &st.layout, &kv).await
     };
     if let Ok(Ok(u)) = tokio::time::timeout(Duration::from_secs(3), work).await {
         st.metrics.unplaced_tenants.set(u.len() as i64);

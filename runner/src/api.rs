@@ -17,10 +17,10 @@ pub struct AdminState {
     pub metrics: Arc<Metrics>,
     pub vol: Arc<Volume>,
     pub js: OnceLock<jetstream::Context>,
-    /// The identity of the event stream the volume reads; set once checked at start.
-    pub stream_id: OnceLock<String>,
+    /// The event streams the volume reads and their identities; set once checked at start.
+    pub streams: OnceLock<Arc<crate::stream::Streams>>,
     pub shard: String,
-    pub stream: String,
+    pub layout: shared::layout::Layout,
     pub nats_url: String,
     pub sagas: Vec<String>,
     pub token: Option<String>,

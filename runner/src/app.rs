@@ -160,9 +160,9 @@ fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunErr
         metrics: metrics.clone(),
         vol: vol.clone(),
         js: OnceLock::new(),
-        stream_id: OnceLock::new(),
+        streams: OnceLock::new(),
         shard: cfg.shard_id.to_string(),
-        stream: args.stream.clone(),
+        layout: args.layout(),
         nats_url: args.nats_url.clone(),
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
@@ -206,10 +206,11 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
         return Ok(());
     }
     let _ = b.admin.js.set(js.clone());
-    let Some(stream_id) = check_stream(sup, b, &js).await? else {
+    let Some(streams) = check_stream(sup, b, &js).await? else {
         return Ok(());
     };
-    let _ = b.admin.stream_id.set(stream_id.clone());
+    let streams = Arc::new(streams);
+    let _ = b.admin.streams.set(streams.clone());
     let fence = Arc::new(Fence::closed());
     let (registry, record, ttl) = registry(b, &js).await?;
     let Some(lease) = Lease::acquire(
@@ -236,26 +237,30 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
         js,
         reconnects,
         registry,
-        stream_id,
+        streams,
     };
     let running = start(sup, b, nats, fence, lease, record).await?;
     let cause = running.wait(sup).await;
     running.stop(b, cause).await
 }
 
-/// Checks the event stream is the one the volume was built from, retrying while NATS does
-/// not answer; `None` when a stop was requested meanwhile.
+/// Checks the event streams are the ones the volume was built from, retrying while NATS
+/// does not answer; `None` when a stop was requested meanwhile.
 async fn check_stream(
     sup: &Supervisor,
     b: &Base,
     js: &jetstream::Context,
-) -> Result<Option<String>, RunError> {
+) -> Result<Option<crate::stream::Streams>, RunError> {
     let args = &b.cfg.args;
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
     loop {
-        let checked =
-            crate::stream::check_at_start(js, &b.vol, &args.stream, args.adopt_stream.as_deref())
-                .await;
+        let checked = crate::stream::check_layout_at_start(
+            js,
+            &b.vol,
+            &args.layout(),
+            args.adopt_stream.as_deref(),
+        )
+        .await;
         match checked {
             Ok(id) => {
                 b.shared.set_nats_problem(None);
@@ -353,7 +358,7 @@ struct Nats {
     js: jetstream::Context,
     reconnects: watch::Receiver<u64>,
     registry: kv::Store,
-    stream_id: String,
+    streams: Arc<crate::stream::Streams>,
 }
 
 /// The running parts, in the order they stop.
@@ -361,6 +366,7 @@ struct Running {
     client: async_nats::Client,
     readers: Task<()>,
     ticker: Task<()>,
+    reading: Option<Task<()>>,
     placement: Option<Task<()>>,
     engine_tx: mpsc::Sender<EngineMsg>,
     engine_stop: Arc<AtomicBool>,
@@ -450,9 +456,11 @@ async fn start_engine(b: &Base, nats: &Nats, fence: Arc<Fence>) -> Result<Engine
         stop: stop.clone(),
         fence,
     };
+    let whole = crate::reading::initial(&nats.js, &nats.streams.layout, &b.vol, &tenants).await;
     let ecfg = EngineConfig {
-        stream: args.stream.clone(),
-        stream_id: nats.stream_id.clone(),
+        layout: nats.streams.layout.clone(),
+        stream_ids: nats.streams.ids.clone(),
+        whole,
         timer_grace: args.timer_grace,
         shard: b.cfg.shard_id.to_string(),
         max_event_bytes: args.max_event_bytes,
@@ -481,7 +489,7 @@ fn placement_config(b: &Base, nats: &Nats) -> PlacementConfig {
     PlacementConfig {
         shard: b.cfg.shard_id.to_string(),
         volume_id: b.volume_id.clone(),
-        stream_id: nats.stream_id.clone(),
+        streams: nats.streams.clone(),
         // With both set, the allowlist bounds what placement may give this shard.
         allow: (!b.cfg.tenants.is_empty())
             .then(|| b.cfg.tenants.iter().map(|t| t.to_string()).collect()),
@@ -511,8 +519,8 @@ async fn start(
     let readers = sup.spawn("readers", {
         let ctx = Arc::new(ReaderCtx {
             js: nats.js.clone(),
-            stream: args.stream.clone(),
-            stream_id: nats.stream_id.clone(),
+            layout: nats.streams.layout.clone(),
+            stream_ids: nats.streams.ids.clone(),
             stream_changed: stream_changed.clone(),
             shard: b.cfg.shard_id.to_string(),
             batch_size: (args.batch_size as usize).min(1000),
@@ -534,6 +542,19 @@ async fn start(
                 }
             }
         }
+    });
+    // Partitioned: which groups to read whole, measured again every few seconds.
+    let reading = nats.streams.layout.is_partitioned().then(|| {
+        let (js, layout, shared, tx) = (
+            nats.js.clone(),
+            nats.streams.layout.clone(),
+            b.shared.clone(),
+            engine_tx.clone(),
+        );
+        let period = args.reading_every;
+        sup.spawn("reading", move |stop| {
+            crate::reading::run(js, layout, shared, tx, period, stop)
+        })
     });
     let relay = sup.spawn("relay", {
         let relay = Relay::new(
@@ -608,7 +629,7 @@ async fn start(
             handoff,
             shard: b.cfg.shard_id.to_string(),
             volume_id: b.volume_id.clone(),
-            stream_id: nats.stream_id.clone(),
+            streams: nats.streams.clone(),
         };
         move |stop| r.run(stop)
     });
@@ -618,6 +639,7 @@ async fn start(
         client: nats.client,
         readers,
         ticker,
+        reading,
         placement,
         engine_tx,
         engine_stop,
@@ -700,6 +722,9 @@ impl Running {
         // 1. No new reads.
         self.readers.stop().await;
         self.ticker.stop().await;
+        if let Some(r) = self.reading {
+            r.stop().await;
+        }
         // 2. Tenants handed over (not after a lost lease: the new holder owns them now).
         if let Some(p) = self.placement {
             if lost {

@@ -92,6 +92,16 @@ pub struct Args {
     /// JetStream stream holding events on evt.<tenant>.<saga> (created if missing).
     #[arg(long, env = "RUNNER_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
     pub stream: String,
+    /// Partition groups of the event layout (docs/consumption.md#the-layout): 0 reads the
+    /// single stream RUNNER_STREAM (evt.<tenant>.<saga>); G > 0 reads the G group streams
+    /// <RUNNER_STREAM>_<g> (evt.<g>.<tenant>.<saga>, g = fnv1a32(tenant) % G), created if
+    /// missing. Every runner and runnerctl of a fleet must use the same value.
+    #[arg(long, env = "RUNNER_PARTITIONS", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=shared::layout::MAX_PARTITIONS as i64))]
+    pub partitions: u16,
+    /// Partitioned layout: how often the shares of the groups this shard has tenants in are
+    /// measured again, to read a group whole or its tenants with readers of their own.
+    #[arg(long, env = "RUNNER_READING_EVERY", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub reading_every: Duration,
     /// JetStream stream capturing emitted commands, cmd.> (created if missing).
     #[arg(long, env = "RUNNER_COMMANDS_STREAM", default_value = shared::names::DEFAULT_COMMAND_STREAM)]
     pub commands_stream: String,
@@ -147,6 +157,11 @@ pub struct Config {
 }
 
 impl Args {
+    /// The event layout (`RUNNER_STREAM`, `RUNNER_PARTITIONS`).
+    pub fn layout(&self) -> shared::layout::Layout {
+        shared::layout::Layout::new(&self.stream, self.partitions)
+    }
+
     /// The NATS credentials and CA, as the connect-options builder in `shared` takes them.
     pub fn nats_auth(&self) -> shared::nats::NatsAuth {
         shared::nats::NatsAuth {

@@ -28,24 +28,33 @@ pub struct InFlight {
     shared: Arc<SharedState>,
     batches: u64,
     kib: u32,
+    /// The reader's places for batches in flight ([`crate::reader::BATCHES_PER_READER`]),
+    /// given back with the ticket.
+    slots: Vec<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl InFlight {
     /// Counts one batch of `kib` KiB in flight. The caller has taken the bytes from the
     /// read budget already.
-    pub(crate) fn new(shared: Arc<SharedState>, kib: u32) -> InFlight {
+    pub(crate) fn new(
+        shared: Arc<SharedState>,
+        kib: u32,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> InFlight {
         shared.batches_queued.fetch_add(1, Ordering::Relaxed);
         InFlight {
             shared,
             batches: 1,
             kib,
+            slots: slot.into_iter().collect(),
         }
     }
 
-    /// Takes over `other`'s count and bytes (batches merged into one transaction).
+    /// Takes over `other`'s count, bytes and places (batches merged into one transaction).
     pub fn absorb(&mut self, mut other: InFlight) {
         self.batches += std::mem::take(&mut other.batches);
         self.kib += std::mem::take(&mut other.kib);
+        self.slots.append(&mut other.slots);
     }
 }
 

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod placement;
 pub mod positions;
 pub mod reader;
+pub mod reading;
 pub mod saga;
 pub mod state;
 pub mod status;

@@ -110,8 +110,9 @@ pub async fn connect(
     }
 }
 
-/// The streams the runner needs, with their documented defaults.
-pub fn stream_configs(args: &Args) -> [stream::Config; 3] {
+/// The streams the runner needs, with their documented defaults: the event stream or the
+/// group streams of the layout, commands and dead letters.
+pub fn stream_configs(args: &Args) -> Vec<stream::Config> {
     let base = |name: &str, subject: &str| stream::Config {
         name: name.to_string(),
         subjects: vec![subject.to_string()],
@@ -123,11 +124,23 @@ pub fn stream_configs(args: &Args) -> [stream::Config; 3] {
         num_replicas: 1,
         ..Default::default()
     };
-    [
-        base(&args.stream, shared::names::EVENT_SUBJECTS),
-        base(&args.commands_stream, shared::names::COMMAND_SUBJECTS),
-        base(&args.dlq_stream, shared::names::DLQ_SUBJECTS),
-    ]
+    let layout = args.layout();
+    let mut all: Vec<stream::Config> = layout
+        .groups()
+        .map(|g| {
+            let mut c = base(&layout.stream(g), &layout.subjects(g));
+            if layout.is_partitioned() {
+                c.metadata.insert(
+                    shared::nats::PARTITIONS_METADATA.to_string(),
+                    layout.partitions().to_string(),
+                );
+            }
+            c
+        })
+        .collect();
+    all.push(base(&args.commands_stream, shared::names::COMMAND_SUBJECTS));
+    all.push(base(&args.dlq_stream, shared::names::DLQ_SUBJECTS));
+    all
 }
 
 /// Creates the streams that are missing, retrying until it works or `cancel` fires.

@@ -16,11 +16,11 @@ use async_nats::jetstream::kv;
 use shared::edge_storage::{StorageError, TableId, Volume, export};
 use shared::ids::{ShardId, TenantId};
 use shared::placement::{ClaimRecord, ShardRecord, claim_key};
+use shared::routes;
 use shared::wire::{
     DrainStatus, ErrorCode, ReplayAccepted, ReplayDeletes, ReplayMode, ReplayPlan, ReplayRequest,
     RunnerState, StreamRange, TenantDataChange, TenantInfo,
 };
-use shared::{names, routes};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -183,11 +183,11 @@ impl Ops {
     pub async fn replay(
         &self,
         js: &async_nats::jetstream::Context,
-        stream: &str,
+        layout: &shared::layout::Layout,
         sagas: &[String],
         req: &ReplayRequest,
     ) -> Result<ReplayAnswer, OpError> {
-        let (tenant, plan) = self.plan(js, stream, sagas, req).await?;
+        let (tenant, plan) = self.plan(js, layout, sagas, req).await?;
         if req.dry_run {
             return Ok(ReplayAnswer::Plan(plan));
         }
@@ -239,7 +239,7 @@ impl Ops {
     pub async fn plan(
         &self,
         js: &async_nats::jetstream::Context,
-        stream: &str,
+        layout: &shared::layout::Layout,
         sagas: &[String],
         req: &ReplayRequest,
     ) -> Result<(TenantId, ReplayPlan), OpError> {
@@ -325,7 +325,7 @@ impl Ops {
         .await
         .map_err(|e| OpError::Unavailable(e.to_string()))?
         .map_err(|e| OpError::Unavailable(e.to_string()))?;
-        let range = stream_range(js, stream, &tenant, req.saga_name.as_str()).await?;
+        let range = stream_range(js, layout, &tenant, req.saga_name.as_str()).await?;
         let mut warnings = Vec::new();
         if mode == ReplayMode::FullReset {
             if markers > range.events {
@@ -501,12 +501,13 @@ pub async fn progress(
 
 async fn stream_range(
     js: &async_nats::jetstream::Context,
-    stream: &str,
+    layout: &shared::layout::Layout,
     tenant: &TenantId,
     saga: &str,
 ) -> Result<StreamRange, OpError> {
     use futures_util::TryStreamExt;
-    let subject = names::event_subject(tenant, saga);
+    let stream = &layout.stream(layout.group_of(tenant.as_str()));
+    let subject = layout.event_subject(tenant.as_str(), saga);
     let unavailable = |e: String| {
         OpError::Unavailable(format!(
             "cannot read stream {stream} to plan the replay: {e}; is NATS reachable?"

@@ -79,8 +79,9 @@ pub struct PlacementConfig {
     pub shard: String,
     /// `meta.volume_id` of this runner's volume.
     pub volume_id: String,
-    /// The event stream's identity.
-    pub stream_id: String,
+    /// The event streams and their identities: a tenant's positions are in the stream of
+    /// its group.
+    pub streams: Arc<crate::stream::Streams>,
     /// When set, only these tenants are served even if placed here.
     pub allow: Option<BTreeSet<String>>,
 }
@@ -173,7 +174,7 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
         position,
         updated_at_ms: f.now_ms,
         volume_id: Some(me.volume_id.clone()),
-        stream_id: Some(me.stream_id.clone()),
+        stream_id: Some(me.streams.id_of_tenant(f.tenant).to_string()),
         timers_through_ms: 0,
     };
     let Some(c) = f.claim else {
@@ -186,7 +187,10 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
         };
     };
     // A position in another stream (it was recreated and adopted) means nothing here.
-    let same_stream = c.stream_id.as_deref().is_none_or(|s| s == me.stream_id);
+    let same_stream = c
+        .stream_id
+        .as_deref()
+        .is_none_or(|s| s == me.streams.id_of_tenant(f.tenant));
     let position = if same_stream { c.position } else { 0 };
     if c.shard == me.shard {
         let other_volume = c.volume_id.as_deref().is_some_and(|v| v != me.volume_id);
@@ -240,7 +244,7 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
                         by: me.shard.clone(),
                         position: at,
                         taken_over: true,
-                        stream_id: Some(me.stream_id.clone()),
+                        stream_id: Some(me.streams.id_of_tenant(f.tenant).to_string()),
                         at_ms: f.now_ms,
                     })),
                 }
@@ -559,7 +563,7 @@ impl Placement {
                 .filter(|c| c.mode != CursorMode::Live)
                 .map(|c| c.seq);
             let Some(position) = pos else { continue };
-            let rec = self.my_claim(ClaimState::Released, position, 0);
+            let rec = self.my_claim(&t, ClaimState::Released, position, 0);
             match self
                 .handoff
                 .update(claim_key(&t), claim_bytes(&rec), rev)
@@ -573,14 +577,20 @@ impl Placement {
         }
     }
 
-    fn my_claim(&self, state: ClaimState, position: u64, timers_through_ms: u64) -> ClaimRecord {
+    fn my_claim(
+        &self,
+        tenant: &str,
+        state: ClaimState,
+        position: u64,
+        timers_through_ms: u64,
+    ) -> ClaimRecord {
         ClaimRecord {
             shard: self.cfg.shard.clone(),
             state,
             position,
             updated_at_ms: shared::now_ms(),
             volume_id: Some(self.cfg.volume_id.clone()),
-            stream_id: Some(self.cfg.stream_id.clone()),
+            stream_id: Some(self.cfg.streams.id_of_tenant(tenant).to_string()),
             timers_through_ms,
         }
     }
@@ -730,7 +740,7 @@ impl Placement {
                     .filter(|p| {
                         p.stream_id
                             .as_deref()
-                            .is_none_or(|s| s == self.cfg.stream_id)
+                            .is_none_or(|s| s == self.cfg.streams.fleet_id())
                     });
                 Ok(HolderState {
                     alive: false,
@@ -864,6 +874,17 @@ impl Placement {
         if go.is_empty() {
             return;
         }
+        // Groups these tenants make worth reading whole are read so before they start, so
+        // they begin on the group reader instead of each on a reader of its own.
+        let adding: Vec<String> = go.iter().map(|(t, _)| t.to_string()).collect();
+        crate::reading::adjust(
+            &self.js,
+            &self.cfg.streams.layout,
+            &self.shared,
+            &self.engine,
+            &adding,
+        )
+        .await;
         let (tx, rx) = oneshot::channel();
         if self
             .engine
@@ -947,7 +968,8 @@ impl Placement {
             .map(|(t, r)| async move {
                 let key = claim_key(t.as_str());
                 let position = r.position;
-                let rec = this.my_claim(ClaimState::Released, position, r.timers_through_ms);
+                let rec =
+                    this.my_claim(t.as_str(), ClaimState::Released, position, r.timers_through_ms);
                 let r = match handoff.entry(key.clone()).await {
                     Ok(Some(e)) if e.operation == Operation::Put => {
                         match serde_json::from_slice::<ClaimRecord>(&e.value) {
@@ -1012,7 +1034,7 @@ impl Placement {
             let Some(end) = ended.filter(|e| {
                 e.stream_id
                     .as_deref()
-                    .is_none_or(|s| s == self.cfg.stream_id)
+                    .is_none_or(|s| s == self.cfg.streams.id_of_tenant(&tenant))
             }) else {
                 self.held.release(&tenant);
                 continue;
@@ -1045,7 +1067,10 @@ mod tests {
         PlacementConfig {
             shard: "a".into(),
             volume_id: "v2".into(),
-            stream_id: "S@2".into(),
+            streams: Arc::new(crate::stream::Streams {
+                layout: shared::layout::Layout::new("S", 0),
+                ids: vec!["S@2".into()],
+            }),
             allow: None,
         }
     }

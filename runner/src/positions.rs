@@ -20,7 +20,7 @@ pub struct Reporter {
     pub handoff: kv::Store,
     pub shard: String,
     pub volume_id: String,
-    pub stream_id: String,
+    pub streams: Arc<crate::stream::Streams>,
 }
 
 impl Reporter {
@@ -48,7 +48,7 @@ impl Reporter {
                 at_ms: shared::now_ms(),
                 tenants: tenants.clone(),
                 volume_id: Some(self.volume_id.clone()),
-                stream_id: Some(self.stream_id.clone()),
+                stream_id: Some(self.streams.fleet_id()),
             };
             let body = bytes::Bytes::from(serde_json::to_vec(&rec).expect("serialisable"));
             if self.handoff.put(&key, body).await.is_ok() {

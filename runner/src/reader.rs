@@ -1,6 +1,12 @@
-//! Readers: tasks that pull events from the event stream and hand them to the engine in
-//! batches. The shard's main reader reads the whole stream from the volume's reader position;
-//! a catch-up reader reads one tenant (`evt.<tenant>.>`) from that tenant's cursor.
+//! Readers: tasks that pull events from the event streams and hand them to the engine in
+//! batches. A group reader reads a whole group's stream (the single layout's one stream is
+//! group 0) from the volume's reader position of that group; a tenant's own reader (a lane)
+//! reads one tenant (`evt.<tenant>.>`, `evt.<g>.<tenant>.>` partitioned) from that tenant's
+//! cursor.
+//!
+//! Fairness: each reader has at most [`BATCHES_PER_READER`] batches in flight to the engine,
+//! so a burst read by one reader waits behind its own batches, not in front of every other
+//! reader's (the engine takes batches in the order they come).
 //!
 //! Consumers are ephemeral, memory-backed and without acks: where a reader stands is kept in
 //! the volume (checkpoints, cursors, reader position), so a consumer can be dropped and
@@ -19,6 +25,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use shared::ids::TenantId;
+use shared::layout::{Group, Layout};
+
 use crate::engine::{EngineMsg, Msg, ReaderCmd};
 use crate::inflight::{InFlight, cost_kib};
 use crate::metrics::Metrics;
@@ -27,10 +36,10 @@ use crate::state::{ReaderId, SharedState};
 /// What every reader needs.
 pub struct ReaderCtx {
     pub js: jetstream::Context,
-    pub stream: String,
-    /// The stream's identity the volume was built from; a reader finding another stands
-    /// the runner down (`stream_changed`).
-    pub stream_id: String,
+    pub layout: Layout,
+    /// Each group stream's identity the volume was built from, by group; a reader finding
+    /// another stands the runner down (`stream_changed`).
+    pub stream_ids: Vec<String>,
     /// Cancelled, with the reason in `SharedState::fatal`, when the stream is not the one.
     pub stream_changed: CancellationToken,
     pub shard: String,
@@ -44,14 +53,39 @@ pub struct ReaderCtx {
 
 static CONSUMER_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-fn consumer_name(ctx: &ReaderCtx, id: ReaderId, filter: &Option<String>) -> String {
+/// Most batches one reader has handed to the engine and the engine has not committed yet.
+pub const BATCHES_PER_READER: u32 = 4;
+
+/// What a reader reads.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: ReaderId,
+    pub group: Group,
+    /// One tenant's events, or the whole group stream.
+    pub tenant: Option<TenantId>,
+    /// Confirm where it stands with the server (for timer watermarks).
+    pub confirm: bool,
+}
+
+impl Source {
+    fn stream(&self, ctx: &ReaderCtx) -> String {
+        ctx.layout.stream(self.group)
+    }
+
+    fn filter(&self, ctx: &ReaderCtx) -> Option<String> {
+        self.tenant
+            .as_ref()
+            .map(|t| ctx.layout.tenant_filter(t.as_str()))
+    }
+}
+
+fn consumer_name(ctx: &ReaderCtx, src: &Source) -> String {
     let n = CONSUMER_SERIAL.fetch_add(1, Ordering::Relaxed);
-    let role = match (id, filter) {
-        (ReaderId::Main, _) => "main".to_string(),
-        (ReaderId::Lane(_), Some(f)) => shared::names::tenant_of_filter(f)
-            .unwrap_or("lane")
-            .to_string(),
-        (ReaderId::Lane(l), None) => format!("lane{l}"),
+    let role = match (&src.tenant, src.id) {
+        (Some(t), _) => t.to_string(),
+        (None, ReaderId::Group(g)) if ctx.layout.is_partitioned() => format!("g{g}"),
+        (None, ReaderId::Group(_)) => "main".to_string(),
+        (None, ReaderId::Lane(l)) => format!("lane{l}"),
     };
     format!(
         "runner-{}-{}-{}-{}",
@@ -75,14 +109,22 @@ pub async fn run_manager(
         match cmd {
             ReaderCmd::Start {
                 reader,
-                filter,
+                group,
+                tenant,
                 start_seq,
+                confirm,
             } => {
                 let token = shutdown.child_token();
                 if let Some(old) = running.insert(reader, token.clone()) {
                     old.cancel();
                 }
-                tasks.spawn(read(ctx.clone(), reader, filter, start_seq, token));
+                let src = Source {
+                    id: reader,
+                    group,
+                    tenant,
+                    confirm,
+                };
+                tasks.spawn(read(ctx.clone(), src, start_seq, token));
             }
             ReaderCmd::Stop(reader) => {
                 if let Some(t) = running.remove(&reader) {
@@ -108,26 +150,30 @@ enum CreateError {
 
 async fn create(
     ctx: &ReaderCtx,
-    id: ReaderId,
-    filter: &Option<String>,
+    src: &Source,
     start_seq: u64,
 ) -> Result<consumer::PullConsumer, CreateError> {
+    let (id, name, filter) = (src.id, src.stream(ctx), src.filter(ctx));
     let stream = ctx
         .js
-        .get_stream(&ctx.stream)
+        .get_stream(&name)
         .await
-        .map_err(|e| CreateError::Failed(format!("cannot reach stream {}: {e}", ctx.stream)))?;
+        .map_err(|e| CreateError::Failed(format!("cannot reach stream {name}: {e}")))?;
     let info = stream.cached_info();
     let current = crate::stream::identity_of(info);
-    if current != ctx.stream_id {
+    let recorded = ctx
+        .stream_ids
+        .get(src.group as usize)
+        .map(String::as_str)
+        .unwrap_or_default();
+    if current != recorded {
         return Err(CreateError::StreamChanged(format!(
-            "stream {} was deleted and created again while the runner ran (the volume reads {}, the server now has {current}); stopping without reading it: see docs/runbooks.md#the-event-stream-was-recreated",
-            ctx.stream, ctx.stream_id
+            "stream {name} was deleted and created again while the runner ran (the volume reads {recorded}, the server now has {current}); stopping without reading it: see docs/runbooks.md#the-event-stream-was-recreated"
         )));
     }
     let first = info.state.first_sequence;
     if start_seq > 1 && start_seq < first {
-        let whose = match filter {
+        let whose = match &filter {
             Some(f) => format!("events of {f} among them"),
             None => "events of the tenants served by this reader among them".to_string(),
         };
@@ -138,12 +184,12 @@ async fn create(
             "the stream no longer holds sequences {start_seq}..{} (removed by its limits) before this reader read them: {whose} were never applied here",
             first - 1
         );
-        if id == ReaderId::Main {
+        if matches!(id, ReaderId::Group(_)) {
             ctx.metrics.stream_gap.inc_by(first - start_seq);
         }
     }
     let config = consumer::pull::Config {
-        name: Some(consumer_name(ctx, id, filter)),
+        name: Some(consumer_name(ctx, src)),
         deliver_policy: if start_seq <= 1 {
             consumer::DeliverPolicy::All
         } else {
@@ -152,15 +198,16 @@ async fn create(
             }
         },
         ack_policy: consumer::AckPolicy::None,
-        filter_subject: filter.clone().unwrap_or_default(),
+        filter_subject: filter.unwrap_or_default(),
         memory_storage: true,
         num_replicas: 1,
         inactive_threshold: Duration::from_secs(60),
         ..Default::default()
     };
-    stream.create_consumer(config).await.map_err(|e| {
-        CreateError::Failed(format!("cannot create a consumer on {}: {e}", ctx.stream))
-    })
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| CreateError::Failed(format!("cannot create a consumer on {name}: {e}")))
 }
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
@@ -208,6 +255,30 @@ impl Handoff {
         caught_up: bool,
         cancel: &CancellationToken,
     ) -> Handed {
+        self.send_in(reader, msgs, caught_up, cancel, None).await
+    }
+
+    /// [`Handoff::send`], taking one of the reader's places for batches in flight from
+    /// `slots` first (see [`BATCHES_PER_READER`]).
+    pub async fn send_in(
+        &self,
+        reader: ReaderId,
+        msgs: Vec<Msg>,
+        caught_up: bool,
+        cancel: &CancellationToken,
+        slots: Option<&Arc<tokio::sync::Semaphore>>,
+    ) -> Handed {
+        let slot = match slots {
+            None => None,
+            Some(s) => tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Handed::Cancelled,
+                p = s.clone().acquire_owned() => match p {
+                    Ok(p) => Some(p),
+                    Err(_) => return Handed::Closed,
+                },
+            },
+        };
         let cost = cost_kib(&msgs);
         let bytes = tokio::select! {
             biased;
@@ -227,7 +298,7 @@ impl Handoff {
         };
         // From here nothing can be interrupted: the ticket owns the count and the bytes.
         bytes.forget();
-        let ticket = InFlight::new(self.shared.clone(), cost);
+        let ticket = InFlight::new(self.shared.clone(), cost, slot);
         permit.send(EngineMsg::Batch {
             reader,
             msgs,
@@ -252,6 +323,7 @@ struct Taken {
 /// (`expected` is the next one), drops what was delivered again after a recreate (below
 /// `next`), and advances `next` past the last event taken.
 fn take_chunk<E: std::fmt::Display>(
+    group: Group,
     chunk: Vec<Result<jetstream::Message, E>>,
     expected: &mut u64,
     next: &mut u64,
@@ -291,6 +363,7 @@ fn take_chunk<E: std::fmt::Display>(
         let time_ms = (info.published.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
         *next = info.stream_sequence + 1;
         msgs.push(Msg {
+            group,
             seq: info.stream_sequence,
             time_ms,
             subject: m.subject.to_string(),
@@ -304,13 +377,20 @@ fn take_chunk<E: std::fmt::Display>(
     }
 }
 
-async fn read(
-    ctx: Arc<ReaderCtx>,
-    id: ReaderId,
-    filter: Option<String>,
-    mut next: u64,
-    cancel: CancellationToken,
-) {
+/// Where a reader stands, shared with its confirmation task.
+#[derive(Default)]
+struct Progress {
+    /// The last stream sequence handed to the engine.
+    delivered: AtomicU64,
+    /// When (ms) the reader last handed over events: a reader that did within the last
+    /// period is not idle, and its events' times carry the watermark without asking.
+    delivered_at_ms: AtomicU64,
+    /// The consumer now (a lane's confirmation asks it).
+    consumer: std::sync::Mutex<Option<String>>,
+}
+
+async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: CancellationToken) {
+    let id = src.id;
     /// Counts this reader among the live ones until it returns.
     struct Alive<'a>(&'a SharedState);
     impl Drop for Alive<'_> {
@@ -325,28 +405,33 @@ async fn read(
         shared::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut failures = 0u32;
     let mut current: Option<String> = None;
-    // The main reader's position is confirmed with the server while it reads (see
+    let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_PER_READER as usize));
+    // Where the reader stands is confirmed with the server while it reads (see
     // `confirm_delivered`); the task ends with the reader. Everything before where it
     // starts was applied (by this process or an earlier one).
-    if id == ReaderId::Main {
-        ctx.shared
-            .main_delivered
-            .fetch_max(next.saturating_sub(1), Ordering::AcqRel);
-    }
-    let _confirm = (id == ReaderId::Main).then(|| {
+    let progress = Arc::new(Progress::default());
+    progress
+        .delivered
+        .store(next.saturating_sub(1), Ordering::Release);
+    let _confirm = src.confirm.then(|| {
         let (ctx, cancel) = (ctx.clone(), cancel.child_token());
         let guard = cancel.clone().drop_guard();
-        tokio::spawn(confirm_delivered(ctx, cancel));
+        tokio::spawn(confirm_delivered(
+            ctx,
+            src.clone(),
+            progress.clone(),
+            cancel,
+        ));
         guard
     });
     'outer: loop {
         if let Some(old) = current.take() {
-            delete_later(&ctx, old);
+            delete_later(&ctx, &src.stream(&ctx), old);
         }
         reconnects.borrow_and_update();
         let consumer = tokio::select! {
             _ = cancel.cancelled() => break,
-            c = create(&ctx, id, &filter, next) => c,
+            c = create(&ctx, &src, next) => c,
         };
         let consumer = match consumer {
             Ok(c) => c,
@@ -376,8 +461,9 @@ async fn read(
         backoff.reset();
         ctx.shared.set_consumer(id, Some(name.clone()));
         current = Some(name.clone());
+        *progress.consumer.lock().expect("lock") = Some(name.clone());
         let nothing_pending = consumer.cached_info().num_pending == 0;
-        if id != ReaderId::Main
+        if src.tenant.is_some()
             && nothing_pending
             && ctx.engine.send(id, Vec::new(), true, &cancel).await != Handed::Sent
         {
@@ -423,17 +509,24 @@ async fn read(
                 msgs,
                 caught_up,
                 broken,
-            } = take_chunk(chunk, &mut expected, &mut next);
+            } = take_chunk(src.group, chunk, &mut expected, &mut next);
             ctx.metrics.events_read.inc_by(delivered);
             if !msgs.is_empty() || caught_up {
-                if id == ReaderId::Main
-                    && let Some(last) = msgs.last()
+                let last = msgs.last().map(|m| m.seq);
+                if ctx
+                    .engine
+                    .send_in(id, msgs, caught_up, &cancel, Some(&slots))
+                    .await
+                    != Handed::Sent
                 {
-                    // Before the send: a confirmation must never count a batch not sent.
-                    ctx.shared.main_delivered.store(last.seq, Ordering::Release);
-                }
-                if ctx.engine.send(id, msgs, caught_up, &cancel).await != Handed::Sent {
                     break 'outer;
+                }
+                if let Some(last) = last {
+                    // After the send: a confirmation must never count a batch not sent.
+                    progress.delivered.store(last, Ordering::Release);
+                    progress
+                        .delivered_at_ms
+                        .store(shared::now_ms(), Ordering::Relaxed);
                 }
             }
             if let Some(why) = broken {
@@ -448,51 +541,90 @@ async fn read(
         ctx.shared.set_consumer(id, None);
     }
     ctx.shared.set_consumer(id, None);
+    if let ReaderId::Lane(_) = id {
+        ctx.shared.confirmed.lock().expect("lock").remove(&id);
+    }
     if let Some(old) = current {
-        delete_later(&ctx, old);
+        delete_later(&ctx, &src.stream(&ctx), old);
     }
 }
 
-/// How often the main reader's position is confirmed with the server.
+/// How often a group reader's position is confirmed with the server.
 const CONFIRM_EVERY: Duration = Duration::from_millis(100);
+/// How often a tenant's own reader's is (there may be many: one request each).
+const CONFIRM_LANE_EVERY: Duration = Duration::from_millis(500);
 
-/// Confirms, every [`CONFIRM_EVERY`], that the main reader has handed the engine every
-/// event the stream holds: it notes the clock, asks the stream for its last sequence, and
-/// if the reader had delivered that far, records `(clock, sequence)` in
-/// `SharedState::main_confirmed`. Every event stored before that moment is then delivered,
-/// and applied once the engine's position reaches the sequence: the timer watermark may
-/// follow the clock up to it (`Engine::watermark`), whatever delays the runner's own
-/// scheduling adds. (Only clock skew between this host and the servers is left for
+/// Confirms, every [`CONFIRM_EVERY`] the reader was idle, that it has handed the engine
+/// every event there is for it: it notes the clock, asks the server where the stream ends (a group
+/// reader: the stream's last sequence; a tenant's reader: whether its consumer has anything
+/// pending), and if the reader had delivered that far, records `(clock, sequence)` in
+/// `SharedState::confirmed`. Every event for the reader stored before that moment is then
+/// delivered, and applied once the engine's position reaches the sequence: the timer
+/// watermark may follow the clock up to it (`Engine::mark_of`), whatever delays the runner's
+/// own scheduling adds. (Only clock skew between this host and the servers is left for
 /// `RUNNER_TIMER_GRACE` to cover.)
-async fn confirm_delivered(ctx: Arc<ReaderCtx>, cancel: CancellationToken) {
-    let mut every = tokio::time::interval(CONFIRM_EVERY);
+async fn confirm_delivered(
+    ctx: Arc<ReaderCtx>,
+    src: Source,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) {
+    let period = if src.tenant.is_some() {
+        CONFIRM_LANE_EVERY
+    } else {
+        CONFIRM_EVERY
+    };
+    let mut every = tokio::time::interval(period);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let stream = src.stream(&ctx);
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = every.tick() => {}
         }
         let asked_at = shared::now_ms();
+        let last_delivery = progress.delivered_at_ms.load(Ordering::Relaxed);
+        if asked_at.saturating_sub(last_delivery) < period.as_millis() as u64 {
+            // Busy: no request (each is a message to and from the server).
+            continue;
+        }
+        let consumer = progress.consumer.lock().expect("lock").clone();
         let ask = async {
-            let s = ctx.js.get_stream_no_info(&ctx.stream).await.ok()?;
-            s.get_info().await.ok()
+            let s = ctx.js.get_stream_no_info(&stream).await.ok()?;
+            if src.tenant.is_none() {
+                return s.get_info().await.ok().map(|i| i.state.last_sequence);
+            }
+            // A tenant's reader: nothing pending on its consumer means nothing of the
+            // tenant beyond what it delivered.
+            let mut c: consumer::PullConsumer = s.get_consumer(consumer.as_deref()?).await.ok()?;
+            let info = c.info().await.ok()?;
+            (info.num_pending == 0).then_some(info.delivered.stream_sequence)
         };
-        let Ok(Some(info)) = tokio::time::timeout(Duration::from_secs(2), ask).await else {
+        let Ok(Some(last)) = tokio::time::timeout(Duration::from_secs(2), ask).await else {
             continue;
         };
-        let last = info.state.last_sequence;
-        if last <= ctx.shared.main_delivered.load(Ordering::Acquire) {
-            let mut c = ctx.shared.main_confirmed.lock().expect("lock");
+        let delivered = progress.delivered.load(Ordering::Acquire);
+        if last <= delivered {
+            let mut all = ctx.shared.confirmed.lock().expect("lock");
+            let c = all.entry(src.id).or_insert((0, 0));
             if asked_at > c.0 {
-                *c = (asked_at, last);
+                // A tenant's reader confirms everything it delivered.
+                *c = (
+                    asked_at,
+                    if src.tenant.is_some() {
+                        delivered
+                    } else {
+                        last
+                    },
+                );
             }
         }
     }
 }
 
-fn delete_later(ctx: &ReaderCtx, name: String) {
+fn delete_later(ctx: &ReaderCtx, stream: &str, name: String) {
     let js = ctx.js.clone();
-    let stream = ctx.stream.clone();
+    let stream = stream.to_string();
     tokio::spawn(async move {
         let _ = tokio::time::timeout(
             Duration::from_secs(2),
@@ -522,7 +654,7 @@ mod tests {
         let live = CancellationToken::new();
         let send = |c: &CancellationToken| {
             let (h, c) = (h.clone(), c.clone());
-            async move { h.send(ReaderId::Main, Vec::new(), false, &c).await }
+            async move { h.send(ReaderId::Group(0), Vec::new(), false, &c).await }
         };
         assert_eq!(send(&live).await, Handed::Sent);
         assert_eq!(queued(&shared), 1);
@@ -615,6 +747,7 @@ mod tests {
 
     fn big(kib: usize) -> Vec<Msg> {
         vec![Msg {
+            group: 0,
             seq: 1,
             time_ms: 1,
             subject: "evt.t.s".into(),
@@ -633,14 +766,14 @@ mod tests {
         let half = (READ_BUDGET_KIB as usize / 2) - 1;
         for _ in 0..2 {
             assert_eq!(
-                h.send(ReaderId::Main, big(half), false, &live).await,
+                h.send(ReaderId::Group(0), big(half), false, &live).await,
                 Handed::Sent
             );
         }
         // A third would exceed the budget: it waits while the channel still has room.
         let third = tokio::spawn({
             let (h, live) = (h.clone(), live.clone());
-            async move { h.send(ReaderId::Main, big(half), false, &live).await }
+            async move { h.send(ReaderId::Group(0), big(half), false, &live).await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!third.is_finished(), "a batch beyond the budget was sent");
@@ -652,7 +785,7 @@ mod tests {
         }
         assert_eq!(
             h.send(
-                ReaderId::Main,
+                ReaderId::Group(0),
                 big(READ_BUDGET_KIB as usize * 2),
                 false,
                 &live

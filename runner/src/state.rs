@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use shared::edge_storage::CursorMode;
+use shared::layout::Group;
 use shared::wire::RunnerState;
 
 /// Event bytes read from NATS and not yet taken by the engine, at most (in KiB): what the
@@ -14,10 +15,11 @@ use shared::wire::RunnerState;
 /// limit each).
 pub const READ_BUDGET_KIB: u32 = 64 * 1024;
 
-/// Which reader: the shard's main reader or a tenant's catch-up reader.
+/// Which reader: the reader of a whole group's stream (the single layout's one stream is
+/// group 0), or a tenant's own reader (a lane).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReaderId {
-    Main,
+    Group(Group),
     Lane(u64),
 }
 
@@ -25,17 +27,22 @@ pub enum ReaderId {
 pub struct TenantView {
     pub mode: CursorMode,
     pub reader: ReaderId,
-    /// For a catching-up tenant: every event of it up to here is applied (a live tenant is
-    /// at the main reader's position).
+    pub group: Group,
+    /// Read by a reader of its own for as long as it is served here (its group is not read
+    /// whole by this shard), not catching up to a group reader.
+    pub own_reader: bool,
+    /// For a tenant on a reader of its own: every event of it up to here is applied (a live
+    /// tenant is at its group reader's position).
     pub position: u64,
 }
 
 impl EngineView {
-    /// Every event of `tenant` up to the returned sequence is applied here.
+    /// Every event of `tenant` up to the returned sequence (of its group's stream) is
+    /// applied here.
     pub fn position_of(&self, tenant: &str) -> Option<u64> {
         self.tenants.get(tenant).map(|v| {
             if v.mode == CursorMode::Live {
-                self.main_pos
+                self.positions.get(&v.group).copied().unwrap_or(0)
             } else {
                 v.position
             }
@@ -43,10 +50,11 @@ impl EngineView {
     }
 }
 
-/// The engine's tenants and position, refreshed after every commit.
+/// The engine's tenants and positions, refreshed after every commit.
 #[derive(Debug, Clone, Default)]
 pub struct EngineView {
-    pub main_pos: u64,
+    /// Reader position of each group read whole.
+    pub positions: BTreeMap<Group, u64>,
     pub tenants: BTreeMap<String, TenantView>,
 }
 
@@ -66,11 +74,10 @@ pub struct SharedState {
     pub waiting: Mutex<BTreeMap<String, String>>,
     /// Replays running and recently finished (by the engine).
     pub replays: Mutex<Vec<shared::wire::ReplayStatus>>,
-    /// The last stream sequence the main reader handed to the engine.
-    pub main_delivered: std::sync::atomic::AtomicU64,
-    /// `(ms, sequence)`: at that time (this host's clock) the stream held nothing beyond
-    /// `sequence`, and the main reader had delivered it all (`reader::confirm_delivered`).
-    pub main_confirmed: Mutex<(u64, u64)>,
+    /// Per reader, `(ms, sequence)`: at that time (this host's clock) the stream held
+    /// nothing for the reader beyond `sequence`, and the reader had delivered it all
+    /// (`reader::confirm_delivered`). Group readers and tenants' own readers have it.
+    pub confirmed: Mutex<HashMap<ReaderId, (u64, u64)>>,
     /// KiB of events readers may still hand to the engine (see `reader::READ_BUDGET_KIB`).
     pub read_budget: tokio::sync::Semaphore,
     /// Batches sent by readers and not yet taken by the engine.
@@ -112,8 +119,7 @@ impl SharedState {
             readers_running: std::sync::atomic::AtomicU64::new(0),
             batches_queued: std::sync::atomic::AtomicU64::new(0),
             read_budget: tokio::sync::Semaphore::new(READ_BUDGET_KIB as usize),
-            main_delivered: std::sync::atomic::AtomicU64::new(0),
-            main_confirmed: Mutex::new((0, 0)),
+            confirmed: Mutex::new(HashMap::new()),
             drain: Mutex::new(None),
             fatal: Mutex::new(None),
             handoff_problem: Mutex::new(None),
@@ -154,6 +160,16 @@ impl SharedState {
             Some(n) => c.insert(reader, n),
             None => c.remove(&reader),
         };
+    }
+
+    /// What [`SharedState::confirmed`] holds for a reader (`(0, 0)`: nothing yet).
+    pub fn confirmed_of(&self, reader: ReaderId) -> (u64, u64) {
+        self.confirmed
+            .lock()
+            .expect("lock")
+            .get(&reader)
+            .copied()
+            .unwrap_or((0, 0))
     }
 
     pub fn consumer(&self, reader: ReaderId) -> Option<String> {

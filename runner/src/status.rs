@@ -11,10 +11,10 @@ use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use axum::http::StatusCode;
 use futures_util::StreamExt;
 use shared::edge_storage::{StorageError, TableId};
-use shared::names;
+use shared::layout::{Group, Layout};
 use shared::wire::{
-    Assignment, Counters, ErrorCode, NatsStatus, ReaderStatus, SagaStatus, StatusResponse,
-    TenantStatus, VolumeStatus, WaitingTenant,
+    Assignment, Counters, ErrorCode, GroupStatus, NatsStatus, ReaderStatus, SagaStatus,
+    StatusResponse, TenantStatus, VolumeStatus, WaitingTenant,
 };
 
 use crate::api::{AdminState, ApiError};
@@ -30,12 +30,13 @@ struct VolSnapshot {
     used_bytes: u64,
 }
 
-/// What the event stream says; what NATS did not answer is unknown (`None`).
+/// What the event streams say; what NATS did not answer is unknown (absent).
 struct StreamView {
-    last: Option<u64>,
+    /// Each group stream's last sequence.
+    last: BTreeMap<Group, u64>,
     /// (tenant, saga) -> the subject's last sequence (`Some(None)`: no event on it).
     by_subject: LastBySubject,
-    identity: Option<String>,
+    identity: BTreeMap<Group, String>,
 }
 
 type LastBySubject = BTreeMap<(String, String), Option<u64>>;
@@ -44,12 +45,13 @@ type LastBySubject = BTreeMap<(String, String), Option<u64>>;
 pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiError> {
     let view = st.shared.engine.lock().expect("lock").clone();
     let snap = volume_snapshot(st, &view).await?;
+    let groups = groups_of_interest(&st.layout, &view);
     let mut stream = match st.js.get() {
-        Some(js) => stream_view(js, &st.stream, &snap, lag).await,
+        Some(js) => stream_view(js, &st.layout, &groups, &snap, lag).await,
         None => StreamView {
-            last: None,
+            last: BTreeMap::new(),
             by_subject: BTreeMap::new(),
-            identity: None,
+            identity: BTreeMap::new(),
         },
     };
     let mut problems = st.shared.problems();
@@ -64,11 +66,24 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
             url: st.nats_url.clone(),
             connected: st.shared.nats_connected.load(Ordering::Relaxed),
         },
-        stream: st.stream.clone(),
-        stream_last_seq: stream.last,
-        reader: ReaderStatus {
-            consumer: st.shared.consumer(ReaderId::Main),
-            position: view.main_pos,
+        stream: st.layout.base().to_string(),
+        stream_last_seq: if st.layout.is_partitioned() {
+            None
+        } else {
+            stream.last.get(&0).copied()
+        },
+        layout: st.layout.describe(),
+        reader: {
+            let first = view.positions.iter().next();
+            ReaderStatus {
+                consumer: first.and_then(|(g, _)| st.shared.consumer(ReaderId::Group(*g))),
+                position: first.map(|(_, p)| *p).unwrap_or(0),
+            }
+        },
+        groups: if st.layout.is_partitioned() {
+            group_statuses(st, &view, &groups, &stream)
+        } else {
+            Vec::new()
         },
         tenants,
         assignment: if st.placement_bucket.is_some() {
@@ -154,15 +169,26 @@ async fn volume_snapshot(st: &AdminState, view: &EngineView) -> Result<VolSnapsh
 /// unknown (dropped from `stream`), and said so, never 0.
 fn stream_problems(st: &AdminState, snap: &VolSnapshot, stream: &mut StreamView) -> Vec<String> {
     let mut problems = Vec::new();
-    if let (Some(have), Some(want)) = (&stream.identity, st.stream_id.get())
-        && have != want
-    {
-        problems.push(format!(
-            "stream {} is not the stream this volume reads (it has {have}, the volume {want}): it was recreated; lag is unknown (docs/runbooks.md#the-event-stream-was-recreated)",
-            st.stream
-        ));
-        stream.last = None;
-        stream.by_subject.clear();
+    if let Some(streams) = st.streams.get() {
+        let changed: Vec<Group> = stream
+            .identity
+            .iter()
+            .filter(|(g, have)| have.as_str() != streams.id(**g))
+            .map(|(g, _)| *g)
+            .collect();
+        for g in changed {
+            let have = stream.identity.get(&g).cloned().unwrap_or_default();
+            problems.push(format!(
+                "stream {} is not the stream this volume reads (it has {have}, the volume {}): it was recreated; lag is unknown (docs/runbooks.md#the-event-stream-was-recreated)",
+                st.layout.stream(g),
+                streams.id(g)
+            ));
+            stream.last.remove(&g);
+            let layout = &st.layout;
+            stream
+                .by_subject
+                .retain(|(t, _), _| layout.group_of(t) != g);
+        }
     }
     // A checkpoint is a position in the whole stream (a hand-over sets it beyond the
     // subject's own last event): only the stream's end can be behind it.
@@ -170,7 +196,12 @@ fn stream_problems(st: &AdminState, snap: &VolSnapshot, stream: &mut StreamView)
         .tenants
         .iter()
         .flat_map(|(t, per)| per.iter().map(move |(s, v)| (t, s, v.0)))
-        .filter(|(_, _, cp)| stream.last.is_some_and(|l| l < *cp))
+        .filter(|(t, _, cp)| {
+            stream
+                .last
+                .get(&st.layout.group_of(t))
+                .is_some_and(|l| l < cp)
+        })
         .map(|(t, s, _)| (t, s))
         .collect();
     if !behind.is_empty() {
@@ -226,6 +257,8 @@ fn tenant_statuses(
             mode: tv
                 .map(|v| v.mode)
                 .unwrap_or(shared::edge_storage::CursorMode::Released),
+            own_reader: tv.is_some_and(|v| v.own_reader),
+            group: st.layout.group_of(t),
             consumer: tv.and_then(|v| st.shared.consumer(v.reader)),
             sagas,
             outbox_depth: ob,
@@ -235,21 +268,58 @@ fn tenant_statuses(
     (out, totals)
 }
 
-/// The stream's last sequence and identity and, when asked, the last sequence of each
-/// tenant+saga subject; what NATS does not answer within 3 s stays unknown.
+/// The groups status reports on: those read whole and those of the tenants served.
+fn groups_of_interest(layout: &Layout, view: &EngineView) -> Vec<Group> {
+    let mut groups: std::collections::BTreeSet<Group> = view.positions.keys().copied().collect();
+    groups.extend(view.tenants.keys().map(|t| layout.group_of(t)));
+    groups.into_iter().collect()
+}
+
+fn group_statuses(
+    st: &AdminState,
+    view: &EngineView,
+    groups: &[Group],
+    stream: &StreamView,
+) -> Vec<GroupStatus> {
+    groups
+        .iter()
+        .map(|g| GroupStatus {
+            group: *g,
+            stream: st.layout.stream(*g),
+            read_whole: view.positions.contains_key(g),
+            position: view.positions.get(g).copied(),
+            stream_last_seq: stream.last.get(g).copied(),
+            tenants: view
+                .tenants
+                .keys()
+                .filter(|t| st.layout.group_of(t) == *g)
+                .count() as u64,
+            consumer: st.shared.consumer(ReaderId::Group(*g)),
+        })
+        .collect()
+}
+
+/// The group streams' last sequences and identities and, when asked, the last sequence of
+/// each tenant+saga subject; what NATS does not answer within 3 s stays unknown.
 async fn stream_view(
     js: &jetstream::Context,
-    stream: &str,
+    layout: &Layout,
+    groups: &[Group],
     snap: &VolSnapshot,
     per_subject: bool,
 ) -> StreamView {
     let work = async {
-        let Ok(s) = js.get_stream_no_info(stream).await else {
-            return (None, BTreeMap::new(), None);
-        };
-        let info = s.get_info().await.ok();
-        let last = info.as_ref().map(|i| i.state.last_sequence);
-        let identity = info.as_ref().map(crate::stream::identity_of);
+        let mut last = BTreeMap::new();
+        let mut identity = BTreeMap::new();
+        for g in groups {
+            let Ok(s) = js.get_stream_no_info(layout.stream(*g)).await else {
+                continue;
+            };
+            if let Ok(info) = s.get_info().await {
+                last.insert(*g, info.state.last_sequence);
+                identity.insert(*g, crate::stream::identity_of(&info));
+            }
+        }
         if !per_subject {
             return (last, BTreeMap::new(), identity);
         }
@@ -258,10 +328,15 @@ async fn stream_view(
             .iter()
             .flat_map(|(t, per)| per.keys().map(move |s| (t.clone(), s.clone())))
             .collect();
-        let s = &s;
         let found: LastBySubject = futures_util::stream::iter(keys)
             .map(|(t, sg)| async move {
-                let subject = names::event_subject(&t, &sg);
+                let subject = layout.event_subject(&t, &sg);
+                let Ok(s) = js
+                    .get_stream_no_info(layout.stream(layout.group_of(&t)))
+                    .await
+                else {
+                    return ((t, sg), None);
+                };
                 let seq = match s.get_last_raw_message_by_subject(&subject).await {
                     Ok(m) => Some(Some(m.sequence)),
                     Err(e) if matches!(e.kind(), LastRawMessageErrorKind::NoMessageFound) => {
@@ -279,7 +354,7 @@ async fn stream_view(
     };
     let (last, by_subject, identity) = tokio::time::timeout(Duration::from_secs(3), work)
         .await
-        .unwrap_or((None, BTreeMap::new(), None));
+        .unwrap_or_default();
     StreamView {
         last,
         by_subject,

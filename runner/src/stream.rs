@@ -8,8 +8,95 @@
 
 use async_nats::jetstream::{self, stream};
 use shared::edge_storage::{CursorMode, StorageError, TableId, TenantCursor, Volume, meta};
+use shared::layout::{Group, Layout};
 use shared::names::msg_id::stream_identity;
 use tracing::{info, warn};
+
+/// The event streams of the layout and the identity of each, as the volume reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Streams {
+    pub layout: Layout,
+    /// By group.
+    pub ids: Vec<String>,
+}
+
+impl Streams {
+    /// The identity of a group's stream.
+    pub fn id(&self, g: Group) -> &str {
+        self.ids
+            .get(g as usize)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The identity of the stream holding a tenant's events (where its positions are).
+    pub fn id_of_tenant(&self, tenant: &str) -> &str {
+        self.id(self.layout.group_of(tenant))
+    }
+
+    /// One identity for all the streams, for records that hold positions of many tenants
+    /// (position reports): the stream's identity in the single layout; in a partitioned one
+    /// the layout and a digest of every group stream's identity.
+    pub fn fleet_id(&self) -> String {
+        if !self.layout.is_partitioned() {
+            return self.id(0).to_string();
+        }
+        let joined = self.ids.join(",");
+        format!(
+            "{}/{}@{:08x}",
+            self.layout.base(),
+            self.layout.describe(),
+            shared::names::partition_of(&joined, u32::MAX)
+        )
+    }
+}
+
+/// Checks the volume was built for this layout (recording it in a volume that has read
+/// nothing yet), then every group stream against it. Returns every stream's identity.
+pub async fn check_layout_at_start(
+    js: &jetstream::Context,
+    vol: &Volume,
+    layout: &Layout,
+    adopt: Option<&str>,
+) -> Result<Streams, StreamCheck> {
+    let recorded = vol.read(|r| r.meta_str(meta::LAYOUT))?;
+    let have = match recorded {
+        Some(r) => Layout::parse_partitions(&r),
+        // Volumes from before layouts: single if they read anything.
+        None => {
+            let read = vol.read(|r| {
+                Ok::<_, StorageError>(
+                    r.meta_str(meta::STREAM_ID)?.is_some()
+                        || r.meta_u64(meta::READER_POSITION)?.unwrap_or(0) > 0
+                        || r.entries(TableId::Checkpoints)? > 0,
+                )
+            })?;
+            read.then_some(0)
+        }
+    };
+    match have {
+        Some(p) if p == layout.partitions() => {}
+        Some(p) => {
+            let had = Layout::new(layout.base(), p).describe();
+            return Err(StreamCheck::Refused(StreamRefused(format!(
+                "this volume's positions are in the {had} event layout, but the runner is configured for {} (RUNNER_PARTITIONS={}); positions of one layout mean nothing in another. Start it with RUNNER_PARTITIONS={p}, or follow docs/runbooks.md#moving-to-partitioned-streams",
+                layout.describe(),
+                layout.partitions()
+            ))));
+        }
+        None => {
+            vol.write(|w| w.set_meta_str(meta::LAYOUT, &layout.describe()))?;
+        }
+    }
+    let mut ids = Vec::new();
+    for g in layout.groups() {
+        ids.push(check_at_start(js, vol, layout, g, adopt).await?);
+    }
+    Ok(Streams {
+        layout: layout.clone(),
+        ids,
+    })
+}
 
 /// The identity of the stream described by `info`.
 pub fn identity_of(info: &stream::Info) -> String {
@@ -28,30 +115,36 @@ struct Recorded {
     highest_checkpoint: u64,
 }
 
-fn recorded(vol: &Volume) -> Result<Recorded, StorageError> {
+fn recorded(vol: &Volume, layout: &Layout, g: Group) -> Result<Recorded, StorageError> {
     vol.read(|r| {
         let mut highest = 0;
-        r.scan(TableId::Checkpoints, &[], None, |_, v| {
-            let c: shared::edge_storage::Checkpoint = shared::edge_storage::decode_value(v)?;
-            highest = highest.max(c.seq);
+        r.scan(TableId::Checkpoints, &[], None, |k, v| {
+            let (t, _) = shared::edge_storage::keys::decode_two(k)?;
+            if layout.group_of(t) == g {
+                let c: shared::edge_storage::Checkpoint = shared::edge_storage::decode_value(v)?;
+                highest = highest.max(c.seq);
+            }
             Ok(true)
         })?;
         Ok(Recorded {
-            id: r.meta_str(meta::STREAM_ID)?,
-            reader_position: r.meta_u64(meta::READER_POSITION)?.unwrap_or(0),
+            id: r.meta_str(&meta::stream_id(layout, g))?,
+            reader_position: r.meta_u64(&meta::reader_position(layout, g))?.unwrap_or(0),
             highest_checkpoint: highest,
         })
     })
 }
 
-/// Checks the stream against the volume at start, records its identity in a new volume,
-/// and adopts a recreated stream when `adopt` names it. Returns the identity.
-pub async fn check_at_start(
+/// Checks a group's stream against the volume at start, records its identity in a new
+/// volume, and adopts a recreated stream when `adopt` names it. Returns the identity.
+async fn check_at_start(
     js: &jetstream::Context,
     vol: &Volume,
-    stream_name: &str,
+    layout: &Layout,
+    g: Group,
     adopt: Option<&str>,
 ) -> Result<String, StreamCheck> {
+    let stream_name = &layout.stream(g);
+    let id_key = meta::stream_id(layout, g);
     let mut s = js
         .get_stream(stream_name)
         .await
@@ -63,7 +156,7 @@ pub async fn check_at_start(
         .clone();
     let current = identity_of(&info);
     let last = info.state.last_sequence;
-    let rec = recorded(vol)?;
+    let rec = recorded(vol, layout, g)?;
     let position = rec.reader_position.max(rec.highest_checkpoint);
     let runbook = "docs/runbooks.md#the-event-stream-was-recreated";
     match rec.id {
@@ -76,7 +169,7 @@ pub async fn check_at_start(
             Ok(current)
         }
         Some(id) if adopt == Some(current.as_str()) => {
-            adopt_stream(vol, &current)?;
+            adopt_stream(vol, layout, g, &current)?;
             warn!(previous = %id, adopted = %current, "adopted the recreated event stream: every tenant reads it from its first event; events whose ids were applied before are skipped as duplicates");
             Ok(current)
         }
@@ -85,13 +178,13 @@ pub async fn check_at_start(
             info.state.first_sequence
         )))),
         None if position == 0 => {
-            vol.write(|w| w.set_meta_str(meta::STREAM_ID, &current))?;
+            vol.write(|w| w.set_meta_str(&id_key, &current))?;
             Ok(current)
         }
         None if last >= position => {
             // A volume from before identities were recorded (format 1): its positions fit
             // this stream, which is all that can be checked.
-            vol.write(|w| w.set_meta_str(meta::STREAM_ID, &current))?;
+            vol.write(|w| w.set_meta_str(&id_key, &current))?;
             info!(stream = %current, position, "recorded the identity of the event stream this volume reads");
             Ok(current)
         }
@@ -101,20 +194,28 @@ pub async fn check_at_start(
     }
 }
 
-/// Re-bases the volume on a recreated stream: every position back to 0, in one transaction.
-fn adopt_stream(vol: &Volume, current: &str) -> Result<(), StorageError> {
+/// Re-bases the volume on a recreated stream of group `g`: every position in it back to 0,
+/// in one transaction.
+fn adopt_stream(
+    vol: &Volume,
+    layout: &Layout,
+    g: Group,
+    current: &str,
+) -> Result<(), StorageError> {
     vol.write(|w| {
         let mut cps = Vec::new();
         w.scan(TableId::Checkpoints, &[], None, |k, _| {
             let (t, s) = shared::edge_storage::keys::decode_two(k)?;
-            cps.push((t.to_string(), s.to_string()));
+            if layout.group_of(t) == g {
+                cps.push((t.to_string(), s.to_string()));
+            }
             Ok(true)
         })?;
         for (t, s) in cps {
             w.delete_checkpoint(&t, &s)?;
         }
         for (t, c) in w.cursors()? {
-            if c.mode != CursorMode::Live {
+            if c.mode != CursorMode::Live && layout.group_of(&t) == g {
                 w.set_cursor(
                     &t,
                     &TenantCursor {
@@ -125,8 +226,8 @@ fn adopt_stream(vol: &Volume, current: &str) -> Result<(), StorageError> {
                 )?;
             }
         }
-        w.set_meta_u64(meta::READER_POSITION, 0)?;
-        w.set_meta_str(meta::STREAM_ID, current)
+        w.set_meta_u64(&meta::reader_position(layout, g), 0)?;
+        w.set_meta_str(&meta::stream_id(layout, g), current)
     })
 }
 

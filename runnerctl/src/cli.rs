@@ -128,6 +128,7 @@ Examples:
     /// unless --force.
     #[command(after_help = "\
 Examples:
+  runnerctl place acme                              # on the recommended shard
   runnerctl place acme shard-b --reason \"shard-a is hot\"
   runnerctl place acme shard-b --expect shard-a     # only if acme is on shard-a now
   runnerctl place acme shard-a --expect -           # only if acme is not placed yet
@@ -212,6 +213,16 @@ Examples:
   runnerctl move acme --to shard-b                 # again after an interruption: finishes it
   runnerctl move acme --abort                      # roll an unfinished move back to the source")]
     Move(MoveArgs),
+    /// Propose, and with --apply carry out, the moves that put each partition group on one
+    /// shard and spread the load: from measured events/s per tenant and read cost. Moves
+    /// go with the tenants' state, as `move` does.
+    #[command(after_help = "\
+Examples:
+  runnerctl rebalance                              # the plan: moves, reads per shard now and after
+  runnerctl rebalance -o json
+  runnerctl rebalance --apply --concurrency 4      # run it, 4 moves at a time
+  runnerctl rebalance --resume                     # finish an interrupted one")]
+    Rebalance(RebalanceArgs),
     /// The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume,
     /// replay, move), or of a stopped volume with --volume.
     #[command(after_help = "\
@@ -289,8 +300,9 @@ Examples:
 pub struct PlaceArgs {
     /// The tenant ([A-Za-z0-9_-], 1-64).
     pub tenant: String,
-    /// The shard to serve it.
-    pub shard: String,
+    /// The shard to serve it; default: the recommended one (partitioned layout: the shard
+    /// reading the tenant's partition group, else the one reading least).
+    pub shard: Option<String>,
     /// Write only if the tenant is placed on this shard now ("-": not placed at all).
     #[arg(long, value_name = "SHARD")]
     pub expect: Option<String>,
@@ -423,6 +435,35 @@ pub struct MoveArgs {
     /// How long to wait for each phase (release, the target taking over).
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RebalanceArgs {
+    /// Measure each tenant's events/s over this long (the events the streams hold when
+    /// nothing is published meanwhile).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub window: Duration,
+    /// How far above the mean load a shard may stay (a fraction of it).
+    #[arg(long, default_value_t = 0.1)]
+    pub tolerance: f64,
+    /// Carry the plan out (it is saved first, so --resume can finish it).
+    #[arg(long, conflicts_with_all = ["resume", "discard"])]
+    pub apply: bool,
+    /// Finish the rebalance that was interrupted, as planned then.
+    #[arg(long, conflicts_with = "discard")]
+    pub resume: bool,
+    /// Forget an interrupted rebalance's plan (moves made stay made).
+    #[arg(long)]
+    pub discard: bool,
+    /// Moves at once.
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    /// How long each move may wait for each of its phases.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Why, for the audit trail of every move.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod client;
 mod cmd;
 mod config;
 mod exit;
+mod fleet;
 mod moves;
 mod nats;
 mod output;

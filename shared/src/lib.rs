@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod edge_storage;
 pub mod ids;
+pub mod layout;
 pub mod names;
 #[cfg(feature = "nats")]
 pub mod nats;

@@ -76,38 +76,91 @@ impl NatsAuth {
     }
 }
 
-/// Events per tenant in the event stream `stream`, from the server's per-subject counts
-/// (no message is read); empty when the stream does not exist.
-pub async fn events_per_tenant(
+/// What a group's stream holds, from the server's per-subject counts (no message is read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupEvents {
+    /// Events per tenant.
+    pub per_tenant: std::collections::BTreeMap<String, u64>,
+    /// Every event the stream holds.
+    pub total: u64,
+    /// The stream's last sequence.
+    pub last_seq: u64,
+}
+
+/// What group `g`'s stream holds; empty when the stream does not exist.
+pub async fn group_events(
     js: &jetstream::Context,
-    stream: &str,
-) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    layout: &crate::layout::Layout,
+    g: crate::layout::Group,
+) -> Result<GroupEvents, String> {
     use futures_util::TryStreamExt;
-    let Ok(s) = js.get_stream_no_info(stream).await else {
+    let stream = layout.stream(g);
+    // (Fetching its info tells a missing stream apart.)
+    let Ok(s) = js.get_stream(&stream).await else {
         return Ok(Default::default());
     };
+    let fail =
+        |e: &dyn std::fmt::Display| format!("cannot read the subjects of stream {stream}: {e}");
     let mut info = s
-        .info_with_subjects(crate::names::EVENT_SUBJECTS)
+        .info_with_subjects(layout.subjects(g))
         .await
-        .map_err(|e| format!("cannot read the subjects of stream {stream}: {e}"))?;
-    let mut out = std::collections::BTreeMap::new();
-    while let Some((subject, n)) = info
-        .try_next()
-        .await
-        .map_err(|e| format!("cannot read the subjects of stream {stream}: {e}"))?
-    {
-        if let Some((t, _)) = crate::names::split_event_subject(&subject) {
-            *out.entry(t.to_string()).or_default() += n as u64;
+        .map_err(|e| fail(&e))?;
+    let mut out = GroupEvents {
+        total: info.info.state.messages,
+        last_seq: info.info.state.last_sequence,
+        ..Default::default()
+    };
+    while let Some((subject, n)) = info.try_next().await.map_err(|e| fail(&e))? {
+        if let Ok((t, _)) = layout.split(g, &subject) {
+            *out.per_tenant.entry(t.to_string()).or_default() += n as u64;
         }
     }
     Ok(out)
+}
+
+/// Events per tenant in every stream of the layout (no message is read); a stream that
+/// does not exist counts nothing.
+pub async fn events_per_tenant(
+    js: &jetstream::Context,
+    layout: &crate::layout::Layout,
+) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for g in layout.groups() {
+        for (t, n) in group_events(js, layout, g).await?.per_tenant {
+            *out.entry(t).or_default() += n;
+        }
+    }
+    Ok(out)
+}
+
+/// Stream metadata key recording the partition count on every group stream.
+pub const PARTITIONS_METADATA: &str = "runner.partitions";
+
+/// The layout a fleet uses with base stream `base`: partitioned if group stream 0 exists and
+/// says how many groups there are, else the single stream.
+pub async fn discover_layout(js: &jetstream::Context, base: &str) -> crate::layout::Layout {
+    let single = crate::layout::Layout::new(base, 0);
+    let Ok(s) = js.get_stream_no_info(format!("{base}_0")).await else {
+        return single;
+    };
+    match s.get_info().await {
+        Ok(info) => info
+            .config
+            .metadata
+            .get(PARTITIONS_METADATA)
+            .and_then(|p| p.parse::<u16>().ok())
+            .filter(|p| *p > 0)
+            .map(|p| crate::layout::Layout::new(base, p))
+            .unwrap_or(single),
+        Err(_) => single,
+    }
 }
 
 /// Tenants with events in the stream that no key of the placement bucket names, with their
 /// event counts.
 pub async fn unplaced_tenants(
     js: &jetstream::Context,
-    stream: &str,
+    layout: &crate::layout::Layout,
     placement: &kv::Store,
 ) -> Result<std::collections::BTreeMap<String, u64>, String> {
     use futures_util::TryStreamExt;
@@ -118,7 +171,7 @@ pub async fn unplaced_tenants(
         .try_collect()
         .await
         .map_err(|e| format!("cannot list the placement bucket: {e}"))?;
-    let mut events = events_per_tenant(js, stream).await?;
+    let mut events = events_per_tenant(js, layout).await?;
     events.retain(|t, _| !placed.contains(t));
     Ok(events)
 }

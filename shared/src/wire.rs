@@ -204,11 +204,19 @@ pub struct StatusResponse {
     pub state: RunnerState,
     pub started_at_ms: u64,
     pub nats: NatsStatus,
-    /// The event stream and its last sequence (when NATS answered).
+    /// The event stream (the base name of the group streams in a partitioned layout) and
+    /// its last sequence (when NATS answered; single layout only).
     pub stream: String,
     pub stream_last_seq: Option<u64>,
-    /// The shard's main reader.
+    /// The event layout: `single` or `partitioned/<G>`.
+    #[serde(default)]
+    pub layout: String,
+    /// The shard's reader of the single stream (of the first group read whole when
+    /// partitioned).
     pub reader: ReaderStatus,
+    /// Partitioned layout: each group stream this shard reads or has tenants in.
+    #[serde(default)]
+    pub groups: Vec<GroupStatus>,
     /// One entry per tenant served, sorted by tenant.
     pub tenants: Vec<TenantStatus>,
     /// How tenants are assigned: `allowlist` or `placement` (then `placement_bucket`).
@@ -417,12 +425,36 @@ pub struct ReaderStatus {
     pub position: u64,
 }
 
+/// One group stream of a partitioned layout, as a shard reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupStatus {
+    pub group: u16,
+    pub stream: String,
+    /// Read whole by a reader of the group (else each tenant here has a reader of its own).
+    pub read_whole: bool,
+    /// The group reader's position (read whole only).
+    pub position: Option<u64>,
+    /// The stream's last sequence, when NATS answered.
+    pub stream_last_seq: Option<u64>,
+    /// Tenants of this group served here.
+    pub tenants: u64,
+    /// The group reader's consumer.
+    pub consumer: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantStatus {
     pub tenant: String,
-    /// `live` (served by the main reader) or `catching_up` (read by a consumer of its own
-    /// until it reaches the main reader).
+    /// `live` (served by its group's reader), or `catching_up` (read by a consumer of its
+    /// own: until it reaches the group reader, or for good when `own_reader`).
     pub mode: CursorMode,
+    /// Read by a consumer of its own for as long as it is served here: this shard does not
+    /// read its partition group whole.
+    #[serde(default)]
+    pub own_reader: bool,
+    /// Its partition group (0 in the single layout).
+    #[serde(default)]
+    pub group: u16,
     /// The consumer reading this tenant's events now.
     pub consumer: Option<String>,
     pub sagas: Vec<SagaStatus>,

@@ -20,6 +20,8 @@ use crate::saga::{Decision, EventView, InstanceView, Saga, SagaRegistry, Transit
 /// An event as read from the stream.
 #[derive(Debug, Clone)]
 pub struct Msg {
+    /// The group whose stream it was read from (0 in the single layout).
+    pub group: shared::layout::Group,
     pub seq: u64,
     /// When the server stored it, ms since the epoch.
     pub time_ms: u64,
@@ -156,9 +158,10 @@ impl TimerFloors {
 /// Settings the apply step needs.
 pub struct ApplyEnv<'a> {
     pub sagas: &'a SagaRegistry,
-    pub stream: &'a str,
-    /// The event stream's identity (`names::msg_id::stream_identity`), for dead-letter ids.
-    pub stream_id: &'a str,
+    pub layout: &'a shared::layout::Layout,
+    /// Each group's stream identity (`names::msg_id::stream_identity`), by group, for
+    /// dead-letter ids.
+    pub stream_ids: &'a [String],
     pub shard: &'a str,
     pub max_event_bytes: usize,
     pub now_ms: u64,
@@ -185,7 +188,12 @@ pub fn dead_letter(
     m: &Msg,
     why: &Rejection,
 ) -> Result<(), StorageError> {
-    let msg_id = msg_id::event_dead_letter(env.stream_id, m.seq);
+    let stream_id = env
+        .stream_ids
+        .get(m.group as usize)
+        .map(String::as_str)
+        .unwrap_or_default();
+    let msg_id = msg_id::event_dead_letter(stream_id, m.seq);
     dead_letter_with_id(w, ctx, env, owner, m, why, msg_id, m.seq)
 }
 
@@ -633,6 +641,7 @@ fn fire_timer(
             w.put_instance(tenant, saga_name, &due.key, &rec, false)?;
             let body = serde_json::json!({"timer": due.timer, "key": due.key, "fire": sched.fire, "due_ms": due.due_ms});
             let m = Msg {
+                group: env.layout.group_of(tenant),
                 seq: 0,
                 time_ms: due.due_ms,
                 subject: format!("timer.{tenant}.{saga_name}"),

@@ -71,7 +71,11 @@ impl Engine {
             return;
         }
         self.paused = true;
-        let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Main));
+        for g in self.cfg.layout.groups() {
+            if self.groups[g as usize].whole {
+                let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Group(g)));
+            }
+        }
         for lane in self.lanes.keys() {
             let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(*lane)));
         }
@@ -93,22 +97,24 @@ impl Engine {
         }
         self.paused = false;
         if self.main_started {
-            self.send_reader(ReaderCmd::Start {
-                reader: ReaderId::Main,
-                filter: None,
-                start_seq: self.main_pos + 1,
-            });
+            for g in self.cfg.layout.groups() {
+                if self.groups[g as usize].whole {
+                    self.start_group_reader(g);
+                }
+            }
         }
         for (t, slot) in &self.tenants {
             if let Slot::CatchingUp(cu) = slot {
                 self.send_reader(ReaderCmd::Start {
                     reader: ReaderId::Lane(cu.lane),
-                    filter: Some(shared::names::tenant_event_filter(t)),
+                    group: self.group_of(t.as_str()),
+                    tenant: Some(t.clone()),
                     start_seq: cu.last + 1,
+                    confirm: cu.solo,
                 });
             }
         }
-        info!(reader_position = self.main_pos, "resumed");
+        info!(positions = ?self.positions(), "resumed");
         self.publish_replays();
     }
 
@@ -126,10 +132,14 @@ impl Engine {
         }
         // Timers due by now fire before the reset, so what it deletes does not depend on
         // when the last watermark pass ran.
-        let timers_through = self.fire_due_of(std::slice::from_ref(&o.tenant));
+        let timers_through = self
+            .fire_due_of(std::slice::from_ref(&o.tenant))
+            .get(&o.tenant)
+            .copied()
+            .unwrap_or(0);
         let last = match self.tenants.get(&o.tenant) {
             None => return Err(ReplayRefusal::NotServed),
-            Some(Slot::Live) => self.main_pos,
+            Some(Slot::Live) => self.group(o.tenant.as_str()).pos,
             Some(Slot::CatchingUp(cu)) => cu.last,
         };
         // The re-read restarts just before the first retained event; if the tenant's reader
@@ -176,13 +186,17 @@ impl Engine {
                     self.next_lane += 1;
                     cu.lane = lane;
                     cu.last = seq;
+                    let confirm = cu.solo;
                     self.lanes.remove(&old);
                     self.lanes.insert(lane, o.tenant.clone());
                     let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(old)));
+                    let group = self.group_of(o.tenant.as_str());
                     self.send_reader(ReaderCmd::Start {
                         reader: ReaderId::Lane(lane),
-                        filter: Some(shared::names::tenant_event_filter(&o.tenant)),
+                        group,
+                        tenant: Some(o.tenant.clone()),
                         start_seq: seq + 1,
+                        confirm,
                     });
                 }
                 _ => self.start_catch_up(o.tenant.clone(), seq),
@@ -241,7 +255,7 @@ impl Engine {
             touched = true;
             let st = &mut r.status;
             st.position = st.position.max(last);
-            let subject = shared::names::event_subject(&st.tenant_id, &st.saga_name);
+            let subject = self.cfg.layout.event_subject(&st.tenant_id, &st.saga_name);
             st.scanned += msgs.iter().filter(|m| m.subject == subject).count() as u64;
             if let Some(acc) = ctx
                 .sagas

@@ -1,10 +1,18 @@
 //! The engine: the one thread that writes the volume. It applies batches from the readers
-//! (one MDBX transaction per batch), keeps each tenant's mode (live on the shard's main
-//! reader, or catching up on a reader of its own), fires due timers, and tells the outbox
-//! relay when there is something to publish.
+//! (one MDBX transaction per batch), keeps each tenant's mode (live on the reader of its
+//! group's stream, catching up on a reader of its own, or read by a reader of its own for
+//! good when this shard does not read its group whole), fires due timers, and tells the
+//! outbox relay when there is something to publish.
 //!
-//! Catching up, and the hand-over to the main reader: while tenant T catches up, the main
-//! reader's events of T are queued in memory (bounded) instead of applied. T's own reader
+//! Groups: the single layout has one group (0), its one stream. In a partitioned layout
+//! each group has its stream; the shard reads whole the groups the reading rule says
+//! (`shared::layout::reading`, [`Ctl::ReadWhole`]), each with its own reader and position,
+//! and reads each of its tenants of the other groups with a reader of its own. Every
+//! position of a tenant is a sequence of its group's stream.
+//!
+//! Catching up, and the hand-over to the group reader (the "main reader" of the tenant's
+//! group): while tenant T catches up, the main reader's events of T are queued in memory
+//! (bounded) instead of applied. T's own reader
 //! applies T's events from T's cursor on. T goes live, applying the queue first, as soon as
 //! its reader has delivered an event at or past the head of the queue, or (queue empty) has
 //! nothing pending: from then on every event of T up to the main reader's position is
@@ -22,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use shared::edge_storage::{CursorMode, StorageError, TenantCursor, Volume, Writer, meta};
 use shared::ids::{TenantId, is_valid_id};
-use shared::names;
+use shared::layout::{Group, Layout};
 use shared::wire::ReplayState;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{debug, error, info, warn};
@@ -70,9 +78,15 @@ pub enum EngineMsg {
 
 /// Placement orders, each answered once done.
 pub enum Ctl {
-    /// Start the main reader (deferred until the initial placement is known, so tenants
-    /// acquired at start begin on it instead of each catching up).
+    /// Start the group readers (deferred until the initial placement is known, so tenants
+    /// acquired at start begin on them instead of each catching up).
     StartMainReader,
+    /// Read exactly these groups whole, and every tenant of the other groups with a reader
+    /// of its own.
+    ReadWhole {
+        groups: Vec<Group>,
+        reply: oneshot::Sender<()>,
+    },
     /// Serve these tenants, each after its position (everything up to it was applied
     /// elsewhere and is skipped here) or, if `None`, from where this volume left it (or the
     /// first event). One transaction for all.
@@ -132,7 +146,7 @@ pub struct Released {
 /// How an acquired tenant started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Started {
-    /// On the main reader already, or catching up on a reader of its own.
+    /// On its group's reader already, or on a reader of its own.
     pub live: bool,
     /// The first stream sequence it will read.
     pub from: u64,
@@ -151,10 +165,15 @@ pub struct Published {
 pub enum ReaderCmd {
     Start {
         reader: ReaderId,
-        /// Subject filter (`evt.<tenant>.>`), none for the main reader.
-        filter: Option<String>,
+        /// The group whose stream it reads.
+        group: Group,
+        /// The tenant whose events it reads, none for a group reader (the whole stream).
+        tenant: Option<TenantId>,
         /// First stream sequence to deliver.
         start_seq: u64,
+        /// Confirm with the server where the reader stands (the timer watermark of a group
+        /// reader or of a tenant's own reader for good).
+        confirm: bool,
     },
     Stop(ReaderId),
 }
@@ -164,8 +183,25 @@ enum Slot {
     CatchingUp(CatchUp),
 }
 
+/// A group's stream, as this engine reads it.
+#[derive(Debug, Clone, Copy, Default)]
+struct GroupState {
+    /// Every event up to here is handled for every live tenant of the group (stored as the
+    /// group's `reader_position`; kept when the group stops being read whole).
+    pos: u64,
+    /// Stream time of the event at `pos` (0: not known since start).
+    time: u64,
+    /// Read whole by a reader of the group.
+    whole: bool,
+}
+
 struct CatchUp {
     lane: u64,
+    /// Read by this lane for as long as the tenant is served here (its group is not read
+    /// whole): never handed over, and its timers fire by the lane's watermark.
+    solo: bool,
+    /// Stream time of the last event the lane applied (0: none since it started).
+    time: u64,
     /// Every event of the tenant up to here has been applied by its own reader.
     last: u64,
     /// The main reader's events of the tenant, not yet applied, in stream order.
@@ -177,9 +213,11 @@ struct CatchUp {
 
 /// Settings of the engine.
 pub struct EngineConfig {
-    pub stream: String,
-    /// The event stream's identity (`names::msg_id::stream_identity`).
-    pub stream_id: String,
+    pub layout: Layout,
+    /// Each group's stream identity (`names::msg_id::stream_identity`), by group.
+    pub stream_ids: Vec<String>,
+    /// Groups read whole from the start; ignored in the single layout: its one group is.
+    pub whole: Vec<Group>,
     /// How far behind the clock the timer watermark stays while the shard is idle
     /// (`RUNNER_TIMER_GRACE`): more than the clock skew between runner and NATS hosts plus
     /// the delivery delay of an event.
@@ -188,9 +226,9 @@ pub struct EngineConfig {
     pub max_event_bytes: usize,
     /// Most events queued per catching-up tenant ([`QUEUE_MAX_EVENTS`]).
     pub queue_max_events: usize,
-    /// Most events of the main reader applied in one transaction.
+    /// Most events of a group reader applied in one transaction.
     pub max_batch: usize,
-    /// Start the main reader only on [`Ctl::StartMainReader`].
+    /// Start the group readers only on [`Ctl::StartMainReader`].
     pub defer_main_reader: bool,
 }
 
@@ -212,14 +250,18 @@ pub struct Engine {
     vol: Arc<Volume>,
     sagas: SagaRegistry,
     cfg: EngineConfig,
-    main_pos: u64,
+    /// By group.
+    groups: Vec<GroupState>,
     tenants: HashMap<TenantId, Slot>,
     lanes: HashMap<u64, TenantId>,
     next_lane: u64,
     /// Earliest pending timer per served tenant+saga.
     floors: TimerFloors,
-    /// Stream time of the event at `main_pos` (0: not known since start).
-    main_time: u64,
+    /// Per served tenant, the highest watermark its timers have all fired by: the watermark
+    /// a tenant reports never goes back when it changes readers (a new reader of its own
+    /// starts knowing nothing), and a tenant released while catching up still reports
+    /// what fired before.
+    fired_through: HashMap<TenantId, u64>,
     /// The last watermark pass stopped at its budget: run another as soon as nothing else
     /// waits.
     timer_backlog: bool,
@@ -243,7 +285,7 @@ impl Engine {
     pub fn new(
         vol: Arc<Volume>,
         sagas: SagaRegistry,
-        cfg: EngineConfig,
+        mut cfg: EngineConfig,
         owned: &[TenantId],
         links: EngineLinks,
     ) -> Result<Engine, StorageError> {
@@ -255,23 +297,47 @@ impl Engine {
             stop,
             fence,
         } = links;
-        let (main_pos, cursors) = vol.read(|r| {
-            Ok::<_, StorageError>((
-                r.meta_u64(meta::READER_POSITION)?.unwrap_or(0),
-                r.cursors()?,
-            ))
+        if !cfg.layout.is_partitioned() {
+            cfg.whole = vec![0];
+        }
+        let layout = cfg.layout.clone();
+        let (mut groups, cursors) = vol.read(|r| {
+            let mut groups = Vec::new();
+            for g in layout.groups() {
+                groups.push(GroupState {
+                    pos: r.meta_u64(&meta::reader_position(&layout, g))?.unwrap_or(0),
+                    time: 0,
+                    whole: cfg.whole.contains(&g),
+                });
+            }
+            Ok::<_, StorageError>((groups, r.cursors()?))
         })?;
         let cursors: HashMap<String, TenantCursor> = cursors.into_iter().collect();
+        // A group read whole where no tenant is live (it was not read whole before) starts
+        // where the least advanced of its tenants here stands (see `start_whole_at`).
+        for g in &cfg.whole {
+            let live = cursors
+                .iter()
+                .any(|(t, c)| c.mode == CursorMode::Live && layout.group_of(t) == *g);
+            let at = owned
+                .iter()
+                .filter(|t| layout.group_of(t.as_str()) == *g)
+                .map(|t| cursors.get(t.as_str()).map(|c| c.seq).unwrap_or(0))
+                .min();
+            if !live && let Some(gs) = groups.get_mut(*g as usize) {
+                gs.pos = start_whole_at(gs.pos, at);
+            }
+        }
         let mut e = Engine {
             vol,
             sagas,
             cfg,
-            main_pos,
+            groups,
             tenants: HashMap::new(),
             lanes: HashMap::new(),
             next_lane: 1,
             floors: TimerFloors::default(),
-            main_time: 0,
+            fired_through: HashMap::new(),
             timer_backlog: false,
             metrics,
             shared,
@@ -285,14 +351,16 @@ impl Engine {
             replays: Vec::new(),
         };
         let now = shared::now_ms();
-        // Where each owned tenant stands: live, or caught up to a sequence.
+        // Where each owned tenant stands: live, or on its own reader from a sequence.
         let mut plan: Vec<(TenantId, Option<u64>)> = Vec::new();
         for t in owned {
+            let g = e.groups[e.group_of(t.as_str()) as usize];
             let from = match cursors.get(t.as_str()) {
-                Some(c) if c.mode == CursorMode::Live => None,
-                Some(c) if c.seq >= main_pos => None,
+                Some(c) if c.mode == CursorMode::Live && g.whole => None,
+                Some(c) if c.mode == CursorMode::Live => Some(g.pos),
+                Some(c) if c.seq == g.pos && g.whole => None,
                 Some(c) => Some(c.seq),
-                None if main_pos == 0 => None,
+                None if g.pos == 0 && g.whole => None,
                 None => Some(0),
             };
             plan.push((t.clone(), from));
@@ -301,7 +369,7 @@ impl Engine {
             for (t, c) in &cursors {
                 if !owned.iter().any(|o| o.as_str() == t) && c.mode != CursorMode::Released {
                     let seq = if c.mode == CursorMode::Live {
-                        main_pos
+                        e.groups[e.cfg.layout.group_of(t) as usize].pos
                     } else {
                         c.seq
                     };
@@ -317,23 +385,17 @@ impl Engine {
                 }
             }
             for (t, from) in &plan {
-                let cursor = match from {
-                    None => TenantCursor {
-                        mode: CursorMode::Live,
-                        seq: 0,
-                        updated_at_ms: now,
-                    },
-                    Some(seq) => TenantCursor {
-                        mode: CursorMode::CatchingUp,
-                        seq: *seq,
-                        updated_at_ms: now,
-                    },
-                };
-                w.set_cursor(t.as_str(), &cursor)?;
+                w.set_cursor(t.as_str(), &cursor_at(*from, now))?;
+            }
+            for g in e.cfg.layout.groups() {
+                let gs = e.groups[g as usize];
+                if gs.whole && gs.pos > 0 {
+                    w.set_meta_u64(&meta::reader_position(&e.cfg.layout, g), gs.pos)?;
+                }
             }
             Ok::<_, StorageError>(())
         })?;
-        e.metrics.reader_position.set(main_pos as i64);
+        e.set_position_gauge();
         if !e.cfg.defer_main_reader {
             e.start_main_reader();
         }
@@ -347,16 +409,49 @@ impl Engine {
         }
         e.publish_view();
         info!(
-            reader_position = main_pos,
+            layout = %e.cfg.layout.describe(),
+            groups_read_whole = e.groups.iter().filter(|g| g.whole).count(),
             live = e
                 .tenants
                 .values()
                 .filter(|s| matches!(s, Slot::Live))
                 .count(),
-            catching_up = e.lanes.len(),
+            own_readers = e.lanes.len(),
             "engine ready"
         );
         Ok(e)
+    }
+
+    fn group_of(&self, tenant: &str) -> Group {
+        self.cfg.layout.group_of(tenant)
+    }
+
+    /// The group state of a tenant's group.
+    fn group(&self, tenant: &str) -> GroupState {
+        self.groups[self.group_of(tenant) as usize]
+    }
+
+    /// `runner_reader_position`: the position of the single layout's stream, or the
+    /// highest of the groups read whole.
+    fn set_position_gauge(&self) {
+        let p = self
+            .groups
+            .iter()
+            .filter(|g| g.whole)
+            .map(|g| g.pos)
+            .max()
+            .unwrap_or(0);
+        self.metrics.reader_position.set(p as i64);
+    }
+
+    fn start_group_reader(&self, g: Group) {
+        self.send_reader(ReaderCmd::Start {
+            reader: ReaderId::Group(g),
+            group: g,
+            tenant: None,
+            start_seq: self.groups[g as usize].pos + 1,
+            confirm: true,
+        });
     }
 
     fn start_main_reader(&mut self) {
@@ -364,16 +459,20 @@ impl Engine {
             return;
         }
         self.main_started = true;
-        self.send_reader(ReaderCmd::Start {
-            reader: ReaderId::Main,
-            filter: None,
-            start_seq: self.main_pos + 1,
-        });
+        for g in self.cfg.layout.groups() {
+            if self.groups[g as usize].whole {
+                self.start_group_reader(g);
+            }
+        }
     }
 
     fn control(&mut self, c: Ctl) {
         match c {
             Ctl::StartMainReader => self.start_main_reader(),
+            Ctl::ReadWhole { groups, reply } => {
+                self.read_whole(groups);
+                let _ = reply.send(());
+            }
             Ctl::Acquire { tenants, reply } => {
                 let r = self.acquire(tenants);
                 let _ = reply.send(r);
@@ -431,13 +530,13 @@ impl Engine {
         let mut out = Vec::new();
         // (tenant, after, from): from None = live, Some(seq) = catch up from seq + 1.
         let mut plan: Vec<(TenantId, Option<u64>, Option<u64>)> = Vec::new();
-        let main_pos = self.main_pos;
         for (tenant, after) in tenants {
+            let g = self.group(tenant.as_str());
             if let Some(slot) = self.tenants.get(&tenant) {
                 let started = match slot {
                     Slot::Live => Started {
                         live: true,
-                        from: main_pos + 1,
+                        from: g.pos + 1,
                     },
                     Slot::CatchingUp(cu) => Started {
                         live: false,
@@ -468,11 +567,18 @@ impl Engine {
                 }
             };
             let from = match (after, cursor) {
-                (Some(p), _) if p >= main_pos => None,
+                // Live only exactly at the group reader's position: a tenant whose events
+                // up to p were applied elsewhere must not see them again (the checkpoints
+                // raised below skip its declared sagas', not an undeclared saga's dead
+                // letters), so past the reader it catches up from p instead.
+                (Some(p), _) if p == g.pos && g.whole => None,
                 (Some(p), _) => Some(p),
-                (None, Some(c)) if c.mode == CursorMode::Live || c.seq >= main_pos => None,
+                (None, Some(c)) if c.mode == CursorMode::Live && !g.whole => Some(g.pos),
+                (None, Some(c)) if c.mode == CursorMode::Live || (c.seq == g.pos && g.whole) => {
+                    None
+                }
                 (None, Some(c)) => Some(c.seq),
-                (None, None) if main_pos == 0 => None,
+                (None, None) if g.pos == 0 && g.whole => None,
                 (None, None) => Some(0),
             };
             plan.push((tenant, after, from));
@@ -498,19 +604,7 @@ impl Engine {
                         }
                     }
                 }
-                let cursor = match from {
-                    None => TenantCursor {
-                        mode: CursorMode::Live,
-                        seq: 0,
-                        updated_at_ms: env.now_ms,
-                    },
-                    Some(seq) => TenantCursor {
-                        mode: CursorMode::CatchingUp,
-                        seq: *seq,
-                        updated_at_ms: env.now_ms,
-                    },
-                };
-                w.set_cursor(t.as_str(), &cursor)?;
+                w.set_cursor(t.as_str(), &cursor_at(*from, env.now_ms))?;
             }
             Ok(())
         });
@@ -524,12 +618,12 @@ impl Engine {
         for (tenant, after, from) in plan {
             let started = match from {
                 None => {
-                    info!(tenant = %tenant, after = ?after, "tenant served by the main reader");
+                    info!(tenant = %tenant, after = ?after, group = self.group_of(tenant.as_str()), "tenant served by the main reader (of its group)");
                     self.floors.forget(tenant.as_str());
                     self.tenants.insert(tenant.clone(), Slot::Live);
                     Started {
                         live: true,
-                        from: main_pos + 1,
+                        from: self.group(tenant.as_str()).pos + 1,
                     }
                 }
                 Some(seq) => {
@@ -546,31 +640,27 @@ impl Engine {
         out
     }
 
-    /// Fires the timers of these tenants (the live ones) due by the watermark, in one
-    /// transaction, so that what a release or a replay's reset sees does not depend on
-    /// when the last watermark pass ran. Returns the watermark used (0 when nothing may
-    /// fire: drained).
-    fn fire_due_of(&mut self, tenants: &[TenantId]) -> u64 {
-        if self.paused {
-            return 0;
-        }
-        let mark = self.watermark();
-        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
-        let live: Vec<&TenantId> = tenants
+    /// Fires the timers of these tenants due by their watermarks (those whose timers may
+    /// fire: live, or on a reader of their own for good), in one transaction, so that what
+    /// a release or a replay's reset sees does not depend on when the last watermark pass
+    /// ran. Returns the watermark used per tenant (none when nothing may fire: drained, or
+    /// catching up).
+    fn fire_due_of(&mut self, tenants: &[TenantId]) -> HashMap<TenantId, u64> {
+        let marks: HashMap<TenantId, u64> = tenants
             .iter()
-            .filter(|t| matches!(self.tenants.get(*t), Some(Slot::Live)))
+            .filter_map(|t| self.mark_of(t).map(|m| (t.clone(), m)))
             .collect();
-        if live.is_empty() {
-            return 0;
+        if marks.is_empty() {
+            return marks;
         }
-        let live: Vec<TenantId> = live.into_iter().cloned().collect();
+        let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
         let start = Instant::now();
         let floors = std::mem::take(&mut self.floors);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
-            for t in &live {
+            for (t, mark) in &marks {
                 for s in &sagas {
-                    apply::fire_due(w, &mut ctx, env, &floors, t.as_str(), s, mark, usize::MAX)?;
+                    apply::fire_due(w, &mut ctx, env, &floors, t.as_str(), s, *mark, usize::MAX)?;
                 }
             }
             Ok(ctx)
@@ -579,15 +669,19 @@ impl Engine {
         match ctx {
             Some(ctx) => {
                 self.after_commit(ctx, start);
-                mark
+                for (t, m) in &marks {
+                    let f = self.fired_through.entry(t.clone()).or_default();
+                    *f = (*f).max(*m);
+                }
+                marks
             }
-            None => 0,
+            None => HashMap::new(),
         }
     }
 
     /// Stops serving tenants (see [`Ctl::Release`]).
     fn release(&mut self, tenants: Vec<TenantId>) -> Vec<(TenantId, Option<Released>)> {
-        let mark = self.fire_due_of(&tenants);
+        let marks = self.fire_due_of(&tenants);
         let mut out = Vec::new();
         for tenant in tenants {
             let Some(slot) = self.tenants.remove(&tenant) else {
@@ -595,17 +689,22 @@ impl Engine {
                 continue;
             };
             self.floors.forget(tenant.as_str());
+            let timers_through_ms = marks
+                .get(&tenant)
+                .copied()
+                .unwrap_or(0)
+                .max(self.fired_through.remove(&tenant).unwrap_or(0));
             let released = match slot {
                 Slot::Live => Released {
-                    position: self.main_pos,
-                    timers_through_ms: mark,
+                    position: self.group(tenant.as_str()).pos,
+                    timers_through_ms,
                 },
                 Slot::CatchingUp(cu) => {
                     self.lanes.remove(&cu.lane);
                     let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
                     Released {
                         position: cu.last,
-                        timers_through_ms: 0,
+                        timers_through_ms,
                     }
                 }
             };
@@ -638,27 +737,130 @@ impl Engine {
         out
     }
 
+    /// Puts a tenant on a reader of its own after `from_seq`: catching up to its group's
+    /// reader when this shard reads the group whole, else for as long as it is served here.
     fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
         self.floors.forget(tenant.as_str());
         let lane = self.next_lane;
         self.next_lane += 1;
-        info!(tenant = %tenant, from_seq = from_seq + 1, "tenant catching up on its own reader");
+        let group = self.group_of(tenant.as_str());
+        let solo = !self.groups[group as usize].whole;
+        if solo {
+            info!(tenant = %tenant, group, from_seq = from_seq + 1, "tenant read by a reader of its own (this shard does not read its group whole)");
+        } else {
+            info!(tenant = %tenant, group, from_seq = from_seq + 1, "tenant catching up on its own reader");
+        }
         self.send_reader(ReaderCmd::Start {
             reader: ReaderId::Lane(lane),
-            filter: Some(shared::names::tenant_event_filter(&tenant)),
+            group,
+            tenant: Some(tenant.clone()),
             start_seq: from_seq + 1,
+            confirm: solo,
         });
         self.lanes.insert(lane, tenant.clone());
         self.tenants.insert(
             tenant,
             Slot::CatchingUp(CatchUp {
                 lane,
+                solo,
+                time: 0,
                 last: from_seq,
                 queue: VecDeque::new(),
                 queue_bytes: 0,
                 dropped_max: 0,
             }),
         );
+    }
+
+    /// Reads exactly the given groups whole (see [`Ctl::ReadWhole`]). A group read whole
+    /// from now on starts where [`start_whole_at`] says, and its tenants catch up to it from
+    /// where their own readers stand. A group no longer read whole keeps its position; its
+    /// live tenants go on readers of their own from there, and those catching up keep
+    /// reading on theirs, for good.
+    fn read_whole(&mut self, groups: Vec<Group>) {
+        if !self.cfg.layout.is_partitioned() {
+            return;
+        }
+        let mut changed: Vec<Group> = Vec::new();
+        for g in self.cfg.layout.groups() {
+            let want = groups.contains(&g);
+            let at = self
+                .tenants
+                .iter()
+                .filter(|(t, _)| self.group_of(t.as_str()) == g)
+                .map(|(_, slot)| match slot {
+                    Slot::CatchingUp(cu) => cu.last,
+                    Slot::Live => self.groups[g as usize].pos,
+                })
+                .min();
+            let gs = &mut self.groups[g as usize];
+            match (gs.whole, want) {
+                (false, true) => {
+                    gs.whole = true;
+                    gs.pos = start_whole_at(gs.pos, at);
+                    changed.push(g);
+                }
+                (true, false) => {
+                    gs.whole = false;
+                    let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Group(g)));
+                    changed.push(g);
+                }
+                _ => {}
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        // Every tenant of a changed group goes on a new reader of its own, from where it
+        // stands: live ones from the group's position.
+        let moved: Vec<(TenantId, u64)> = self
+            .tenants
+            .iter()
+            .filter(|(t, _)| changed.contains(&self.group_of(t.as_str())))
+            .map(|(t, slot)| {
+                let at = match slot {
+                    Slot::Live => self.group(t.as_str()).pos,
+                    Slot::CatchingUp(cu) => cu.last,
+                };
+                (t.clone(), at)
+            })
+            .collect();
+        let positions: Vec<(Group, u64)> = changed
+            .iter()
+            .map(|g| (*g, self.groups[*g as usize].pos))
+            .collect();
+        let layout = self.cfg.layout.clone();
+        let committed = self.commit(|w, env| {
+            for (g, pos) in &positions {
+                w.set_meta_u64(&meta::reader_position(&layout, *g), *pos)?;
+            }
+            for (t, at) in &moved {
+                w.set_cursor(t.as_str(), &cursor_at(Some(*at), env.now_ms))?;
+            }
+            Ok(())
+        });
+        if committed.is_none() {
+            return;
+        }
+        for (t, at) in moved {
+            if let Some(Slot::CatchingUp(cu)) = self.tenants.remove(&t) {
+                self.lanes.remove(&cu.lane);
+                let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
+            }
+            self.start_catch_up(t, at);
+        }
+        for g in &changed {
+            if self.groups[*g as usize].whole && self.main_started {
+                self.start_group_reader(*g);
+            }
+        }
+        info!(
+            groups_read_whole = ?self.cfg.layout.groups().filter(|g| self.groups[*g as usize].whole).collect::<Vec<_>>(),
+            changed = ?changed,
+            "groups read whole changed"
+        );
+        self.set_position_gauge();
+        self.publish_view();
     }
 
     /// Runs until told to stop. Returns when the current batch is committed.
@@ -687,22 +889,22 @@ impl Engine {
             }
             match msg {
                 EngineMsg::Batch {
-                    reader: ReaderId::Main,
+                    reader: ReaderId::Group(group),
                     mut msgs,
                     mut ticket,
                     ..
                 } => {
-                    // While a commit runs the main reader keeps fetching: take what it queued
-                    // meanwhile into the same transaction, so batches grow exactly when
-                    // commits are the bottleneck.
+                    // While a commit runs the group reader keeps fetching: take what it
+                    // queued meanwhile into the same transaction, so batches grow exactly
+                    // when commits are the bottleneck.
                     while msgs.len() < self.cfg.max_batch {
                         match rx.try_recv() {
                             Ok(EngineMsg::Batch {
-                                reader: ReaderId::Main,
+                                reader: ReaderId::Group(g),
                                 msgs: more,
                                 ticket: more_ticket,
                                 ..
-                            }) => {
+                            }) if g == group => {
                                 ticket.absorb(more_ticket);
                                 msgs.extend(more)
                             }
@@ -713,7 +915,7 @@ impl Engine {
                             Err(_) => break,
                         }
                     }
-                    self.main_batch(msgs);
+                    self.group_batch(group, msgs);
                     drop(ticket);
                 }
                 EngineMsg::Batch {
@@ -759,14 +961,14 @@ impl Engine {
             }
         }
         self.shared.engine_alive.store(false, Ordering::Relaxed);
-        info!(reader_position = self.main_pos, "engine stopped");
+        info!(positions = ?self.positions(), "engine stopped");
     }
 
     fn env(&self) -> ApplyEnv<'_> {
         ApplyEnv {
             sagas: &self.sagas,
-            stream: &self.cfg.stream,
-            stream_id: &self.cfg.stream_id,
+            layout: &self.cfg.layout,
+            stream_ids: &self.cfg.stream_ids,
             shard: &self.cfg.shard,
             max_event_bytes: self.cfg.max_event_bytes,
             now_ms: shared::now_ms(),
@@ -858,49 +1060,76 @@ impl Engine {
         true
     }
 
+    /// Reader position of each group read whole.
+    fn positions(&self) -> std::collections::BTreeMap<Group, u64> {
+        self.cfg
+            .layout
+            .groups()
+            .filter(|g| self.groups[*g as usize].whole)
+            .map(|g| (g, self.groups[g as usize].pos))
+            .collect()
+    }
+
+    /// The single layout's one group reader's batch (tests).
+    #[cfg(test)]
     fn main_batch(&mut self, msgs: Vec<Msg>) {
+        self.group_batch(0, msgs)
+    }
+
+    fn group_batch(&mut self, group: Group, msgs: Vec<Msg>) {
         enum Route<'m> {
             Apply(&'m str, &'m str, &'m Msg),
-            Invalid(&'m Msg, String),
+            Invalid(&'m Msg, &'static str, String),
+        }
+        let Some(gs) = self.groups.get(group as usize).copied() else {
+            return;
+        };
+        if !gs.whole {
+            // Stopped reading it whole while this batch was on its way.
+            return;
         }
         let start = Instant::now();
         let mut routes = Vec::with_capacity(msgs.len());
         let mut queued: Vec<(TenantId, String, Msg)> = Vec::new();
-        let mut new_pos = self.main_pos;
-        let mut new_time = self.main_time;
+        let mut new_pos = gs.pos;
+        let mut new_time = gs.time;
         for m in &msgs {
-            if m.seq <= self.main_pos {
+            if m.seq <= gs.pos {
                 continue;
             }
             new_pos = m.seq;
             new_time = new_time.max(m.time_ms);
-            let Some((t, s)) = names::split_event_subject(&m.subject) else {
-                routes.push(Route::Invalid(
-                    m,
-                    names::bad_event_subject_reason(&m.subject),
-                ));
-                continue;
+            let (t, s) = match self.cfg.layout.split(group, &m.subject) {
+                Ok(ts) => ts,
+                Err(bad) => {
+                    routes.push(Route::Invalid(m, bad.code, bad.reason));
+                    continue;
+                }
             };
             match self.tenants.get_key_value(t) {
                 Some((_, Slot::Live)) if is_valid_id(s) => routes.push(Route::Apply(t, s, m)),
-                Some((tid, Slot::CatchingUp(_))) if is_valid_id(s) => {
+                Some((tid, Slot::CatchingUp(cu))) if is_valid_id(s) && !cu.solo => {
                     queued.push((tid.clone(), s.to_string(), m.clone()))
                 }
+                Some((_, Slot::CatchingUp(_))) if is_valid_id(s) => {}
                 Some(_) => routes.push(Route::Invalid(
                     m,
+                    "invalid_subject",
                     format!("subject '{}': saga name is not a valid id", m.subject),
                 )),
                 None if is_valid_id(t) => {}
                 None => routes.push(Route::Invalid(
                     m,
+                    "invalid_subject",
                     format!("subject '{}': tenant id is not a valid id", m.subject),
                 )),
             }
         }
-        if new_pos == self.main_pos {
+        if new_pos == gs.pos {
             return;
         }
         let floors = std::mem::take(&mut self.floors);
+        let position_key = meta::reader_position(&self.cfg.layout, group);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
             for r in &routes {
@@ -908,25 +1137,26 @@ impl Engine {
                     Route::Apply(t, s, m) => {
                         apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
                     }
-                    Route::Invalid(m, reason) => apply::dead_letter(
+                    Route::Invalid(m, code, reason) => apply::dead_letter(
                         w,
                         &mut ctx,
                         env,
                         None,
                         m,
-                        &Rejection::new("invalid_subject", reason.clone()),
+                        &Rejection::new(code, reason.clone()),
                     )?,
                 }
             }
             ctx.flush_checkpoints(w, env.now_ms)?;
-            w.set_meta_u64(meta::READER_POSITION, new_pos)?;
+            w.set_meta_u64(&position_key, new_pos)?;
             Ok(ctx)
         });
         self.floors = floors;
         let Some(ctx) = ctx else { return };
-        self.main_pos = new_pos;
-        self.main_time = new_time;
-        self.metrics.reader_position.set(new_pos as i64);
+        let gs = &mut self.groups[group as usize];
+        gs.pos = new_pos;
+        gs.time = new_time;
+        self.set_position_gauge();
         self.metrics.last_commit_ms.set(shared::now_ms() as i64);
         self.after_commit(ctx, start);
         self.enqueue(queued);
@@ -943,6 +1173,11 @@ impl Engine {
             let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) else {
                 continue;
             };
+            if m.seq <= cu.last {
+                // Its own reader applied it already (or it was applied elsewhere before the
+                // tenant came here).
+                continue;
+            }
             if cu.queue.len() >= self.cfg.queue_max_events
                 || cu.queue_bytes + m.payload.len() > QUEUE_MAX_BYTES
             {
@@ -971,16 +1206,18 @@ impl Engine {
             return;
         };
         let start = Instant::now();
+        let group = self.group_of(tenant.as_str());
         if let Some(last) = msgs.last().map(|m| m.seq) {
             let floors = std::mem::take(&mut self.floors);
+            let layout = self.cfg.layout.clone();
             let ctx = self.commit(|w, env| {
                 let mut ctx = BatchCtx::default();
                 for m in &msgs {
-                    match names::split_event_subject(&m.subject) {
-                        Some((t, s)) if t == tenant.as_str() && is_valid_id(s) => {
+                    match layout.split(group, &m.subject) {
+                        Ok((t, s)) if t == tenant.as_str() && is_valid_id(s) => {
                             apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
                         }
-                        Some((t, _)) if t == tenant.as_str() => apply::dead_letter(
+                        Ok((t, _)) if t == tenant.as_str() => apply::dead_letter(
                             w,
                             &mut ctx,
                             env,
@@ -1010,6 +1247,7 @@ impl Engine {
             self.replay_progress(&tenant, &msgs, &ctx, last);
             if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
                 cu.last = cu.last.max(last);
+                cu.time = msgs.iter().map(|m| m.time_ms).fold(cu.time, u64::max);
                 if let Some(v) = self
                     .shared
                     .engine
@@ -1024,6 +1262,14 @@ impl Engine {
             self.after_commit(ctx, start);
         }
         let ready = match self.tenants.get(&tenant) {
+            Some(Slot::CatchingUp(cu)) if cu.solo => {
+                // Read by its own reader for good: a replay is over once it has re-read
+                // everything there was.
+                if caught_up {
+                    self.end_replays(tenant.as_str(), ReplayState::Completed);
+                }
+                false
+            }
             Some(Slot::CatchingUp(cu)) => match cu.queue.front() {
                 Some((_, m)) => m.seq <= cu.last,
                 None => caught_up && cu.last >= cu.dropped_max,
@@ -1044,7 +1290,7 @@ impl Engine {
         let floors = std::mem::take(&mut self.floors);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
-            for (s, m) in &cu.queue {
+            for (s, m) in cu.queue.iter().filter(|(_, m)| m.seq > cu.last) {
                 apply::apply_event(w, &mut ctx, env, &floors, tenant.as_str(), s, m)?;
             }
             ctx.flush_checkpoints(w, env.now_ms)?;
@@ -1063,7 +1309,7 @@ impl Engine {
             self.tenants.insert(tenant, Slot::CatchingUp(cu));
             return;
         };
-        info!(tenant = %tenant, through = cu.last.max(self.main_pos), queued = cu.queue.len(), "tenant caught up: now served by the main reader");
+        info!(tenant = %tenant, through = cu.last.max(self.group(tenant.as_str()).pos), queued = cu.queue.len(), "tenant caught up: now served by the main reader (of its group)");
         self.end_replays(tenant.as_str(), ReplayState::Completed);
         self.lanes.remove(&cu.lane);
         let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
@@ -1072,18 +1318,49 @@ impl Engine {
         self.publish_view();
     }
 
-    /// The timer watermark (ms, stream time): every event of a live tenant stored at or
-    /// before it has been applied, so its timers due by then may fire. It is the stream time
-    /// of the main reader's last applied event, or, once the engine has applied everything
-    /// up to a sequence the server confirmed as the stream's end at some moment
-    /// (`reader::confirm_delivered`), that moment less `timer_grace` (for clock skew).
-    fn watermark(&self) -> u64 {
-        let (at, seq) = *self.shared.main_confirmed.lock().expect("lock");
-        if self.main_started && !self.paused && at > 0 && self.main_pos >= seq {
+    /// A tenant's timer watermark (ms, stream time): every event of the tenant stored at or
+    /// before it has been applied, so its timers due by then may fire. None when its timers
+    /// may not fire now (drained, or catching up: a rebuilt instance sees its events before
+    /// its timers).
+    ///
+    /// For a live tenant it is its group reader's, for a tenant on a reader of its own for
+    /// good that reader's: the stream time of the last event the reader applied, or, once
+    /// the engine has applied everything up to a sequence the server confirmed as the end
+    /// of what the reader reads at some moment (`reader::confirm_delivered`), that moment
+    /// less `timer_grace` (for clock skew).
+    fn mark_of(&self, tenant: &TenantId) -> Option<u64> {
+        let fired = self.fired_through.get(tenant).copied().unwrap_or(0);
+        self.reader_mark_of(tenant).map(|m| m.max(fired))
+    }
+
+    fn reader_mark_of(&self, tenant: &TenantId) -> Option<u64> {
+        if self.paused {
+            return None;
+        }
+        match self.tenants.get(tenant)? {
+            Slot::Live => {
+                let g = self.group_of(tenant.as_str());
+                let gs = self.groups[g as usize];
+                if !self.main_started {
+                    return Some(gs.time);
+                }
+                let (at, seq) = self.shared.confirmed_of(ReaderId::Group(g));
+                Some(self.confirmed_mark(gs.time, at, seq, gs.pos))
+            }
+            Slot::CatchingUp(cu) if cu.solo => {
+                let (at, seq) = self.shared.confirmed_of(ReaderId::Lane(cu.lane));
+                Some(self.confirmed_mark(cu.time, at, seq, cu.last))
+            }
+            Slot::CatchingUp(_) => None,
+        }
+    }
+
+    fn confirmed_mark(&self, time: u64, at: u64, seq: u64, applied: u64) -> u64 {
+        if at > 0 && applied >= seq {
             let confirmed = at.saturating_sub(self.cfg.timer_grace.as_millis() as u64);
-            self.main_time.max(confirmed)
+            time.max(confirmed)
         } else {
-            self.main_time
+            time
         }
     }
 
@@ -1097,16 +1374,25 @@ impl Engine {
             }
             return;
         }
-        let mark = self.watermark();
         let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
-        let due: Vec<(TenantId, String)> = self
+        let marks: Vec<(TenantId, u64)> = self
             .tenants
-            .iter()
-            .filter(|(_, s)| matches!(s, Slot::Live))
-            .flat_map(|(t, _)| sagas.iter().map(move |s| (t.clone(), s.clone())))
-            .filter(|(t, s)| self.floors.get(t.as_str(), s).is_none_or(|f| f <= mark))
+            .keys()
+            .filter_map(|t| self.mark_of(t).map(|m| (t.clone(), m)))
             .collect();
+        let due: Vec<(TenantId, String, u64)> = marks
+            .iter()
+            .flat_map(|(t, m)| sagas.iter().map(move |s| (t.clone(), s.clone(), *m)))
+            .filter(|(t, s, m)| self.floors.get(t.as_str(), s).is_none_or(|f| f <= *m))
+            .collect();
+        let record = |fired: &mut HashMap<TenantId, u64>| {
+            for (t, m) in &marks {
+                let f = fired.entry(t.clone()).or_default();
+                *f = (*f).max(*m);
+            }
+        };
         if due.is_empty() {
+            record(&mut self.fired_through);
             if !self.pending_deletes.is_empty() {
                 self.commit(|_, _| Ok(()));
             }
@@ -1117,7 +1403,7 @@ impl Engine {
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
             let mut fired = 0;
-            for (t, s) in &due {
+            for (t, s, mark) in &due {
                 fired += apply::fire_due(
                     w,
                     &mut ctx,
@@ -1125,7 +1411,7 @@ impl Engine {
                     &floors,
                     t.as_str(),
                     s,
-                    mark,
+                    *mark,
                     TIMERS_PER_TXN - fired,
                 )?;
                 if fired >= TIMERS_PER_TXN {
@@ -1137,6 +1423,10 @@ impl Engine {
         self.floors = floors;
         let Some(ctx) = ctx else { return };
         self.timer_backlog = ctx.timers_fired >= TIMERS_PER_TXN;
+        if !self.timer_backlog {
+            // Every timer due by its tenant's watermark fired (none was left for later).
+            record(&mut self.fired_through);
+        }
         self.after_commit(ctx, start);
     }
 
@@ -1189,32 +1479,62 @@ impl Engine {
         if ctx.outbox_added > 0 {
             self.outbox_notify.notify_one();
         }
-        self.shared.engine.lock().expect("lock").main_pos = self.main_pos;
+        self.shared.engine.lock().expect("lock").positions = self.positions();
     }
 
     /// Tells the admin API which tenants are served and how.
     fn publish_view(&self) {
         let mut view = self.shared.engine.lock().expect("lock");
-        view.main_pos = self.main_pos;
+        view.positions = self.positions();
         view.tenants = self
             .tenants
             .iter()
             .map(|(t, s)| {
+                let group = self.group_of(t.as_str());
                 let v = match s {
                     Slot::Live => TenantView {
                         mode: CursorMode::Live,
-                        reader: ReaderId::Main,
-                        position: self.main_pos,
+                        reader: ReaderId::Group(group),
+                        group,
+                        own_reader: false,
+                        position: self.groups[group as usize].pos,
                     },
                     Slot::CatchingUp(cu) => TenantView {
                         mode: CursorMode::CatchingUp,
                         reader: ReaderId::Lane(cu.lane),
+                        group,
+                        own_reader: cu.solo,
                         position: cu.last,
                     },
                 };
                 (t.to_string(), v)
             })
             .collect();
+    }
+}
+
+/// Where a group starts being read whole when none of its tenants is live here (so no event
+/// is owed to a live tenant, whatever the position): after the larger of its stored position
+/// and the position of the least advanced of its tenants here (`at`; none: the stored
+/// position). Nothing a tenant here still needs is before it, and a group read before
+/// is not read again from its start.
+fn start_whole_at(stored: u64, at: Option<u64>) -> u64 {
+    stored.max(at.unwrap_or(0))
+}
+
+/// The cursor of a tenant starting live (`None`) or on its own reader after `seq`.
+fn cursor_at(from: Option<u64>, now: u64) -> TenantCursor {
+    match from {
+        None => TenantCursor {
+            mode: CursorMode::Live,
+            seq: 0,
+            updated_at_ms: now,
+        },
+        Some(seq) => TenantCursor {
+            mode: CursorMode::CatchingUp,
+            seq,
+            updated_at_ms: now,
+        },
     }
 }
 

@@ -44,8 +44,9 @@ fn rig_fenced(vol: Arc<Volume>, owned: &[&str], queue_max: usize, fence: Arc<Fen
         vol,
         sagas(),
         EngineConfig {
-            stream: "S".into(),
-            stream_id: "S@1".into(),
+            layout: shared::layout::Layout::new("S", 0),
+            stream_ids: vec!["S@1".into()],
+            whole: vec![0],
             timer_grace: Duration::from_millis(250),
             shard: "a".into(),
             max_event_bytes: 1 << 20,
@@ -74,6 +75,7 @@ fn stream(n: u64, rand: &mut impl FnMut(u64) -> u64) -> Vec<Msg> {
             let acc = format!("a{}", rand(4));
             let body = json!({"id": format!("e{seq}"), "type": "Deposited", "key": acc, "data": {"amount": seq}});
             Msg {
+                group: 0,
                 seq,
                 time_ms: 1,
                 subject: format!("evt.{t}.account"),
@@ -147,7 +149,7 @@ fn run_scenario(seed: u64, n: u64, queue_max: usize) {
     while let Ok(cmd) = r.cmds.try_recv() {
         match cmd {
             ReaderCmd::Start {
-                reader: ReaderId::Main,
+                reader: ReaderId::Group(0),
                 start_seq,
                 ..
             } => {
@@ -156,10 +158,11 @@ fn run_scenario(seed: u64, n: u64, queue_max: usize) {
             }
             ReaderCmd::Start {
                 reader: ReaderId::Lane(l),
-                filter,
+                tenant,
                 start_seq,
+                ..
             } => {
-                assert_eq!(filter.as_deref(), Some("evt.t2.>"));
+                assert_eq!(tenant.as_ref().map(|t| t.as_str()), Some("t2"));
                 assert_eq!(
                     start_seq, 1,
                     "a tenant never served starts at the first event"
@@ -336,12 +339,14 @@ fn a_panicking_saga_dead_letters_the_event_instead_of_crashing() {
         json!({"id": "e2", "type": "Deposited", "key": "a0", "data": {"amount": 2}}).to_string();
     r.engine.main_batch(vec![
         Msg {
+            group: 0,
             seq: 1,
             time_ms: 1,
             subject: "evt.t1.boom".into(),
             payload: Bytes::from(body),
         },
         Msg {
+            group: 0,
             seq: 2,
             time_ms: 1,
             subject: "evt.t1.account".into(),

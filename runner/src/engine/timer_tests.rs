@@ -39,8 +39,9 @@ fn rig(vol: Arc<Volume>, owned: &[&str]) -> Rig {
         vol,
         sagas(),
         EngineConfig {
-            stream: "S".into(),
-            stream_id: "S@1".into(),
+            layout: shared::layout::Layout::new("S", 0),
+            stream_ids: vec!["S@1".into()],
+            whole: vec![0],
             timer_grace: Duration::from_millis(250),
             shard: "a".into(),
             max_event_bytes: 1 << 20,
@@ -70,11 +71,16 @@ impl Rig {
     /// A watermark pass, as the ticker runs it; `idle`: the main reader says it is caught
     /// up (the watermark may follow the clock).
     fn tick(&mut self, idle: bool) {
-        *self.shared.main_confirmed.lock().unwrap() = if idle {
-            (shared::now_ms(), self.engine.main_pos)
+        let c = if idle {
+            (shared::now_ms(), self.engine.groups[0].pos)
         } else {
             (0, 0)
         };
+        self.shared
+            .confirmed
+            .lock()
+            .unwrap()
+            .insert(ReaderId::Group(0), c);
         self.engine.tick();
         while self.engine.timer_backlog {
             self.engine.tick();
@@ -85,6 +91,7 @@ impl Rig {
 fn order(seq: u64, time_ms: u64, id: &str, ty: &str, key: &str) -> Msg {
     let body = json!({"id": id, "type": ty, "key": key, "data": {"amount": 5, "customer": "c"}});
     Msg {
+        group: 0,
         seq,
         time_ms,
         subject: "evt.t1.order".into(),

@@ -8,6 +8,7 @@ mod inspect;
 mod moves;
 mod place;
 mod placements;
+mod rebalance;
 mod release;
 mod replay;
 mod shards;
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a, cli.output),
         Command::Tui(a) => crate::tui::run(a, &cli.nats, cli.token).await,
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
+        Command::Rebalance(a) => rebalance::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Config {
             what: crate::cli::ConfigCmd::Show,

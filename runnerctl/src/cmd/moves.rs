@@ -17,7 +17,7 @@ use crate::output::{self, Format};
 /// can resume or abort a move from each phase deterministically.
 const STOP_AFTER: &str = "RUNNERCTL_MOVE_STOP_AFTER";
 
-fn stop_after() -> Option<MovePhase> {
+pub(super) fn stop_after() -> Option<MovePhase> {
     let want = std::env::var(STOP_AFTER).ok()?;
     [MovePhase::Released, MovePhase::Imported, MovePhase::Flipped]
         .into_iter()

@@ -24,6 +24,26 @@ struct Change {
     forced: bool,
     reason: Option<String>,
     warnings: Vec<String>,
+    /// The shard was chosen by runnerctl (no shard given).
+    recommended: bool,
+    /// Partitioned layout: what the placement does to the shard's reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_cost: Option<ReadCost>,
+}
+
+/// What a shard reads before and after a placement, by the reading rule, in the unit of
+/// the load measured (`events retained` by the streams).
+#[derive(Serialize, Clone)]
+struct ReadCost {
+    shard: String,
+    unit: &'static str,
+    before: f64,
+    after: f64,
+    /// Of the increase, the tenant's own events; the rest is other tenants' events read
+    /// because the shard now reads their group whole.
+    own: f64,
+    /// The shard recommended for the tenant.
+    recommended: Option<String>,
 }
 
 fn tenant_arg(s: &str) -> Result<TenantId, CliError> {
@@ -50,12 +70,17 @@ fn show(c: &Change, format: Format) {
             let fmt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not placed)".into());
             if c.changed {
                 output::println(&format!(
-                    "{}: {} -> {} (revision {}{})",
+                    "{}: {} -> {} (revision {}{}{})",
                     c.tenant,
                     fmt(&c.before),
                     fmt(&c.after),
                     c.revision,
-                    if c.forced { ", forced" } else { "" }
+                    if c.forced { ", forced" } else { "" },
+                    if c.recommended {
+                        ", the recommended shard"
+                    } else {
+                        ""
+                    }
                 ));
             } else {
                 output::println(&format!(
@@ -115,7 +140,9 @@ pub async fn place(
     format: Format,
 ) -> anyhow::Result<()> {
     let tenant = tenant_arg(&args.tenant)?;
-    let shard = ShardId::new(args.shard.clone()).map_err(|e| CliError::usage(e.to_string()))?;
+    if let Some(s) = &args.shard {
+        ShardId::new(s.clone()).map_err(|e| CliError::usage(e.to_string()))?;
+    }
     if args.reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
         return Err(CliError::usage("--reason is empty").into());
     }
@@ -130,6 +157,25 @@ pub async fn place(
     } else {
         nats.placement().await?
     };
+    let fleet = crate::fleet::read(&nats, nats_args, None).await?;
+    let recommended = shared::layout::plan::recommend(
+        &fleet.layout,
+        tenant.as_str(),
+        &fleet.placement,
+        &fleet.load,
+        &fleet.shards,
+    );
+    let chosen = args.shard.is_none();
+    let shard = match args.shard.clone().or(recommended.clone()) {
+        Some(s) => ShardId::new(s).map_err(|e| CliError::usage(e.to_string()))?,
+        None => {
+            return Err(CliError::refused(
+                "no shard given and no live shard to recommend (`runnerctl shards` lists the live ones); nothing changed",
+            )
+            .into());
+        }
+    };
+    let read_cost = read_cost(&fleet, &tenant, &shard, recommended);
 
     // Everything is checked before anything is written.
     let Checks {
@@ -157,6 +203,9 @@ pub async fn place(
         .into());
     }
     warnings.extend(refusals.iter().map(|r| format!("forced over: {r}")));
+    if let Some(w) = read_cost.as_ref().and_then(cost_warning) {
+        warnings.push(w);
+    }
     if current.as_deref() == Some(shard.as_str()) {
         let c = Change {
             tenant: tenant.to_string(),
@@ -167,6 +216,8 @@ pub async fn place(
             forced: false,
             reason: args.reason,
             warnings,
+            recommended: chosen,
+            read_cost,
         };
         show(&c, format);
         return Ok(());
@@ -200,10 +251,77 @@ pub async fn place(
             forced,
             reason: args.reason,
             warnings,
+            recommended: chosen,
+            read_cost,
         },
         format,
     );
     Ok(())
+}
+
+/// What placing `tenant` on `shard` does to the shard's reads (partitioned layout only).
+fn read_cost(
+    fleet: &crate::fleet::Fleet,
+    tenant: &TenantId,
+    shard: &ShardId,
+    recommended: Option<String>,
+) -> Option<ReadCost> {
+    use shared::layout::plan::shard_reads;
+    if !fleet.layout.is_partitioned() {
+        return None;
+    }
+    let mut after = fleet.placement.clone();
+    let mut before = fleet.placement.clone();
+    before.remove(tenant.as_str());
+    after.insert(tenant.to_string(), shard.to_string());
+    Some(ReadCost {
+        shard: shard.to_string(),
+        unit: fleet.unit,
+        before: shard_reads(&fleet.layout, &before, &fleet.load, shard.as_str()),
+        after: shard_reads(&fleet.layout, &after, &fleet.load, shard.as_str()),
+        own: fleet.load.get(tenant.as_str()).copied().unwrap_or(0.0),
+        recommended,
+    })
+}
+
+/// Said when a placement makes a shard read more than the tenant's own events, or puts the
+/// tenant away from its group (a reader of its own).
+fn cost_warning(c: &ReadCost) -> Option<String> {
+    let away = c.recommended.as_deref().is_some_and(|r| r != c.shard);
+    let extra = c.after - c.before - c.own;
+    if !away && extra <= 0.0 {
+        return None;
+    }
+    let pct = |x: f64| {
+        if c.before > 0.0 {
+            format!(" (+{:.0}%)", 100.0 * x / c.before)
+        } else {
+            String::new()
+        }
+    };
+    let rec = c
+        .recommended
+        .as_deref()
+        .map(|r| format!("; the recommended shard is {r} (`runnerctl place <tenant>` picks it)"))
+        .unwrap_or_default();
+    Some(if extra > 0.0 {
+        format!(
+            "{} will read {:.0} more {}{}: the tenant's own {:.0} and {extra:.0} of other tenants of its partition group, which it then reads whole{rec}",
+            c.shard,
+            c.after - c.before,
+            c.unit,
+            pct(c.after - c.before),
+            c.own
+        )
+    } else {
+        format!(
+            "{} will read the tenant with a reader of its own ({:.0} {}{}): its partition group is read elsewhere{rec}",
+            c.shard,
+            c.own,
+            c.unit,
+            pct(c.after - c.before)
+        )
+    })
 }
 
 /// What the checks before a placement found: reasons to refuse (`--force` overrides), and
@@ -412,6 +530,8 @@ pub async fn unplace(
             forced: false,
             reason: args.reason,
             warnings: vec![],
+            recommended: false,
+            read_cost: None,
         },
         format,
     );

@@ -72,7 +72,8 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         }
     }
     tenants.sort();
-    let in_stream = shared::nats::events_per_tenant(&nats.js, &args.stream)
+    let layout = shared::nats::discover_layout(&nats.js, &args.stream).await;
+    let in_stream = shared::nats::events_per_tenant(&nats.js, &layout)
         .await
         .map_err(crate::exit::CliError::failure)?;
     let mut rows = Vec::new();

@@ -75,6 +75,29 @@ pub mod meta {
     pub const STREAM_ID: &str = "stream_id";
     /// Present only while a migration from an older format is under way: how far it got.
     pub const MIGRATION: &str = "migration";
+    /// UTF-8: the event layout the positions refer to (`shared::layout::Layout::describe`:
+    /// `single` or `partitioned/<G>`); absent in volumes from before layouts (single).
+    pub const LAYOUT: &str = "layout";
+
+    /// The reader position of a group's stream: [`READER_POSITION`] in the single layout,
+    /// `reader_position/<g>` in a partitioned one.
+    pub fn reader_position(layout: &crate::layout::Layout, g: crate::layout::Group) -> String {
+        if layout.is_partitioned() {
+            format!("{READER_POSITION}/{g}")
+        } else {
+            READER_POSITION.to_string()
+        }
+    }
+
+    /// The identity of a group's stream: [`STREAM_ID`] in the single layout,
+    /// `stream_id/<g>` in a partitioned one.
+    pub fn stream_id(layout: &crate::layout::Layout, g: crate::layout::Group) -> String {
+        if layout.is_partitioned() {
+            format!("{STREAM_ID}/{g}")
+        } else {
+            STREAM_ID.to_string()
+        }
+    }
 
     /// `import:<tenant>`, present while an import of the tenant's state is under way (it is
     /// written in chunks): a tenant with it is not served until the import finishes or its

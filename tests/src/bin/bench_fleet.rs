@@ -6,19 +6,24 @@
 //! tenants from the stream (those events and a backlog published at once), in events of its own per second, against one raw unfiltered
 //! read of the whole stream in the same run (the smallest of up to 4 shards).
 //!
-//! Placement: `recommended` gives each shard a contiguous block of tenants, `arbitrary`
-//! deals them round robin. Shards follow allowlists, so no placement traffic is counted.
-//! Options (env): FLEET_SHARDS (1,4,16), FLEET_TENANTS (10,100: per shard), FLEET_EVENTS
-//! (20000), FLEET_RATE (5000 events/s), FLEET_BACKLOG (100000 more events, published at once,
-//! for `ratio_to_raw`). Writes target/bench/fleet.json.
+//! Layout: partitioned into FLEET_PARTITIONS groups (64; 0 runs today's single stream, the
+//! baseline), the server's account mapping routing every publish. Placement: `recommended`
+//! gives each shard whole partition groups (groups g with g % shards == s) and its tenants
+//! from them, `arbitrary` deals tenants round robin whatever their group. Shards follow
+//! allowlists, so no placement traffic is counted.
+//! Options (env): FLEET_SHARDS (1,4,16), FLEET_TENANTS (10,100,1000: per shard),
+//! FLEET_EVENTS (20000), FLEET_RATE (5000 events/s), FLEET_BACKLOG (100000 more events,
+//! published at once, for `ratio_to_raw`), FLEET_PARTITIONS (64), FLEET_ISOLATION (1: the
+//! isolation case after the grid). Writes target/bench/fleet.json.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use e2e::bench::{APPLY_ONLY_SAGAS, add_buckets, latency_buckets, metric, payload, quantile};
-use e2e::{Runner, RunnerSpec, create_streams, env_or, jetstream};
+use e2e::{Runner, RunnerSpec, create_group_streams, create_streams, env_or, jetstream};
 use serde_json::{Value, json};
 use shared::devtools::{NatsServer, ServerOptions};
+use shared::layout::Layout;
 
 fn list(var: &str, default: &str) -> Vec<usize> {
     std::env::var(var)
@@ -59,36 +64,109 @@ struct Case {
     recommended: bool,
 }
 
-async fn run_case(c: &Case, events: u64, rate: u64, backlog: u64) -> Result<Value> {
+/// A nats-server with its monitoring port and, for a partitioned layout, the account
+/// mapping; the layout's streams created.
+async fn server(layout: &Layout) -> Result<(NatsServer, u16, async_nats::jetstream::Context)> {
     let monitor = free_port()?;
+    let conf = match layout.mapping_config() {
+        Some(c) => {
+            let dir = tempfile::Builder::new()
+                .prefix("fleet-conf-")
+                .tempdir()?
+                .keep();
+            let p = dir.join("nats.conf");
+            std::fs::write(&p, c)?;
+            Some(p)
+        }
+        None => None,
+    };
     let nats = NatsServer::start_with(ServerOptions {
         args: vec!["-m".into(), monitor.to_string()],
+        config_file: conf,
         ..Default::default()
     })
     .map_err(anyhow::Error::msg)?;
     let js = jetstream(&nats).await?;
-    create_streams(&js, Duration::from_secs(120)).await?;
+    if layout.is_partitioned() {
+        create_group_streams(&js, layout, Duration::from_secs(120)).await?;
+    } else {
+        create_streams(&js, Duration::from_secs(120)).await?;
+    }
+    Ok((nats, monitor, js))
+}
+
+/// `n` tenants and the shard of each: `recommended` gives shard s the tenants of the groups
+/// g with g % shards == s (`per_shard` of them), `arbitrary` deals them round robin.
+fn tenants_of(c: &Case, layout: &Layout) -> (Vec<String>, Vec<usize>) {
+    let n = c.shards * c.per_shard;
+    if !c.recommended || !layout.is_partitioned() {
+        let tenants: Vec<String> = (0..n).map(|i| format!("f{i:05}")).collect();
+        let owner = (0..n)
+            .map(|i| {
+                if c.recommended {
+                    i / c.per_shard
+                } else {
+                    i % c.shards
+                }
+            })
+            .collect();
+        return (tenants, owner);
+    }
+    let groups = layout.partitions() as usize;
+    let mut per = vec![0usize; c.shards];
+    let (mut tenants, mut owner) = (Vec::new(), Vec::new());
+    let mut i = 0usize;
+    while tenants.len() < n {
+        let t = format!("f{i:05}");
+        i += 1;
+        let g = layout.group_of(&t) as usize;
+        let s = (g % groups) % c.shards;
+        if per[s] < c.per_shard {
+            per[s] += 1;
+            tenants.push(t);
+            owner.push(s);
+        }
+    }
+    (tenants, owner)
+}
+
+fn runner_spec(
+    nats: &NatsServer,
+    dir: &std::path::Path,
+    shard: &str,
+    tenants: &[&str],
+    sagas: &std::path::Path,
+    layout: &Layout,
+) -> RunnerSpec {
+    let mut spec = RunnerSpec::new(nats, dir, tenants)
+        .env("RUNNER_PARTITIONS", &layout.partitions().to_string());
+    spec.shard = shard.to_string();
+    spec.sagas = sagas.to_path_buf();
+    spec
+}
+
+async fn run_case(
+    c: &Case,
+    layout: &Layout,
+    events: u64,
+    rate: u64,
+    backlog: u64,
+) -> Result<Value> {
+    let (nats, monitor, js) = server(layout).await?;
     let tmp = tempfile::tempdir()?;
     let sagas = tmp.path().join("apply.toml");
     std::fs::write(&sagas, APPLY_ONLY_SAGAS)?;
     let n = c.shards * c.per_shard;
-    let tenants: Vec<String> = (0..n).map(|i| format!("f{i:05}")).collect();
-    let owner = |i: usize| {
-        if c.recommended {
-            i / c.per_shard
-        } else {
-            i % c.shards
-        }
-    };
+    let (tenants, owners) = tenants_of(c, layout);
+    let owner = |i: usize| owners[i];
     let mut runners = Vec::new();
     for s in 0..c.shards {
         let mine: Vec<&str> = (0..n)
             .filter(|i| owner(*i) == s)
             .map(|i| tenants[i].as_str())
             .collect();
-        let mut spec = RunnerSpec::new(&nats, &tmp.path().join(format!("s{s}")), &mine);
-        spec.shard = format!("shard-{s}");
-        spec.sagas = sagas.clone();
+        let dir = tmp.path().join(format!("s{s}"));
+        let spec = runner_spec(&nats, &dir, &format!("shard-{s}"), &mine, &sagas, layout);
         runners.push(Runner::start(spec).await?);
     }
     let http = reqwest::Client::new();
@@ -157,7 +235,7 @@ async fn run_case(c: &Case, events: u64, rate: u64, backlog: u64) -> Result<Valu
     for a in acks {
         a.await?;
     }
-    let raw = raw_rate(&js, sent + backlog).await?;
+    let raw = raw_rate(&js, layout).await?;
     let mut ratio = f64::INFINITY;
     let sampled: Vec<usize> = (0..c.shards).step_by(c.shards.div_ceil(4)).collect();
     for &s in &sampled {
@@ -165,9 +243,8 @@ async fn run_case(c: &Case, events: u64, rate: u64, backlog: u64) -> Result<Valu
             .filter(|i| owner(*i) == s)
             .map(|i| tenants[i].as_str())
             .collect();
-        let mut spec = RunnerSpec::new(&nats, &tmp.path().join(format!("alone{s}")), &mine);
-        spec.shard = format!("alone-{s}");
-        spec.sagas = sagas.clone();
+        let dir = tmp.path().join(format!("alone{s}"));
+        let spec = runner_spec(&nats, &dir, &format!("alone-{s}"), &mine, &sagas, layout);
         let start_ms = shared::now_ms();
         let mut r = Runner::start(spec).await?;
         r.wait_caught_up(Duration::from_secs(300)).await?;
@@ -194,30 +271,40 @@ async fn run_case(c: &Case, events: u64, rate: u64, backlog: u64) -> Result<Valu
     }))
 }
 
-/// One ephemeral, unfiltered, no-ack consumer reading the whole stream: events/s.
-async fn raw_rate(js: &async_nats::jetstream::Context, n: u64) -> Result<f64> {
+/// One ephemeral, unfiltered, no-ack consumer reading a whole stream, one stream after the
+/// other (every group stream of a partitioned layout): events/s.
+async fn raw_rate(js: &async_nats::jetstream::Context, layout: &Layout) -> Result<f64> {
     use futures_util::StreamExt;
-    let c = js
-        .get_stream(shared::names::DEFAULT_EVENT_STREAM)
-        .await?
-        .create_consumer(async_nats::jetstream::consumer::pull::Config {
-            ack_policy: async_nats::jetstream::consumer::AckPolicy::None,
-            memory_storage: true,
-            ..Default::default()
-        })
-        .await?;
+    let mut total = 0u64;
     let t0 = Instant::now();
-    let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
-    for _ in 0..n {
-        msgs.next().await.context("raw read ended")??;
+    for g in layout.groups() {
+        let mut stream = js.get_stream(layout.stream(g)).await?;
+        let n = stream.info().await?.state.messages;
+        if n == 0 {
+            continue;
+        }
+        let c = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::None,
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await?;
+        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        for _ in 0..n {
+            msgs.next().await.context("raw read ended")??;
+        }
+        total += n;
     }
-    Ok(n as f64 / t0.elapsed().as_secs_f64())
+    Ok(total as f64 / t0.elapsed().as_secs_f64())
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let shards = list("FLEET_SHARDS", "1,4,16");
-    let per_shard = list("FLEET_TENANTS", "10,100");
+    let per_shard = list("FLEET_TENANTS", "10,100,1000");
+    let partitions: u16 = env_or("FLEET_PARTITIONS", 64);
+    let layout = Layout::new(shared::names::DEFAULT_EVENT_STREAM, partitions);
     let events: u64 = env_or("FLEET_EVENTS", 20_000);
     let rate: u64 = env_or("FLEET_RATE", 5_000);
     let backlog: u64 = env_or("FLEET_BACKLOG", 100_000);
@@ -225,7 +312,8 @@ async fn main() -> Result<()> {
         eprintln!("warning: bench built without --release; figures are not representative");
     }
     println!(
-        "fleet: {events} events at {rate}/s per case, apply-only saga; read amplification = messages the server delivered to all runners / events published (its /connz counters)\n"
+        "fleet: {} layout, {events} events at {rate}/s per case, apply-only saga; read amplification = messages the server delivered to all runners / events published (its /connz counters)\n",
+        layout.describe()
     );
     println!(
         "{:>6} {:>9} {:>12} {:>10} {:>8} {:>8} {:>12}",
@@ -243,7 +331,7 @@ async fn main() -> Result<()> {
                     per_shard: t,
                     recommended,
                 };
-                let v = run_case(&c, events, rate, backlog).await?;
+                let v = run_case(&c, &layout, events, rate, backlog).await?;
                 println!(
                     "{:>6} {:>9} {:>12} {:>10.2} {:>8.2} {:>8.2} {:>12.2}",
                     s,
@@ -261,7 +349,12 @@ async fn main() -> Result<()> {
     let out = json!({
         "benchmark": "fleet",
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
-        "design": "one unfiltered main reader per shard",
+        "design": if layout.is_partitioned() {
+            "group streams: each shard reads whole the groups its tenants hold, and its other tenants with readers of their own"
+        } else {
+            "one unfiltered main reader per shard"
+        },
+        "layout": layout.describe(),
         "cases": cases,
     });
     e2e::bench::write_report("fleet.json", &out)

@@ -50,8 +50,9 @@ async fn main() -> std::process::ExitCode {
                     *kinds.entry(k).or_default() += n;
                 }
                 println!(
-                    "seed {seed}: ok in {:.0}s: {} events, {} commands ({} republished by replays), {} dead letters, {} instances, {} markers, {} timers fired",
+                    "seed {seed}: ok in {:.0}s ({}): {} events, {} commands ({} republished by replays), {} dead letters, {} instances, {} markers, {} timers fired",
                     r.secs,
+                    r.layout,
                     r.events,
                     r.commands,
                     r.republished_by_replays,

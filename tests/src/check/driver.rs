@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use shared::edge_storage::{
     DedupeRecord, InstanceRecord, ScheduleRecord, TableId, Volume, decode_value, keys,
 };
+use shared::layout::Layout;
 use shared::names::msg_id::stream_identity;
 use shared::placement::{ClaimRecord, ClaimState, claim_key};
 use shared::wire::ReplayMode;
@@ -46,6 +47,8 @@ pub struct Report {
     pub timers_fired: usize,
     /// Commands the design allows again (re-emitted by a replay) and found twice.
     pub republished_by_replays: usize,
+    /// The event layout the seed ran on (even seeds: partitioned, 2 groups).
+    pub layout: String,
     pub secs: f64,
 }
 
@@ -171,6 +174,8 @@ struct Fleet {
     history: History,
     epoch: usize,
     epochs_done: Vec<Epoch>,
+    /// Partitioned seeds: the layout (the epochs are its groups).
+    layout: Option<Layout>,
     adopt: Option<String>,
     dir: PathBuf,
     sagas: PathBuf,
@@ -194,18 +199,33 @@ impl Fleet {
     fn spec(&self, shard: &str) -> RunnerSpec {
         let mut s = RunnerSpec::placed(&self.nats, &self.dir.join(shard), shard);
         s.sagas = self.sagas.clone();
+        if let Some(l) = &self.layout {
+            // Shares measured every 500 ms: groups flip between read whole and tenants'
+            // own readers many times in a run.
+            s = s
+                .env("RUNNER_PARTITIONS", &l.partitions().to_string())
+                .env("RUNNER_READING_EVERY", "500ms");
+        }
         if let Some(a) = &self.adopt {
             s = s.env("RUNNER_ADOPT_STREAM", a);
         }
         s
     }
 
+    /// Records an operation at a tenant's position: in the current incarnation of the
+    /// single stream, or in the stream of the tenant's group.
     fn at(&mut self, after: u64, op: Op) {
-        self.history.ops.push(At {
-            epoch: self.epoch,
-            after,
-            op,
-        });
+        let epoch = match (&self.layout, &op) {
+            (None, _) => self.epoch,
+            (
+                Some(l),
+                Op::Place { tenant, .. }
+                | Op::Release { tenant, .. }
+                | Op::Move { tenant, .. }
+                | Op::Replay { tenant, .. },
+            ) => l.group_of(tenant) as usize,
+        };
+        self.history.ops.push(At { epoch, after, op });
     }
 
     async fn claim(&self, tenant: &str) -> Result<ClaimRecord> {
@@ -302,11 +322,25 @@ impl Fleet {
     }
 }
 
-async fn stream_events(js: &jetstream::Context) -> Result<(String, Vec<Event>)> {
-    let mut s = js.get_stream(shared::names::DEFAULT_EVENT_STREAM).await?;
+/// Every event stream as stored: the single stream, or each group stream in group order.
+async fn all_stream_events(js: &jetstream::Context, layout: &Option<Layout>) -> Result<Vec<Epoch>> {
+    let names: Vec<String> = match layout {
+        None => vec![shared::names::DEFAULT_EVENT_STREAM.to_string()],
+        Some(l) => l.groups().map(|g| l.stream(g)).collect(),
+    };
+    let mut out = Vec::new();
+    for n in names {
+        let (stream_id, events) = stream_events(js, &n).await?;
+        out.push(Epoch { stream_id, events });
+    }
+    Ok(out)
+}
+
+async fn stream_events(js: &jetstream::Context, name: &str) -> Result<(String, Vec<Event>)> {
+    let mut s = js.get_stream(name).await?;
     let info = s.info().await?;
     let id = stream_identity(&info.config.name, info.created.unix_timestamp_nanos());
-    let msgs = read_stream(js, shared::names::DEFAULT_EVENT_STREAM).await?;
+    let msgs = read_stream(js, name).await?;
     let mut out = Vec::with_capacity(msgs.len());
     for m in msgs {
         let i = m.info().map_err(|e| anyhow!("{e}"))?;
@@ -330,9 +364,21 @@ pub async fn run(cfg: Config) -> Result<Report> {
     if cfg.keep {
         eprintln!("check seed {}: keeping {}", cfg.seed, dir.display());
     }
-    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    // Even seeds run the partitioned layout with 2 groups: t1 and t3 share one, t2 and t4
+    // the other, so placement flips move groups between read whole and tenants' own readers.
+    let layout = cfg
+        .seed
+        .is_multiple_of(2)
+        .then(|| Layout::new(shared::names::DEFAULT_EVENT_STREAM, 2));
+    let nats = match &layout {
+        Some(l) => partitioned_nats(l.partitions())?,
+        None => NatsServer::start().map_err(anyhow::Error::msg)?,
+    };
     let js = jetstream(&nats).await?;
-    create_streams(&js, Duration::from_millis(100)).await?;
+    match &layout {
+        Some(l) => create_group_streams(&js, l, Duration::from_millis(100)).await?,
+        None => create_streams(&js, Duration::from_millis(100)).await?,
+    }
     let sagas = dir.join("sagas.toml");
     std::fs::write(
         &sagas,
@@ -345,10 +391,12 @@ pub async fn run(cfg: Config) -> Result<Report> {
         owner: BTreeMap::new(),
         history: History {
             shards: SHARDS.iter().map(|s| s.to_string()).collect(),
+            layout: layout.clone(),
             ..Default::default()
         },
         epoch: 0,
         epochs_done: Vec::new(),
+        layout: layout.clone(),
         adopt: None,
         dir: dir.clone(),
         sagas,
@@ -374,6 +422,10 @@ pub async fn run(cfg: Config) -> Result<Report> {
 
     let mut report = Report {
         seed: cfg.seed,
+        layout: layout
+            .as_ref()
+            .map(|l| l.describe())
+            .unwrap_or_else(|| "single".into()),
         ..Default::default()
     };
     let mut source = Gen {
@@ -452,11 +504,12 @@ async fn run_schedule(
             }
             68..78 => move_step(fleet, r).await?,
             78..93 => replay_step(fleet, r).await?,
-            _ if !*recreated && step > cfg.steps / 3 => {
+            _ if !*recreated && step > cfg.steps / 3 && fleet.layout.is_none() => {
                 *recreated = true;
                 fleet.caught_up().await?;
                 fleet.stop_all().await?;
-                let (id, events) = stream_events(&fleet.js).await?;
+                let (id, events) =
+                    stream_events(&fleet.js, shared::names::DEFAULT_EVENT_STREAM).await?;
                 fleet.epochs_done.push(Epoch {
                     stream_id: id,
                     events,
@@ -466,7 +519,7 @@ async fn run_schedule(
                     .delete_stream(shared::names::DEFAULT_EVENT_STREAM)
                     .await?;
                 ensure_event_stream(&fleet.js).await?;
-                let (id, _) = stream_events(&fleet.js).await?;
+                let (id, _) = stream_events(&fleet.js, shared::names::DEFAULT_EVENT_STREAM).await?;
                 fleet.adopt = Some(id);
                 fleet.epoch += 1;
                 for t in TENANTS {
@@ -526,11 +579,8 @@ async fn finish(
     }
     fleet.caught_up().await?;
     fleet.stop_all().await?;
-    let (id, events) = stream_events(&fleet.js).await?;
-    fleet.epochs_done.push(Epoch {
-        stream_id: id,
-        events,
-    });
+    let last = all_stream_events(&fleet.js, &fleet.layout).await?;
+    fleet.epochs_done.extend(last);
     fleet.history.epochs = std::mem::take(&mut fleet.epochs_done);
     report.events = fleet.history.epochs.iter().map(|e| e.events.len()).sum();
 
@@ -800,9 +850,27 @@ async fn compare(want: &Expected, fleet: &Fleet, dir: &Path) -> Result<Compared>
             };
             let allowed = if e.per_shard { shards } else { e.times };
             if copies.len() > allowed {
+                let by: Vec<String> = copies
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "seq {} by {} ({})",
+                            m.seq,
+                            m.headers
+                                .get("Runner-Shard")
+                                .map(String::as_str)
+                                .unwrap_or("?"),
+                            m.headers
+                                .get("Runner-Original-Subject")
+                                .map(String::as_str)
+                                .unwrap_or(&m.subject)
+                        )
+                    })
+                    .collect();
                 diffs.push(format!(
-                    "{stream}: {id} stored {} times; the model produced it {allowed} time(s)",
-                    copies.len()
+                    "{stream}: {id} stored {} times; the model produced it {allowed} time(s): {}",
+                    copies.len(),
+                    by.join(", ")
                 ));
             }
             if copies.len() > 1 {
@@ -840,8 +908,9 @@ async fn compare(want: &Expected, fleet: &Fleet, dir: &Path) -> Result<Compared>
             }
         }
         let missing: BTreeSet<&String> = expected
-            .keys()
-            .filter(|k| !by_id.contains_key(*k))
+            .iter()
+            .filter(|(k, e)| !e.optional && !by_id.contains_key(*k))
+            .map(|(k, _)| k)
             .collect();
         for id in missing.iter().take(20) {
             diffs.push(format!(

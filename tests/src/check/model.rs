@@ -77,9 +77,13 @@ pub struct At {
 
 #[derive(Debug, Clone, Default)]
 pub struct History {
+    /// The incarnations of the single stream one after the other; in a partitioned layout
+    /// (`layout`), the group streams, epoch `g` being group `g`'s (no stream recreated).
     pub epochs: Vec<Epoch>,
     pub ops: Vec<At>,
     pub shards: Vec<String>,
+    /// The partitioned layout the epochs are the groups of; none for the single stream.
+    pub layout: Option<shared::layout::Layout>,
 }
 
 /// What one volume must hold.
@@ -108,6 +112,9 @@ pub struct Emitted {
     pub code: Option<String>,
     /// Dead-lettered by every shard that reads the event (an event no tenant owns).
     pub per_shard: bool,
+    /// Maybe never published: an event no tenant owns, in a group stream that no shard
+    /// may have read whole.
+    pub optional: bool,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +132,9 @@ pub struct Model<'a> {
     out: Expected,
     owner: BTreeMap<String, String>,
     stream_id: String,
+    layout: Option<shared::layout::Layout>,
+    /// The epoch (group, when partitioned) being run.
+    group: u16,
 }
 
 impl<'a> Model<'a> {
@@ -135,13 +145,16 @@ impl<'a> Model<'a> {
             out: Expected::default(),
             owner: BTreeMap::new(),
             stream_id: String::new(),
+            layout: history.layout.clone(),
+            group: 0,
         };
         for s in &history.shards {
             m.out.volumes.insert(s.clone(), VolumeModel::default());
         }
         for (e, epoch) in history.epochs.iter().enumerate() {
             m.stream_id = epoch.stream_id.clone();
-            if e > 0 {
+            m.group = e as u16;
+            if e > 0 && m.layout.is_none() {
                 // A recreated stream was adopted: every position back to 0.
                 for v in m.out.volumes.values_mut() {
                     v.checkpoints.clear();
@@ -267,16 +280,16 @@ impl<'a> Model<'a> {
                 }
                 // The re-read: every retained event of the tenant up to here, in order, on
                 // a reader of its own (other sagas are skipped by their checkpoints).
-                let prefix = format!("evt.{tenant}.");
                 let events: Vec<Event> = epoch
                     .events
                     .iter()
-                    .filter(|e| e.seq <= at.after && e.subject.starts_with(&prefix))
+                    .filter(|e| e.seq <= at.after && self.split(e).0 == Some(tenant.as_str()))
                     .cloned()
                     .collect();
                 for e in &events {
-                    let s = &e.subject[prefix.len()..];
-                    if is_valid_id(s) {
+                    if let (Some(_), Some(s)) = self.split(e)
+                        && is_valid_id(s)
+                    {
                         self.apply_event(&shard, tenant, s, e);
                     }
                 }
@@ -285,11 +298,21 @@ impl<'a> Model<'a> {
     }
 
     /// An event read by the main readers.
+    /// The tenant and saga tokens of an event of the current epoch (none: not of the form
+    /// of its stream's subjects).
+    fn split<'e>(&self, ev: &'e Event) -> (Option<&'e str>, Option<&'e str>) {
+        let parsed = match &self.layout {
+            Some(l) => l.split(self.group, &ev.subject).ok(),
+            None => shared::names::split_event_subject(&ev.subject),
+        };
+        match parsed {
+            Some((t, s)) => (Some(t), Some(s)),
+            None => (None, None),
+        }
+    }
+
     fn deliver(&mut self, ev: &Event, shards: usize) {
-        let mut parts = ev.subject.splitn(4, '.');
-        let (Some("evt"), Some(t), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(t), Some(s)) = self.split(ev) else {
             self.dead_letter_invalid(ev, shards);
             return;
         };
@@ -319,12 +342,17 @@ impl<'a> Model<'a> {
         let _ = shards;
         let id = msg_id::event_dead_letter(&self.stream_id, ev.seq);
         self.emit_dead_letter(
-            id,
+            id.clone(),
             "dlq.invalid-subject",
             "invalid_subject",
             &ev.payload,
             true,
         );
+        if self.layout.is_some()
+            && let Some(e) = self.out.dead_letters.get_mut(&id)
+        {
+            e.optional = true;
+        }
     }
 
     fn emit_dead_letter(

@@ -1,0 +1,97 @@
+//! The fleet as placement advice sees it: the event layout, where every tenant is placed,
+//! the live shards that take tenants, and the load of each tenant (measured from the event
+//! streams: events per second over a window, or the events the streams hold). Used by
+//! `runnerctl place` (the recommended shard, the read cost of a placement) and `runnerctl
+//! rebalance`.
+
+use std::time::{Duration, Instant};
+
+use shared::layout::Layout;
+use shared::layout::plan::{Load, Placement};
+use shared::placement::{PlacementValue, parse_placement_value};
+
+use crate::cli::NatsArgs;
+use crate::exit::CliError;
+use crate::nats::{Nats, latest, registry};
+
+pub struct Fleet {
+    pub layout: Layout,
+    /// Placed tenants (a tenant being moved counts on its target).
+    pub placement: Placement,
+    /// Live shards that take tenants.
+    pub shards: Vec<String>,
+    pub load: Load,
+    /// What the load is: `events/s` or `events retained`.
+    pub unit: &'static str,
+}
+
+/// Events per tenant the layout's streams hold.
+async fn retained(nats: &Nats, layout: &Layout) -> Result<Load, CliError> {
+    Ok(shared::nats::events_per_tenant(&nats.js, layout)
+        .await
+        .map_err(CliError::failure)?
+        .into_iter()
+        .map(|(t, n)| (t, n as f64))
+        .collect())
+}
+
+/// Reads the fleet. `window`: measure events/s over it (falling back to the events the
+/// streams hold when nothing was published meanwhile); none: the events held.
+pub async fn read(
+    nats: &Nats,
+    args: &NatsArgs,
+    window: Option<Duration>,
+) -> Result<Fleet, CliError> {
+    let layout = shared::nats::discover_layout(&nats.js, &args.stream).await;
+    let mut placement = Placement::new();
+    if nats.maybe_bucket(&args.placement_bucket).await?.is_some() {
+        for e in latest(nats, &args.placement_bucket, ">").await? {
+            if !e.live {
+                continue;
+            }
+            let shard = match parse_placement_value(&e.value) {
+                PlacementValue::Shard(s) => s.to_string(),
+                PlacementValue::Moving { to, .. } => to,
+                PlacementValue::Invalid(_) => continue,
+            };
+            placement.insert(e.key, shard);
+        }
+    }
+    let shards = registry(nats)
+        .await?
+        .into_iter()
+        .filter(|r| !r.state.is_stopping())
+        .map(|r| r.shard_id)
+        .collect();
+    let first = retained(nats, &layout).await?;
+    let (load, unit) = match window {
+        None => (first, "events retained"),
+        Some(w) => {
+            let t0 = Instant::now();
+            tokio::time::sleep(w).await;
+            let second = retained(nats, &layout).await?;
+            let secs = t0.elapsed().as_secs_f64();
+            let rates: Load = second
+                .iter()
+                .map(|(t, n)| {
+                    (
+                        t.clone(),
+                        (n - first.get(t).copied().unwrap_or(0.0)).max(0.0) / secs,
+                    )
+                })
+                .collect();
+            if rates.values().any(|r| *r > 0.0) {
+                (rates, "events/s")
+            } else {
+                (second, "events retained")
+            }
+        }
+    };
+    Ok(Fleet {
+        layout,
+        placement,
+        shards,
+        load,
+        unit,
+    })
+}
