@@ -456,7 +456,15 @@ async fn start_engine(b: &Base, nats: &Nats, fence: Arc<Fence>) -> Result<Engine
         stop: stop.clone(),
         fence,
     };
-    let whole = crate::reading::initial(&nats.js, &nats.streams.layout, &b.vol, &tenants).await;
+    let whole = crate::reading::initial(
+        &nats.js,
+        &nats.streams.layout,
+        &nats.registry,
+        b.cfg.shard_id.as_str(),
+        &b.vol,
+        &tenants,
+    )
+    .await;
     let ecfg = EngineConfig {
         layout: nats.streams.layout.clone(),
         stream_ids: nats.streams.ids.clone(),
@@ -545,15 +553,17 @@ async fn start(
     });
     // Partitioned: which groups to read whole, measured again every few seconds.
     let reading = nats.streams.layout.is_partitioned().then(|| {
-        let (js, layout, shared, tx) = (
+        let (js, layout, registry, me, shared, tx) = (
             nats.js.clone(),
             nats.streams.layout.clone(),
+            nats.registry.clone(),
+            b.cfg.shard_id.to_string(),
             b.shared.clone(),
             engine_tx.clone(),
         );
         let period = args.reading_every;
         sup.spawn("reading", move |stop| {
-            crate::reading::run(js, layout, shared, tx, period, stop)
+            crate::reading::run(js, layout, registry, me, shared, tx, period, stop)
         })
     });
     let relay = sup.spawn("relay", {

@@ -57,6 +57,9 @@ pub struct Metrics {
     pub reader_recreates: Counter,
     /// Events delivered to this runner by its readers (its tenants' or not): its read share.
     pub events_read: Counter,
+    /// Events applied, all tenants together (the per-tenant split is `runner_events_total`):
+    /// the read share's other side.
+    pub events_applied: Counter,
     /// Tenants with events in the stream that no placement names, and their events (placement
     /// mode; measured at each scrape).
     pub unplaced_tenants: Gauge,
@@ -88,6 +91,7 @@ impl Metrics {
             nats_connected: Gauge::default(),
             reader_recreates: Counter::default(),
             events_read: Counter::default(),
+            events_applied: Counter::default(),
             unplaced_tenants: Gauge::default(),
             unplaced_events: Gauge::default(),
             stream_gap: Counter::default(),
@@ -173,6 +177,11 @@ impl Metrics {
             "events_read",
             "Events delivered to this runner by its readers, its own tenants' or not (its read share: beside the applied ones, what reading costs it)",
             m.events_read.clone(),
+        );
+        registry.register(
+            "events_applied",
+            "Events applied, all tenants together (per tenant: runner_events_total{outcome=\"applied\"})",
+            m.events_applied.clone(),
         );
         registry.register(
             "unplaced_tenants",

@@ -880,6 +880,8 @@ impl Placement {
         crate::reading::adjust(
             &self.js,
             &self.cfg.streams.layout,
+            &self.registry,
+            &self.cfg.shard,
             &self.shared,
             &self.engine,
             &adding,

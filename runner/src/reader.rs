@@ -53,8 +53,10 @@ pub struct ReaderCtx {
 
 static CONSUMER_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-/// Most batches one reader has handed to the engine and the engine has not committed yet.
-pub const BATCHES_PER_READER: u32 = 4;
+/// Most batches one reader has handed to the engine and the engine has not committed yet
+/// (`engine::BATCHES_IN_FLIGHT`): a reader reads ahead while the engine commits, and a
+/// burst read by one reader is never more than this in front of other readers' batches.
+pub const BATCHES_PER_READER: u32 = crate::engine::BATCHES_IN_FLIGHT as u32;
 
 /// What a reader reads.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use async_nats::jetstream;
+use async_nats::jetstream::{self, kv};
+use futures_util::TryStreamExt;
 use shared::edge_storage::{CursorMode, Volume};
 use shared::ids::TenantId;
 use shared::layout::{Group, Layout, reading};
@@ -19,12 +20,34 @@ use tracing::{debug, info, warn};
 use crate::engine::{Ctl, EngineMsg};
 use crate::state::SharedState;
 
-/// The groups to read whole for these tenants. `whole_now`: the groups read whole today (for the rule's hysteresis). A group NATS does
+/// Tenants other live shards serve, from their registry records (tenant -> shard).
+pub async fn served_elsewhere(registry: &kv::Store, me: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Ok(keys) = registry.keys().await else {
+        return out;
+    };
+    let keys: Vec<String> = keys.try_collect().await.unwrap_or_default();
+    for k in keys.into_iter().filter(|k| k != me) {
+        if let Ok(Some(v)) = registry.get(&k).await
+            && let Ok(r) = serde_json::from_slice::<shared::placement::ShardRecord>(&v)
+        {
+            for t in r.tenants {
+                out.insert(t, r.shard_id.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The groups to read whole for these tenants. A group whose stream holds no event yet is
+/// decided by tenants instead: read whole unless other shards serve more than a third of
+/// its tenants (`elsewhere`, from the registry). `whole_now`: the groups read whole today (for the rule's hysteresis). A group NATS does
 /// not answer for keeps how it is read (whole when it is new).
 pub async fn decide(
     js: &jetstream::Context,
     layout: &Layout,
     tenants: &[String],
+    elsewhere: &BTreeMap<String, String>,
     whole_now: &BTreeSet<Group>,
 ) -> Vec<Group> {
     let mut by_group: BTreeMap<Group, Vec<&str>> = BTreeMap::new();
@@ -36,11 +59,20 @@ pub async fn decide(
         let was = whole_now.contains(&g);
         match shared::nats::group_events(js, layout, g).await {
             Ok(ev) => {
-                let mine: u64 = own
-                    .iter()
-                    .map(|t| ev.per_tenant.get(*t).copied().unwrap_or(0))
-                    .sum();
-                let whole = reading::whole(mine, ev.total, was);
+                let (mine, total) = if ev.total > 0 {
+                    let mine: u64 = own
+                        .iter()
+                        .map(|t| ev.per_tenant.get(*t).copied().unwrap_or(0))
+                        .sum();
+                    (mine, ev.total)
+                } else {
+                    let others = elsewhere
+                        .keys()
+                        .filter(|t| layout.group_of(t) == g && !own.contains(&t.as_str()))
+                        .count();
+                    (own.len() as u64, (own.len() + others) as u64)
+                };
+                let whole = reading::whole(mine, total, was);
                 debug!(
                     group = g,
                     own = mine,
@@ -68,6 +100,8 @@ pub async fn decide(
 pub async fn initial(
     js: &jetstream::Context,
     layout: &Layout,
+    registry: &kv::Store,
+    me: &str,
     vol: &Volume,
     tenants: &[TenantId],
 ) -> Vec<Group> {
@@ -84,7 +118,8 @@ pub async fn initial(
             .map(|(t, _)| t)
             .collect();
     }
-    let whole = decide(js, layout, &names, &BTreeSet::new()).await;
+    let elsewhere = served_elsewhere(registry, me).await;
+    let whole = decide(js, layout, &names, &elsewhere, &BTreeSet::new()).await;
     info!(
         groups_read_whole = ?whole,
         tenants = names.len(),
@@ -99,6 +134,8 @@ pub async fn initial(
 pub async fn adjust(
     js: &jetstream::Context,
     layout: &Layout,
+    registry: &kv::Store,
+    me: &str,
     shared: &SharedState,
     engine: &mpsc::Sender<EngineMsg>,
     adding: &[String],
@@ -114,7 +151,8 @@ pub async fn adjust(
         )
     };
     tenants.extend(adding.iter().cloned());
-    let want = decide(js, layout, &tenants, &whole_now).await;
+    let elsewhere = served_elsewhere(registry, me).await;
+    let want = decide(js, layout, &tenants, &elsewhere, &whole_now).await;
     let want_set: BTreeSet<Group> = want.iter().copied().collect();
     if want_set == whole_now {
         return;
@@ -131,9 +169,12 @@ pub async fn adjust(
 }
 
 /// Measures the shares every `period` and adjusts, until `stop`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     js: jetstream::Context,
     layout: Layout,
+    registry: kv::Store,
+    me: String,
     shared: std::sync::Arc<SharedState>,
     engine: mpsc::Sender<EngineMsg>,
     period: Duration,
@@ -147,6 +188,6 @@ pub async fn run(
             _ = stop.cancelled() => return,
             _ = every.tick() => {}
         }
-        adjust(&js, &layout, &shared, &engine, &[]).await;
+        adjust(&js, &layout, &registry, &me, &shared, &engine, &[]).await;
     }
 }

@@ -49,6 +49,13 @@ use crate::state::{ReaderId, SharedState, TenantView};
 pub const QUEUE_MAX_EVENTS: usize = 10_000;
 /// Most payload bytes queued for a tenant while it catches up.
 const QUEUE_MAX_BYTES: usize = 16 << 20;
+/// Most batches of one reader applied in one transaction while batches of other readers
+/// wait too (alone, a reader's batches fill a transaction up to `max_batch`): a burst on
+/// one reader delays the others by one short transaction.
+pub const MERGE_PER_READER: usize = 2;
+/// Batches a reader may have in flight (`reader::BATCHES_PER_READER`): enough to read ahead
+/// while a transaction of `max_batch` events commits.
+pub const BATCHES_IN_FLIGHT: usize = 16;
 /// Most timers fired by the watermark in one transaction (more wait for the next one,
 /// which follows at once unless other work is waiting).
 const TIMERS_PER_TXN: usize = 5000;
@@ -866,9 +873,11 @@ impl Engine {
     /// Runs until told to stop. Returns when the current batch is committed.
     pub fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>) {
         self.shared.engine_alive.store(true, Ordering::Relaxed);
-        let mut held: Option<EngineMsg> = None;
+        // Messages taken from the channel and left for the next turn (a reader's batches
+        // beyond its share of a transaction, or what came after them).
+        let mut held: VecDeque<EngineMsg> = VecDeque::new();
         loop {
-            let msg = match held.take() {
+            let msg = match held.pop_front() {
                 Some(m) => m,
                 // Timers left over from the last pass go next, unless work is waiting.
                 None if self.timer_backlog => match rx.try_recv() {
@@ -889,63 +898,87 @@ impl Engine {
             }
             match msg {
                 EngineMsg::Batch {
-                    reader: ReaderId::Group(group),
-                    mut msgs,
+                    reader,
+                    msgs,
+                    caught_up,
                     mut ticket,
-                    ..
                 } => {
-                    // While a commit runs the group reader keeps fetching: take what it
-                    // queued meanwhile into the same transaction, so batches grow exactly
-                    // when commits are the bottleneck.
-                    while msgs.len() < self.cfg.max_batch {
-                        match rx.try_recv() {
+                    // While a commit runs the readers keep fetching: what they queued
+                    // meanwhile goes into the same transaction, whichever reader it comes
+                    // from, so transactions grow exactly when commits are the bottleneck.
+                    // When several readers have batches waiting, each puts at most
+                    // MERGE_PER_READER in one: a burst on one reader delays the others by
+                    // one short transaction, not by its whole backlog.
+                    while let Ok(m) = rx.try_recv() {
+                        held.push_back(m);
+                    }
+                    let busy = {
+                        let mut readers = vec![reader];
+                        for m in &held {
+                            match m {
+                                EngineMsg::Batch { reader: r, .. } => {
+                                    if !readers.contains(r) {
+                                        readers.push(*r);
+                                    }
+                                }
+                                _ => break,
+                            }
+                        }
+                        readers.len()
+                    };
+                    let per_reader = if busy > 1 {
+                        MERGE_PER_READER
+                    } else {
+                        usize::MAX
+                    };
+                    let mut n = msgs.len();
+                    let mut batches: Vec<(ReaderId, Vec<Msg>, bool, usize)> =
+                        vec![(reader, msgs, caught_up, 1)];
+                    let mut deferred: VecDeque<EngineMsg> = VecDeque::new();
+                    while n < self.cfg.max_batch {
+                        let next = match held.pop_front() {
+                            Some(m) => Ok(m),
+                            None => rx.try_recv(),
+                        };
+                        match next {
                             Ok(EngineMsg::Batch {
-                                reader: ReaderId::Group(g),
-                                msgs: more,
-                                ticket: more_ticket,
-                                ..
-                            }) if g == group => {
-                                ticket.absorb(more_ticket);
-                                msgs.extend(more)
+                                reader,
+                                msgs,
+                                caught_up,
+                                ticket: more,
+                            }) => {
+                                let mine = batches.iter_mut().find(|b| b.0 == reader);
+                                if mine.as_ref().is_some_and(|b| b.3 >= per_reader) {
+                                    deferred.push_back(EngineMsg::Batch {
+                                        reader,
+                                        msgs,
+                                        caught_up,
+                                        ticket: more,
+                                    });
+                                    continue;
+                                }
+                                ticket.absorb(more);
+                                n += msgs.len();
+                                match mine {
+                                    Some(b) => {
+                                        b.1.extend(msgs);
+                                        b.2 = caught_up;
+                                        b.3 += 1;
+                                    }
+                                    None => batches.push((reader, msgs, caught_up, 1)),
+                                }
                             }
                             Ok(other) => {
-                                held = Some(other);
+                                deferred.push_back(other);
                                 break;
                             }
                             Err(_) => break,
                         }
                     }
-                    self.group_batch(group, msgs);
-                    drop(ticket);
-                }
-                EngineMsg::Batch {
-                    reader: ReaderId::Lane(lane),
-                    mut msgs,
-                    mut caught_up,
-                    mut ticket,
-                } => {
-                    // Same as the main reader: what the lane queued during the last commit
-                    // goes into one transaction (a replay or a long catch-up is a backlog).
-                    while msgs.len() < self.cfg.max_batch {
-                        match rx.try_recv() {
-                            Ok(EngineMsg::Batch {
-                                reader: ReaderId::Lane(l),
-                                msgs: more,
-                                caught_up: c,
-                                ticket: more_ticket,
-                            }) if l == lane => {
-                                ticket.absorb(more_ticket);
-                                msgs.extend(more);
-                                caught_up = c;
-                            }
-                            Ok(other) => {
-                                held = Some(other);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    self.lane_batch(lane, msgs, caught_up);
+                    // What was passed over goes first next time, in its order.
+                    deferred.append(&mut held);
+                    held = deferred;
+                    self.apply_batches(batches.into_iter().map(|(r, m, c, _)| (r, m, c)).collect());
                     drop(ticket);
                 }
                 EngineMsg::Tick => self.tick(),
@@ -1073,93 +1106,193 @@ impl Engine {
     /// The single layout's one group reader's batch (tests).
     #[cfg(test)]
     fn main_batch(&mut self, msgs: Vec<Msg>) {
-        self.group_batch(0, msgs)
+        self.apply_batches(vec![(ReaderId::Group(0), msgs, false)])
     }
 
-    fn group_batch(&mut self, group: Group, msgs: Vec<Msg>) {
+    /// One lane's batch (tests).
+    #[cfg(test)]
+    fn lane_batch(&mut self, lane: u64, msgs: Vec<Msg>, caught_up: bool) {
+        self.apply_batches(vec![(ReaderId::Lane(lane), msgs, caught_up)])
+    }
+
+    /// Applies batches of any readers in one transaction: each group reader's events of
+    /// its live tenants (those of catching-up tenants are queued), each lane's events of its
+    /// tenant. Readers read disjoint tenants' events (a catching-up tenant's events from its
+    /// group reader are queued, not applied), so their order across readers does not matter;
+    /// within a reader it is the stream's. `caught_up`: after its last event the reader had
+    /// nothing pending.
+    fn apply_batches(&mut self, batches: Vec<(ReaderId, Vec<Msg>, bool)>) {
         enum Route<'m> {
             Apply(&'m str, &'m str, &'m Msg),
             Invalid(&'m Msg, &'static str, String),
         }
-        let Some(gs) = self.groups.get(group as usize).copied() else {
-            return;
-        };
-        if !gs.whole {
-            // Stopped reading it whole while this batch was on its way.
-            return;
-        }
         let start = Instant::now();
-        let mut routes = Vec::with_capacity(msgs.len());
+        let mut routes: Vec<Route<'_>> = Vec::new();
         let mut queued: Vec<(TenantId, String, Msg)> = Vec::new();
-        let mut new_pos = gs.pos;
-        let mut new_time = gs.time;
-        for m in &msgs {
-            if m.seq <= gs.pos {
-                continue;
-            }
-            new_pos = m.seq;
-            new_time = new_time.max(m.time_ms);
-            let (t, s) = match self.cfg.layout.split(group, &m.subject) {
-                Ok(ts) => ts,
-                Err(bad) => {
-                    routes.push(Route::Invalid(m, bad.code, bad.reason));
-                    continue;
-                }
-            };
-            match self.tenants.get_key_value(t) {
-                Some((_, Slot::Live)) if is_valid_id(s) => routes.push(Route::Apply(t, s, m)),
-                Some((tid, Slot::CatchingUp(cu))) if is_valid_id(s) && !cu.solo => {
-                    queued.push((tid.clone(), s.to_string(), m.clone()))
-                }
-                Some((_, Slot::CatchingUp(_))) if is_valid_id(s) => {}
-                Some(_) => routes.push(Route::Invalid(
-                    m,
-                    "invalid_subject",
-                    format!("subject '{}': saga name is not a valid id", m.subject),
-                )),
-                None if is_valid_id(t) => {}
-                None => routes.push(Route::Invalid(
-                    m,
-                    "invalid_subject",
-                    format!("subject '{}': tenant id is not a valid id", m.subject),
-                )),
-            }
-        }
-        if new_pos == gs.pos {
-            return;
-        }
-        let floors = std::mem::take(&mut self.floors);
-        let position_key = meta::reader_position(&self.cfg.layout, group);
-        let ctx = self.commit(|w, env| {
-            let mut ctx = BatchCtx::default();
-            for r in &routes {
-                match r {
-                    Route::Apply(t, s, m) => {
-                        apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
+        // (group, new position, new time)
+        let mut moved_groups: Vec<(Group, u64, u64)> = Vec::new();
+        // (lane, tenant, its events, last sequence, caught up)
+        type LaneBatch<'b> = (u64, TenantId, &'b [Msg], Option<u64>, bool);
+        let mut lanes: Vec<LaneBatch<'_>> = Vec::new();
+        for (reader, msgs, caught_up) in &batches {
+            match reader {
+                ReaderId::Group(group) => {
+                    let Some(gs) = self.groups.get(*group as usize).copied() else {
+                        continue;
+                    };
+                    if !gs.whole {
+                        // Stopped reading it whole while this batch was on its way.
+                        continue;
                     }
-                    Route::Invalid(m, code, reason) => apply::dead_letter(
-                        w,
-                        &mut ctx,
-                        env,
-                        None,
-                        m,
-                        &Rejection::new(code, reason.clone()),
-                    )?,
+                    let (mut new_pos, mut new_time) = (gs.pos, gs.time);
+                    for m in msgs {
+                        if m.seq <= gs.pos {
+                            continue;
+                        }
+                        new_pos = m.seq;
+                        new_time = new_time.max(m.time_ms);
+                        let (t, s) = match self.cfg.layout.split(*group, &m.subject) {
+                            Ok(ts) => ts,
+                            Err(bad) => {
+                                routes.push(Route::Invalid(m, bad.code, bad.reason));
+                                continue;
+                            }
+                        };
+                        match self.tenants.get_key_value(t) {
+                            Some((_, Slot::Live)) if is_valid_id(s) => {
+                                routes.push(Route::Apply(t, s, m))
+                            }
+                            Some((tid, Slot::CatchingUp(cu))) if is_valid_id(s) && !cu.solo => {
+                                queued.push((tid.clone(), s.to_string(), m.clone()))
+                            }
+                            Some((_, Slot::CatchingUp(_))) if is_valid_id(s) => {}
+                            Some(_) => routes.push(Route::Invalid(
+                                m,
+                                "invalid_subject",
+                                format!("subject '{}': saga name is not a valid id", m.subject),
+                            )),
+                            None if is_valid_id(t) => {}
+                            None => routes.push(Route::Invalid(
+                                m,
+                                "invalid_subject",
+                                format!("subject '{}': tenant id is not a valid id", m.subject),
+                            )),
+                        }
+                    }
+                    if new_pos > gs.pos {
+                        moved_groups.push((*group, new_pos, new_time));
+                    }
+                }
+                ReaderId::Lane(lane) => {
+                    let Some(tenant) = self.lanes.get(lane).cloned() else {
+                        continue;
+                    };
+                    let group = self.group_of(tenant.as_str());
+                    for m in msgs {
+                        match self.cfg.layout.split(group, &m.subject) {
+                            Ok((t, s)) if t == tenant.as_str() && is_valid_id(s) => {
+                                routes.push(Route::Apply(t, s, m))
+                            }
+                            Ok((t, _)) if t == tenant.as_str() => routes.push(Route::Invalid(
+                                m,
+                                "invalid_subject",
+                                format!("subject '{}': saga name is not a valid id", m.subject),
+                            )),
+                            _ => {}
+                        }
+                    }
+                    lanes.push((
+                        *lane,
+                        tenant,
+                        msgs.as_slice(),
+                        msgs.last().map(|m| m.seq),
+                        *caught_up,
+                    ));
                 }
             }
-            ctx.flush_checkpoints(w, env.now_ms)?;
-            w.set_meta_u64(&position_key, new_pos)?;
-            Ok(ctx)
-        });
-        self.floors = floors;
-        let Some(ctx) = ctx else { return };
-        let gs = &mut self.groups[group as usize];
-        gs.pos = new_pos;
-        gs.time = new_time;
-        self.set_position_gauge();
-        self.metrics.last_commit_ms.set(shared::now_ms() as i64);
-        self.after_commit(ctx, start);
+        }
+        let mut ctx = None;
+        if !moved_groups.is_empty() || lanes.iter().any(|l| l.3.is_some()) {
+            let floors = std::mem::take(&mut self.floors);
+            let layout = self.cfg.layout.clone();
+            ctx = self.commit(|w, env| {
+                let mut ctx = BatchCtx::default();
+                for r in &routes {
+                    match r {
+                        Route::Apply(t, s, m) => {
+                            apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
+                        }
+                        Route::Invalid(m, code, reason) => apply::dead_letter(
+                            w,
+                            &mut ctx,
+                            env,
+                            None,
+                            m,
+                            &Rejection::new(code, reason.clone()),
+                        )?,
+                    }
+                }
+                ctx.flush_checkpoints(w, env.now_ms)?;
+                for (g, pos, _) in &moved_groups {
+                    w.set_meta_u64(&meta::reader_position(&layout, *g), *pos)?;
+                }
+                for (_, tenant, _, last, _) in &lanes {
+                    if let Some(last) = last {
+                        w.set_cursor(tenant.as_str(), &cursor_at(Some(*last), env.now_ms))?;
+                    }
+                }
+                Ok(ctx)
+            });
+            self.floors = floors;
+            if ctx.is_none() {
+                return;
+            }
+        }
+        for (g, pos, time) in &moved_groups {
+            let gs = &mut self.groups[*g as usize];
+            gs.pos = *pos;
+            gs.time = *time;
+        }
+        if !moved_groups.is_empty() {
+            self.set_position_gauge();
+            self.metrics.last_commit_ms.set(shared::now_ms() as i64);
+        }
+        if let Some(ctx) = &ctx {
+            for (_, tenant, msgs, last, _) in &lanes {
+                if let Some(last) = last {
+                    self.replay_progress(tenant, msgs, ctx, *last);
+                }
+            }
+        }
+        for (_, tenant, msgs, last, _) in &lanes {
+            let Some(last) = last else { continue };
+            if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(tenant) {
+                cu.last = cu.last.max(*last);
+                cu.time = msgs.iter().map(|m| m.time_ms).fold(cu.time, u64::max);
+                if let Some(v) = self
+                    .shared
+                    .engine
+                    .lock()
+                    .expect("lock")
+                    .tenants
+                    .get_mut(tenant.as_str())
+                {
+                    v.position = cu.last;
+                }
+            }
+        }
+        if let Some(ctx) = ctx {
+            self.after_commit(ctx, start);
+        }
         self.enqueue(queued);
+        let lanes: Vec<(TenantId, bool)> = lanes
+            .into_iter()
+            .map(|(_, t, _, _, caught_up)| (t, caught_up))
+            .collect();
+        drop(batches);
+        for (tenant, caught_up) in lanes {
+            self.after_lane_batch(tenant, caught_up);
+        }
     }
 
     /// Queues the main reader's events of catching-up tenants, and hands over those whose
@@ -1201,66 +1334,10 @@ impl Engine {
         }
     }
 
-    fn lane_batch(&mut self, lane: u64, msgs: Vec<Msg>, caught_up: bool) {
-        let Some(tenant) = self.lanes.get(&lane).cloned() else {
-            return;
-        };
-        let start = Instant::now();
-        let group = self.group_of(tenant.as_str());
-        if let Some(last) = msgs.last().map(|m| m.seq) {
-            let floors = std::mem::take(&mut self.floors);
-            let layout = self.cfg.layout.clone();
-            let ctx = self.commit(|w, env| {
-                let mut ctx = BatchCtx::default();
-                for m in &msgs {
-                    match layout.split(group, &m.subject) {
-                        Ok((t, s)) if t == tenant.as_str() && is_valid_id(s) => {
-                            apply::apply_event(w, &mut ctx, env, &floors, t, s, m)?
-                        }
-                        Ok((t, _)) if t == tenant.as_str() => apply::dead_letter(
-                            w,
-                            &mut ctx,
-                            env,
-                            None,
-                            m,
-                            &Rejection::new(
-                                "invalid_subject",
-                                format!("subject '{}': saga name is not a valid id", m.subject),
-                            ),
-                        )?,
-                        _ => {}
-                    }
-                }
-                ctx.flush_checkpoints(w, env.now_ms)?;
-                w.set_cursor(
-                    tenant.as_str(),
-                    &TenantCursor {
-                        mode: CursorMode::CatchingUp,
-                        seq: last,
-                        updated_at_ms: env.now_ms,
-                    },
-                )?;
-                Ok(ctx)
-            });
-            self.floors = floors;
-            let Some(ctx) = ctx else { return };
-            self.replay_progress(&tenant, &msgs, &ctx, last);
-            if let Some(Slot::CatchingUp(cu)) = self.tenants.get_mut(&tenant) {
-                cu.last = cu.last.max(last);
-                cu.time = msgs.iter().map(|m| m.time_ms).fold(cu.time, u64::max);
-                if let Some(v) = self
-                    .shared
-                    .engine
-                    .lock()
-                    .expect("lock")
-                    .tenants
-                    .get_mut(tenant.as_str())
-                {
-                    v.position = cu.last;
-                }
-            }
-            self.after_commit(ctx, start);
-        }
+    /// After a lane's batch: a tenant on its own reader for good ends its replays once the
+    /// reader re-read everything; a catching-up tenant goes live once its reader reached the
+    /// queue of its group reader's events (or, with none, has nothing pending).
+    fn after_lane_batch(&mut self, tenant: TenantId, caught_up: bool) {
         let ready = match self.tenants.get(&tenant) {
             Some(Slot::CatchingUp(cu)) if cu.solo => {
                 // Read by its own reader for good: a replay is over once it has re-read
@@ -1440,6 +1517,7 @@ impl Engine {
                 if self.sagas.get(&saga).is_none() {
                     self.shared.note_undeclared(&tenant, &saga);
                 }
+                m.events_applied.inc_by(acc.counts[0]);
                 for (i, n) in acc.counts.iter().enumerate() {
                     if *n > 0 {
                         let labels = OutcomeLabels {

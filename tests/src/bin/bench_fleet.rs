@@ -139,7 +139,8 @@ fn runner_spec(
     layout: &Layout,
 ) -> RunnerSpec {
     let mut spec = RunnerSpec::new(nats, dir, tenants)
-        .env("RUNNER_PARTITIONS", &layout.partitions().to_string());
+        .env("RUNNER_PARTITIONS", &layout.partitions().to_string())
+        .env("RUNNER_READING_EVERY", "1s");
     spec.shard = shard.to_string();
     spec.sagas = sagas.to_path_buf();
     spec
@@ -170,13 +171,33 @@ async fn run_case(
         runners.push(Runner::start(spec).await?);
     }
     let http = reqwest::Client::new();
+    // Warm-up: an event per tenant, then time for every shard to measure its groups'
+    // shares (RUNNER_READING_EVERY=1s): the fleet's steady state is measured, not the
+    // seconds after a start on empty streams.
+    let pad = "x".repeat(100);
+    let mut acks = Vec::new();
+    for (i, t) in tenants.iter().enumerate() {
+        acks.push(
+            js.publish(
+                format!("evt.{t}.account"),
+                payload(1_000_000_000 + i as u64, &pad),
+            )
+            .await?,
+        );
+    }
+    for a in acks {
+        a.await?;
+    }
+    for r in &runners {
+        r.wait_caught_up(Duration::from_secs(300)).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut before = Vec::new();
     for r in &runners {
         before.push(latency_buckets(&http, &r.admin_url).await?);
     }
     let delivered_before = delivered_to_runners(&http, monitor).await?;
     // A steady rate in ticks of 10 ms, over every tenant in turn.
-    let pad = "x".repeat(100);
     let per_tick = (rate / 100).max(1);
     let mut tick = tokio::time::interval(Duration::from_millis(10));
     let started = Instant::now();
@@ -245,14 +266,32 @@ async fn run_case(
             .collect();
         let dir = tmp.path().join(format!("alone{s}"));
         let spec = runner_spec(&nats, &dir, &format!("alone-{s}"), &mine, &sagas, layout);
-        let start_ms = shared::now_ms();
+        // The apply rate from the runner's own count, sampled every 20 ms from its first
+        // applied event to its last: the process start and the consumers' creation are
+        // not the apply rate.
         let mut r = Runner::start(spec).await?;
+        let applied = || metric(&http, &r.admin_url, "runner_events_applied_total");
+        let (mut first, mut last) = (None::<(Instant, f64)>, None::<(Instant, f64)>);
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < deadline {
+            let v = applied().await.unwrap_or(0.0);
+            let now = Instant::now();
+            if v > 0.0 && first.is_none() {
+                first = Some((now, v));
+            }
+            if v >= owned[s] as f64 {
+                last = Some((now, v));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ((t1, v1), (t2, v2)) = (
+            first.context("the shard applied nothing")?,
+            last.context("the shard did not apply its events in 300 s")?,
+        );
+        let secs = t2.duration_since(t1).as_secs_f64().max(0.02);
+        ratio = ratio.min((v2 - v1).max(1.0) / secs / raw);
         r.wait_caught_up(Duration::from_secs(300)).await?;
-        let done_ms = metric(&http, &r.admin_url, "runner_last_commit_unix_ms")
-            .await
-            .unwrap_or(0.0) as u64;
-        let secs = done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0;
-        ratio = ratio.min(owned[s] as f64 / secs / raw);
         r.terminate(Duration::from_secs(30))?;
     }
     Ok(json!({
@@ -297,6 +336,167 @@ async fn raw_rate(js: &async_nats::jetstream::Context, layout: &Layout) -> Resul
         total += n;
     }
     Ok(total as f64 / t0.elapsed().as_secs_f64())
+}
+
+/// Event-to-command latency (ms, server timestamps of both streams) of every quiet event,
+/// split into before the dump and during it, for the quiet tenants of other groups and the
+/// one sharing the hot tenant's group.
+struct Isolation {
+    before_other: Vec<f64>,
+    during_other: Vec<f64>,
+    before_same: Vec<f64>,
+    during_same: Vec<f64>,
+    dump_secs: f64,
+}
+
+fn p99(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((v.len() as f64 * 0.99).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+/// One shard, partitioned: 8 quiet tenants publish about 100 events/s in all (one of them
+/// in the hot tenant's group, the others in groups of their own) while the hot tenant
+/// dumps `dump` events at once. Uses the example saga (each deposit emits a command).
+async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
+    let (nats, _monitor, js) = server(layout).await?;
+    let tmp = tempfile::tempdir()?;
+    // Tenants: a hot one, one quiet tenant in its group, seven in seven other groups.
+    let mut names = (0..).map(|i| format!("iso{i}"));
+    let hot = names.next().expect("names");
+    let hg = layout.group_of(&hot);
+    let same = names
+        .by_ref()
+        .find(|t| layout.group_of(t) == hg)
+        .expect("a tenant of the hot group");
+    let mut others: Vec<String> = Vec::new();
+    let mut used = vec![hg];
+    for t in names {
+        let g = layout.group_of(&t);
+        if !used.contains(&g) {
+            used.push(g);
+            others.push(t);
+        }
+        if others.len() == 7 {
+            break;
+        }
+    }
+    let mut quiet = others.clone();
+    quiet.push(same.clone());
+    let mut all: Vec<&str> = quiet.iter().map(String::as_str).collect();
+    all.push(&hot);
+    let spec = runner_spec(
+        &nats,
+        &tmp.path().join("s"),
+        "iso",
+        &all,
+        &e2e::example_sagas(),
+        layout,
+    );
+    let r = Runner::start(spec).await?;
+    let pad = "x".repeat(100);
+    // The quiet tenants: 10 ticks of 10 events per second, one tenant after the other.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let quiet_pub = {
+        let (js, quiet, stop, pad) = (js.clone(), quiet.clone(), stop.clone(), pad.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                tick.tick().await;
+                for _ in 0..10 {
+                    let t = &quiet[i as usize % quiet.len()];
+                    js.publish(format!("evt.{t}.account"), payload(i, &pad))
+                        .await?
+                        .await?;
+                    i += 1;
+                }
+            }
+            anyhow::Ok(())
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let dump_start = shared::now_ms();
+    let t0 = Instant::now();
+    let mut acks = Vec::with_capacity(1000);
+    for i in 0..dump {
+        acks.push(
+            js.publish(format!("evt.{hot}.account"), payload(i, &pad))
+                .await?,
+        );
+        if acks.len() == 1000 {
+            for a in acks.drain(..) {
+                a.await?;
+            }
+        }
+    }
+    for a in acks {
+        a.await?;
+    }
+    r.wait_caught_up(Duration::from_secs(600)).await?;
+    let dump_secs = t0.elapsed().as_secs_f64();
+    let dump_end = shared::now_ms();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    quiet_pub.await??;
+    r.wait_caught_up(Duration::from_secs(60)).await?;
+    // Server timestamps: each quiet event's store time, and its command's.
+    let ms = |m: &async_nats::jetstream::Message| -> Result<(u64, String)> {
+        let i = m.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((
+            (i.published.unix_timestamp_nanos() / 1_000_000) as u64,
+            m.headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        ))
+    };
+    let mut cmd_at: std::collections::HashMap<String, u64> = Default::default();
+    for m in e2e::read_stream(&js, shared::names::DEFAULT_COMMAND_STREAM).await? {
+        let (at, id) = ms(&m)?;
+        cmd_at.insert(id, at);
+    }
+    let mut out = Isolation {
+        before_other: vec![],
+        during_other: vec![],
+        before_same: vec![],
+        during_same: vec![],
+        dump_secs,
+    };
+    let mut groups: Vec<u16> = quiet.iter().map(|t| layout.group_of(t)).collect();
+    groups.sort();
+    groups.dedup();
+    for g in groups {
+        for m in e2e::read_stream(&js, &layout.stream(g)).await? {
+            let Ok((t, _)) = layout.split(g, &m.subject) else {
+                continue;
+            };
+            if t == hot || !quiet.iter().any(|q| q == t) {
+                continue;
+            }
+            let (at, _) = ms(&m)?;
+            let v: Value = serde_json::from_slice(&m.payload)?;
+            let id = shared::names::msg_id::command(
+                t,
+                "account",
+                shared::names::msg_id::Cause::Event(v["id"].as_str().unwrap_or("")),
+                0,
+            );
+            let Some(c) = cmd_at.get(&id) else { continue };
+            let lat = c.saturating_sub(at) as f64;
+            let during = at >= dump_start && at <= dump_end;
+            match (t == same, during) {
+                (true, false) => out.before_same.push(lat),
+                (true, true) => out.during_same.push(lat),
+                (false, false) => out.before_other.push(lat),
+                (false, true) => out.during_other.push(lat),
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[tokio::main]
@@ -346,8 +546,39 @@ async fn main() -> Result<()> {
             }
         }
     }
+    let mut iso_json = Value::Null;
+    if env_or("FLEET_ISOLATION", 1u32) == 1 && layout.is_partitioned() {
+        let dump: u64 = env_or("FLEET_DUMP", 200_000);
+        let iso = isolation(&layout, dump).await?;
+        println!(
+            "\nisolation: one shard, 8 quiet tenants (~100 events/s in all) while another tenant dumps {dump} events at once (applied in {:.1} s); event-to-command p99 (server timestamps):",
+            iso.dump_secs
+        );
+        println!(
+            "  quiet tenants of other groups: {:.0} ms before the dump, {:.0} ms during it ({} events)",
+            p99(&iso.before_other),
+            p99(&iso.during_other),
+            iso.during_other.len()
+        );
+        println!(
+            "  the quiet tenant sharing the hot tenant's group: {:.0} ms before, {:.0} ms during ({} events)",
+            p99(&iso.before_same),
+            p99(&iso.during_same),
+            iso.during_same.len()
+        );
+        iso_json = json!({
+            "dump_events": dump,
+            "dump_applied_secs": (iso.dump_secs * 10.0).round() / 10.0,
+            "other_groups_p99_ms_before": p99(&iso.before_other),
+            "other_groups_p99_ms_during": p99(&iso.during_other),
+            "other_groups_events_during": iso.during_other.len(),
+            "same_group_p99_ms_before": p99(&iso.before_same),
+            "same_group_p99_ms_during": p99(&iso.during_same),
+        });
+    }
     let out = json!({
         "benchmark": "fleet",
+        "isolation": iso_json,
         "unix_time": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
         "design": if layout.is_partitioned() {
             "group streams: each shard reads whole the groups its tenants hold, and its other tenants with readers of their own"
