@@ -9,7 +9,11 @@
 //! meanwhile. When the engine has stopped (the last flush at shutdown) the relay deletes
 //! directly.
 //!
-//! Order: entries are published in the order they were written. After a failed publish the
+//! Order: each tenant's entries are published in the order they were written. Tenants take
+//! turns: the relay keeps the keys of the entries not published yet in a queue per tenant
+//! (new entries are read once, after the last key read), and a round publishes up to
+//! [`ROUND`] of them, one of each tenant in turn, so the commands of a quiet tenant do not
+//! wait behind a burst of another's, however deep the outbox. After a failed publish the
 //! relay starts again from the failed entry.
 //!
 //! Never twice: an entry that may already be in its stream is looked up there before it is
@@ -36,8 +40,61 @@ use crate::engine::{EngineMsg, Published};
 use crate::metrics::{KindLabels, Metrics};
 use crate::state::SharedState;
 
-/// Entries read and published per round.
-const ROUND: usize = 1000;
+/// Entries published per round: small enough that a quiet tenant's entry, picked in the
+/// next round, waits for few acknowledgements.
+const ROUND: usize = 250;
+/// New entries read into the queues per round, at most.
+const INDEX_PER_ROUND: usize = 50_000;
+
+/// Queues of outbox keys not published yet, one per tenant, each in key order.
+type Queues = std::collections::BTreeMap<String, std::collections::VecDeque<Vec<u8>>>;
+
+/// The keys to publish in a round, at most `n`, in publishing order: tenants take turns
+/// (one key each per turn, starting after `turn`), each tenant's keys in order. A tenant
+/// whose next key `stop` says is not to go now (held) gives nothing this round; keys
+/// `skip` says are done are passed over.
+fn pick_round(
+    queues: &Queues,
+    turn: Option<&str>,
+    n: usize,
+    stop: impl Fn(&str, &[u8]) -> bool,
+    skip: impl Fn(&[u8]) -> bool,
+) -> Vec<(String, Vec<u8>)> {
+    let mut order: Vec<&String> = queues.keys().collect();
+    if let Some(t) = turn {
+        let at = order.partition_point(|x| x.as_str() <= t);
+        order.rotate_left(at);
+    }
+    let mut pos = vec![0usize; order.len()];
+    let mut blocked = vec![false; order.len()];
+    let mut out = Vec::with_capacity(n);
+    loop {
+        let mut any = false;
+        for (i, t) in order.iter().enumerate() {
+            if out.len() == n {
+                return out;
+            }
+            if blocked[i] {
+                continue;
+            }
+            let q = &queues[*t];
+            while pos[i] < q.len() && skip(&q[pos[i]]) {
+                pos[i] += 1;
+            }
+            let Some(k) = q.get(pos[i]) else { continue };
+            if stop(t, k) {
+                blocked[i] = true;
+                continue;
+            }
+            out.push(((*t).clone(), k.clone()));
+            pos[i] += 1;
+            any = true;
+        }
+        if !any {
+            return out;
+        }
+    }
+}
 
 /// Tenants whose outbox entries written before this start (keys below `boundary`) the relay
 /// holds back, until the placement manager knows which of them a successor made again
@@ -130,8 +187,12 @@ pub struct Relay {
     /// Published and acknowledged by this process, delete handed to the engine: never
     /// published again, even if that delete was not committed (see `flush`).
     acked: HashSet<Vec<u8>>,
-    /// Everything up to this key was published and handed over for deletion.
+    /// Every entry up to this key is in `queues` (or published).
     after: Option<Vec<u8>>,
+    /// Keys not published yet, per tenant.
+    queues: Queues,
+    /// The tenant that went first last round (the next round starts after it).
+    turn: Option<String>,
     /// Entries that can never be published (e.g. larger than the server accepts): skipped,
     /// kept, and reported.
     poisoned: HashSet<Vec<u8>>,
@@ -177,6 +238,8 @@ impl Relay {
             cleared: HashSet::new(),
             acked: HashSet::new(),
             after: None,
+            queues: Queues::new(),
+            turn: None,
             poisoned: HashSet::new(),
         }
     }
@@ -222,6 +285,7 @@ impl Relay {
     pub async fn flush(&mut self, within: Duration) -> u64 {
         self.deleter = Deleter::Direct;
         self.after = None;
+        self.queues.clear();
         let deadline = Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline.into(), self.round()).await {
@@ -235,6 +299,7 @@ impl Relay {
                         return r.left;
                     }
                     self.after = None;
+                    self.queues.clear();
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Ok(Ok(_)) => {}
@@ -367,7 +432,17 @@ impl Relay {
     /// Reads the next entries, publishes them, awaits the acks, hands the acknowledged ones
     /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
-        let batch = self.read_batch().await?;
+        self.index_new().await?;
+        let held = self.held.clone();
+        let picked = pick_round(
+            &self.queues,
+            self.turn.as_deref(),
+            ROUND,
+            |t, k| held.holds(t, k),
+            |k| self.acked.contains(k) || self.poisoned.contains(k),
+        );
+        self.turn = picked.first().map(|(t, _)| t.clone());
+        let batch = self.fetch(&picked).await?;
         let mut round = Round::default();
         if batch.is_empty() {
             round.left = self.depth().await;
@@ -380,7 +455,7 @@ impl Relay {
             round.left = self.depth().await;
             return Ok(round);
         };
-        let (pending, first_held) = self.publish(&batch, &found, &mut round).await;
+        let (pending, _) = self.publish(&batch, &found, &mut round).await;
         // Await the acks together: each one's timeout starts when it is first polled.
         let acks = futures_util::future::join_all(pending.into_iter().map(|(i, ack)| async move {
             match ack {
@@ -391,14 +466,9 @@ impl Relay {
         }))
         .await;
         let mut done: Vec<Published> = Vec::with_capacity(acks.len());
-        let mut contiguous = true;
-        let mut advance_to: Option<Vec<u8>> = None;
         let mut first_error = None;
         for (i, ack) in acks {
             let (k, e) = &batch[i];
-            if first_held.is_some_and(|h| i > h) {
-                contiguous = false;
-            }
             match ack {
                 Ok(sent) => {
                     let kind = match e.kind {
@@ -418,12 +488,8 @@ impl Relay {
                         tenant: e.tenant.clone(),
                         saga: e.saga.clone(),
                     });
-                    if contiguous {
-                        advance_to = Some(k.clone());
-                    }
                 }
                 Err(err) => {
-                    contiguous = false;
                     round.failed += 1;
                     // It may have been stored all the same: look before publishing again.
                     self.doubt.insert(k.clone());
@@ -434,47 +500,47 @@ impl Relay {
                 }
             }
         }
-        if round.failed > 0 {
-            contiguous = false;
-        }
         if let Some(e) = first_error {
             warn!(error = %e, failed = round.failed, "outbox publishes not acknowledged; will retry");
-        }
-        // Poisoned entries at the head must not hold the cursor back.
-        if contiguous && advance_to.is_none() && first_held.is_none() {
-            advance_to = batch.last().map(|(k, _)| k.clone());
         }
         round.published = done.len();
         if self.acked.len() > 50_000 {
             self.prune().await;
         }
+        for p in &done {
+            if let Some(q) = self.queues.get_mut(&p.tenant) {
+                while q.front().is_some_and(|k| self.acked.contains(k)) {
+                    q.pop_front();
+                }
+                if q.is_empty() {
+                    self.queues.remove(&p.tenant);
+                }
+            }
+        }
         if !self.delete(done).await? {
             // The engine has stopped: the flush at shutdown takes over.
             return Ok(round);
-        }
-        if let Some(k) = advance_to {
-            self.after = Some(k);
         }
         round.left = self.depth().await;
         self.metrics.outbox_depth.set(round.left as i64);
         Ok(round)
     }
 
-    /// Up to a round's worth of entries after the cursor, leaving out poisoned ones.
-    async fn read_batch(&self) -> Result<Vec<(Vec<u8>, OutboxEntry)>, StorageError> {
+    /// Reads the entries written since the last read (after `after`, at most
+    /// [`INDEX_PER_ROUND`]) into the tenants' queues.
+    async fn index_new(&mut self) -> Result<(), StorageError> {
         let vol = self.vol.clone();
-        let skip = self.poisoned.clone();
         let after = self.after.clone();
-        tokio::task::spawn_blocking(move || {
+        let new: Vec<(Vec<u8>, String)> = tokio::task::spawn_blocking(move || {
             vol.read(|r| {
                 let mut out = Vec::new();
                 let mut from = after;
                 loop {
-                    let page = r.outbox_batch(from.as_deref(), ROUND)?;
-                    let full = page.len() == ROUND;
+                    let page = r.outbox_batch(from.as_deref(), 1000)?;
+                    let full = page.len() == 1000;
                     from = page.last().map(|(k, _)| k.clone());
-                    out.extend(page.into_iter().filter(|(k, _)| !skip.contains(k)));
-                    if out.len() >= ROUND || !full {
+                    out.extend(page.into_iter().map(|(k, e)| (k, e.tenant)));
+                    if out.len() >= INDEX_PER_ROUND || !full {
                         break;
                     }
                 }
@@ -482,7 +548,49 @@ impl Relay {
             })
         })
         .await
-        .expect("outbox read task")
+        .expect("outbox read task")?;
+        if let Some((k, _)) = new.last() {
+            self.after = Some(k.clone());
+        }
+        for (k, t) in new {
+            self.queues.entry(t).or_default().push_back(k);
+        }
+        Ok(())
+    }
+
+    /// The picked entries, in the picked order; keys gone from the outbox meanwhile are
+    /// dropped from their queues.
+    async fn fetch(
+        &mut self,
+        picked: &[(String, Vec<u8>)],
+    ) -> Result<Vec<(Vec<u8>, OutboxEntry)>, StorageError> {
+        let vol = self.vol.clone();
+        let keys: Vec<Vec<u8>> = picked.iter().map(|(_, k)| k.clone()).collect();
+        let got: Vec<Option<OutboxEntry>> = tokio::task::spawn_blocking(move || {
+            vol.read(|r| {
+                keys.iter()
+                    .map(|k| {
+                        r.get_raw(TableId::Outbox, k)?
+                            .map(|v| shared::edge_storage::decode_value(&v))
+                            .transpose()
+                    })
+                    .collect::<Result<Vec<_>, StorageError>>()
+            })
+        })
+        .await
+        .expect("outbox read task")?;
+        let mut out = Vec::with_capacity(picked.len());
+        for ((t, k), e) in picked.iter().zip(got) {
+            match e {
+                Some(e) => out.push((k.clone(), e)),
+                None => {
+                    if let Some(q) = self.queues.get_mut(t) {
+                        q.retain(|x| x != k);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Looks up, in their stream, the entries that may have been published already (present
@@ -606,5 +714,49 @@ impl Relay {
             }
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Queues, pick_round};
+
+    fn queues(entries: &[(&str, u8)]) -> Queues {
+        let mut q = Queues::new();
+        for (t, k) in entries {
+            q.entry(t.to_string()).or_default().push_back(vec![*k]);
+        }
+        q
+    }
+
+    /// A burst of one tenant written before a quiet one's entry: the quiet entry goes in
+    /// the first turn however deep the burst; each tenant's entries keep their order; the
+    /// next round starts with the other tenant; done keys are passed over and a held tenant
+    /// gives nothing.
+    #[test]
+    fn tenants_take_turns_and_keep_their_own_order() {
+        let mut e: Vec<(&str, u8)> = (0..200).map(|k| ("hot", k)).collect();
+        e.push(("quiet", 200));
+        e.push(("quiet", 201));
+        let q = queues(&e);
+        let keys = |v: Vec<(String, Vec<u8>)>| v.into_iter().map(|(_, k)| k[0]).collect::<Vec<_>>();
+        let first = pick_round(&q, None, 4, |_, _| false, |_| false);
+        assert_eq!(keys(first), vec![0, 200, 1, 201]);
+        let next = pick_round(&q, Some("hot"), 3, |_, _| false, |_| false);
+        assert_eq!(keys(next), vec![200, 0, 201]);
+        let all = pick_round(&q, None, 1000, |_, _| false, |_| false);
+        assert_eq!(all.len(), 202);
+        for t in ["hot", "quiet"] {
+            let mine: Vec<u8> = all
+                .iter()
+                .filter(|(x, _)| x == t)
+                .map(|(_, k)| k[0])
+                .collect();
+            assert!(mine.windows(2).all(|p| p[0] < p[1]), "{t}: {mine:?}");
+        }
+        let skipped = pick_round(&q, None, 3, |_, _| false, |k| k[0] < 10);
+        assert_eq!(keys(skipped), vec![10, 200, 11]);
+        let held = pick_round(&q, None, 3, |t, _| t == "quiet", |_| false);
+        assert_eq!(keys(held), vec![0, 1, 2]);
     }
 }

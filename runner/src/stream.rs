@@ -79,7 +79,7 @@ pub async fn check_layout_at_start(
         Some(p) => {
             let had = Layout::new(layout.base(), p).describe();
             return Err(StreamCheck::Refused(StreamRefused(format!(
-                "this volume's positions are in the {had} event layout, but the runner is configured for {} (RUNNER_PARTITIONS={}); positions of one layout mean nothing in another. Start it with RUNNER_PARTITIONS={p}, or follow docs/runbooks.md#moving-to-partitioned-streams",
+                "this volume's positions are in the {had} event layout, but the runner is configured for {} (RUNNER_PARTITIONS={}); positions of one layout mean nothing in another. Start it with RUNNER_PARTITIONS={p}, or follow docs/consumption.md#moving-from-the-single-stream-to-partitioned-streams",
                 layout.describe(),
                 layout.partitions()
             ))));

@@ -52,7 +52,7 @@ const QUEUE_MAX_BYTES: usize = 16 << 20;
 /// Most batches of one reader applied in one transaction while batches of other readers
 /// wait too (alone, a reader's batches fill a transaction up to `max_batch`): a burst on
 /// one reader delays the others by one short transaction.
-pub const MERGE_PER_READER: usize = 2;
+pub const MERGE_PER_READER: usize = 1;
 /// Batches a reader may have in flight (`reader::BATCHES_PER_READER`): enough to read ahead
 /// while a transaction of `max_batch` events commits.
 pub const BATCHES_IN_FLIGHT: usize = 16;

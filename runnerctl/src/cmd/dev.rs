@@ -23,6 +23,9 @@ use crate::output;
 
 /// The example sagas, shipped inside the binary so `dev` works from anywhere.
 const EXAMPLE_SAGAS: &str = include_str!("../../../docs/examples/sagas.toml");
+/// Partition groups of the dev stack's event layout (docs/consumption.md#the-layout): the
+/// server maps `evt.<tenant>.<saga>` to the group streams, each shard reads its share.
+const DEV_PARTITIONS: u16 = 8;
 
 fn runner_binary(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = explicit {
@@ -214,10 +217,15 @@ fn check_args(args: &DevArgs) -> Result<Vec<TenantId>, CliError> {
     Ok(tenants)
 }
 
-/// nats-server with JetStream, its store under `root`, on `port` if it is free.
+/// nats-server with JetStream, its store under `root`, on `port` if it is free, with the
+/// account mapping of the partitioned layout.
 async fn start_nats(root: &Path, port: u16) -> anyhow::Result<NatsServer> {
     eprintln!("starting nats-server with JetStream...");
     let store = root.join("nats");
+    let conf = root.join("nats.conf");
+    let layout = shared::layout::Layout::new(shared::names::DEFAULT_EVENT_STREAM, DEV_PARTITIONS);
+    std::fs::write(&conf, layout.mapping_config().unwrap_or_default())
+        .with_context(|| format!("cannot write {}", conf.display()))?;
     // (A statement of its own: the probe's listener must be closed before the server binds.)
     let port = std::net::TcpListener::bind(("127.0.0.1", port))
         .is_ok()
@@ -226,6 +234,7 @@ async fn start_nats(root: &Path, port: u16) -> anyhow::Result<NatsServer> {
         NatsServer::start_with(ServerOptions {
             store_dir: Some(store),
             port,
+            config_file: Some(conf),
             ..Default::default()
         })
     })
@@ -287,6 +296,7 @@ impl Stack<'_> {
             .env("RUNNER_DATA_DIR", &volume)
             .env("RUNNER_SAGAS", self.sagas)
             .env("RUNNER_SHARD_ID", shard)
+            .env("RUNNER_PARTITIONS", DEV_PARTITIONS.to_string())
             .env(
                 "RUNNER_TENANT_PLACEMENT_BUCKET",
                 shared::placement::DEFAULT_PLACEMENT_BUCKET,

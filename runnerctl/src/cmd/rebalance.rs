@@ -142,7 +142,7 @@ pub async fn run(
     let fleet = crate::fleet::read(&nats, nats_args, Some(args.window)).await?;
     if !fleet.layout.is_partitioned() {
         return Err(CliError::refused(
-            "the event layout is the single stream: every shard reads every event, wherever tenants are placed, so there is nothing to rebalance for reads (docs/consumption.md#moving-to-partitioned-streams)",
+            "the event layout is the single stream: every shard reads every event, wherever tenants are placed, so there is nothing to rebalance for reads (docs/consumption.md#moving-from-the-single-stream-to-partitioned-streams)",
         )
         .into());
     }

@@ -347,6 +347,8 @@ struct Isolation {
     before_same: Vec<f64>,
     during_same: Vec<f64>,
     dump_secs: f64,
+    /// Deepest outbox seen during the dump (sampled every 100 ms).
+    max_outbox: f64,
 }
 
 fn p99(v: &[f64]) -> f64 {
@@ -419,6 +421,20 @@ async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
         })
     };
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let sampler = {
+        let (url, stop) = (r.admin_url.clone(), stop.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut max = 0f64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(v) = metric(&http, &url, "runner_outbox_depth").await {
+                    max = max.max(v);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            max
+        })
+    };
     let dump_start = shared::now_ms();
     let t0 = Instant::now();
     let mut acks = Vec::with_capacity(1000);
@@ -441,6 +457,7 @@ async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
     let dump_end = shared::now_ms();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     quiet_pub.await??;
+    let max_outbox = sampler.await?;
     r.wait_caught_up(Duration::from_secs(60)).await?;
     // Server timestamps: each quiet event's store time, and its command's.
     let ms = |m: &async_nats::jetstream::Message| -> Result<(u64, String)> {
@@ -465,6 +482,7 @@ async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
         before_same: vec![],
         during_same: vec![],
         dump_secs,
+        max_outbox,
     };
     let mut groups: Vec<u16> = quiet.iter().map(|t| layout.group_of(t)).collect();
     groups.sort();
@@ -566,6 +584,10 @@ async fn main() -> Result<()> {
             p99(&iso.during_same),
             iso.during_same.len()
         );
+        println!(
+            "  deepest outbox during the dump: {:.0} entries",
+            iso.max_outbox
+        );
         iso_json = json!({
             "dump_events": dump,
             "dump_applied_secs": (iso.dump_secs * 10.0).round() / 10.0,
@@ -574,6 +596,7 @@ async fn main() -> Result<()> {
             "other_groups_events_during": iso.during_other.len(),
             "same_group_p99_ms_before": p99(&iso.before_same),
             "same_group_p99_ms_during": p99(&iso.during_same),
+            "max_outbox_depth": iso.max_outbox,
         });
     }
     let out = json!({
