@@ -162,6 +162,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         urls.push(url);
     }
 
+    serving(&urls, tenants.len()).await;
     let stop = tokio_util_free::Stop::default();
     let gen_task = tokio::spawn(generate(js, tenants.clone(), args.rate, stop.clone()));
     let intro = intro(&args, &nats.url(), &tenants, &shard_ids, &runners, &urls);
@@ -215,6 +216,28 @@ fn check_args(args: &DevArgs) -> Result<Vec<TenantId>, CliError> {
         ));
     }
     Ok(tenants)
+}
+
+/// Waits (up to 30 s) until the runners serve every tenant between them, so the stack is
+/// ready when it says so (placement, and each shard's reading plan, take a moment).
+async fn serving(urls: &[String], tenants: usize) {
+    let admins: Vec<Admin> = urls
+        .iter()
+        .filter_map(|u| Admin::new(u, None).ok())
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let mut served = 0;
+        for a in &admins {
+            if let Ok(s) = a.status(false).await {
+                served += s.tenants.len();
+            }
+        }
+        if served >= tenants {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// nats-server with JetStream, its store under `root`, on `port` if it is free, with the
