@@ -474,7 +474,13 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
         let messages = consumer
             .stream()
             .max_messages_per_batch(ctx.batch_size)
-            .heartbeat(Duration::from_secs(5))
+            // A tenant's own reader is mostly idle, and there may be thousands: its
+            // heartbeat is rarer (each is a message from the server).
+            .heartbeat(if src.tenant.is_some() {
+                Duration::from_secs(14)
+            } else {
+                Duration::from_secs(5)
+            })
             .expires(Duration::from_secs(30))
             .messages()
             .await;
@@ -583,6 +589,12 @@ async fn confirm_delivered(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = every.tick() => {}
+        }
+        if let ReaderId::Lane(l) = src.id
+            && !ctx.shared.confirm_lanes.lock().expect("lock").contains(&l)
+        {
+            // No timer pending for its tenant: its watermark is not needed.
+            continue;
         }
         let asked_at = shared::now_ms();
         let last_delivery = progress.delivered_at_ms.load(Ordering::Relaxed);

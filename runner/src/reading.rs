@@ -47,9 +47,12 @@ pub async fn decide(
     js: &jetstream::Context,
     layout: &Layout,
     tenants: &[String],
-    elsewhere: &BTreeMap<String, String>,
+    registry: &kv::Store,
+    me: &str,
     whole_now: &BTreeSet<Group>,
 ) -> Vec<Group> {
+    // Read from the registry only when a group is empty.
+    let mut elsewhere: Option<BTreeMap<String, String>> = None;
     let mut by_group: BTreeMap<Group, Vec<&str>> = BTreeMap::new();
     for t in tenants {
         by_group.entry(layout.group_of(t)).or_default().push(t);
@@ -66,7 +69,12 @@ pub async fn decide(
                         .sum();
                     (mine, ev.total)
                 } else {
+                    if elsewhere.is_none() {
+                        elsewhere = Some(served_elsewhere(registry, me).await);
+                    }
                     let others = elsewhere
+                        .as_ref()
+                        .expect("read")
                         .keys()
                         .filter(|t| layout.group_of(t) == g && !own.contains(&t.as_str()))
                         .count();
@@ -118,8 +126,7 @@ pub async fn initial(
             .map(|(t, _)| t)
             .collect();
     }
-    let elsewhere = served_elsewhere(registry, me).await;
-    let whole = decide(js, layout, &names, &elsewhere, &BTreeSet::new()).await;
+    let whole = decide(js, layout, &names, registry, me, &BTreeSet::new()).await;
     info!(
         groups_read_whole = ?whole,
         tenants = names.len(),
@@ -151,8 +158,7 @@ pub async fn adjust(
         )
     };
     tenants.extend(adding.iter().cloned());
-    let elsewhere = served_elsewhere(registry, me).await;
-    let want = decide(js, layout, &tenants, &elsewhere, &whole_now).await;
+    let want = decide(js, layout, &tenants, registry, me, &whole_now).await;
     let want_set: BTreeSet<Group> = want.iter().copied().collect();
     if want_set == whole_now {
         return;

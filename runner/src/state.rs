@@ -78,6 +78,9 @@ pub struct SharedState {
     /// nothing for the reader beyond `sequence`, and the reader had delivered it all
     /// (`reader::confirm_delivered`). Group readers and tenants' own readers have it.
     pub confirmed: Mutex<HashMap<ReaderId, (u64, u64)>>,
+    /// Lanes whose tenant may have timers pending: only those confirm where they stand
+    /// (nothing else needs a lane's watermark, and each confirmation is a request).
+    pub confirm_lanes: Mutex<std::collections::HashSet<u64>>,
     /// KiB of events readers may still hand to the engine (see `reader::READ_BUDGET_KIB`).
     pub read_budget: tokio::sync::Semaphore,
     /// Batches sent by readers and not yet taken by the engine.
@@ -120,6 +123,7 @@ impl SharedState {
             batches_queued: std::sync::atomic::AtomicU64::new(0),
             read_budget: tokio::sync::Semaphore::new(READ_BUDGET_KIB as usize),
             confirmed: Mutex::new(HashMap::new()),
+            confirm_lanes: Mutex::new(Default::default()),
             drain: Mutex::new(None),
             fatal: Mutex::new(None),
             handoff_problem: Mutex::new(None),

@@ -147,6 +147,15 @@ impl TimerFloors {
         self.map.remove(tenant);
     }
 
+    /// Whether a tenant may have a timer pending in one of `sagas` (unknown counts as may).
+    pub fn may_have_timers<'s>(
+        &self,
+        tenant: &str,
+        mut sagas: impl Iterator<Item = &'s str>,
+    ) -> bool {
+        sagas.any(|s| self.get(tenant, s).is_none_or(|f| f != u64::MAX))
+    }
+
     /// Forgets one tenant+saga.
     pub fn forget_saga(&mut self, tenant: &str, saga: &str) {
         if let Some(p) = self.map.get_mut(tenant) {

@@ -1445,6 +1445,23 @@ impl Engine {
     /// entries when nothing else would.
     fn tick(&mut self) {
         self.timer_backlog = false;
+        let lanes: std::collections::HashSet<u64> = self
+            .tenants
+            .iter()
+            .filter_map(|(t, slot)| match slot {
+                Slot::CatchingUp(cu)
+                    if cu.solo
+                        && self.floors.may_have_timers(
+                            t.as_str(),
+                            self.sagas.names().map(|n| n.as_str()),
+                        ) =>
+                {
+                    Some(cu.lane)
+                }
+                _ => None,
+            })
+            .collect();
+        *self.shared.confirm_lanes.lock().expect("lock") = lanes;
         if self.paused {
             if !self.pending_deletes.is_empty() {
                 self.commit(|_, _| Ok(()));
