@@ -28,11 +28,22 @@ pub async fn publish_backlog(
     n_events: u64,
     ts: &[String],
 ) -> Result<Duration> {
+    publish_deposits(js, 0, n_events, |i| ts[(i as usize) % ts.len()].as_str()).await
+}
+
+/// Publishes deposits numbered `from..from + n`, number i to `evt.<tenant(i)>.account`,
+/// awaiting the acks 1,000 at a time; how long it took.
+pub async fn publish_deposits<'t>(
+    js: &jetstream::Context,
+    from: u64,
+    n: u64,
+    tenant: impl Fn(u64) -> &'t str,
+) -> Result<Duration> {
     let pad = "x".repeat(100);
     let start = Instant::now();
     let mut acks = Vec::with_capacity(1000);
-    for i in 0..n_events {
-        let t = &ts[(i as usize) % ts.len()];
+    for i in from..from + n {
+        let t = tenant(i);
         acks.push(
             js.publish(format!("evt.{t}.account"), payload(i, &pad))
                 .await?,

@@ -889,31 +889,17 @@ impl Deposits {
 /// shorter than the scenario, so that a command published twice shows up twice instead of
 /// being hidden by JetStream's default 2-minute window.
 pub async fn create_streams(js: &jetstream::Context, dup: Duration) -> Result<()> {
-    for (name, subject) in [
-        (
-            shared::names::DEFAULT_EVENT_STREAM,
-            shared::names::EVENT_SUBJECTS,
-        ),
-        (
-            shared::names::DEFAULT_COMMAND_STREAM,
-            shared::names::COMMAND_SUBJECTS,
-        ),
-        (
-            shared::names::DEFAULT_DLQ_STREAM,
-            shared::names::DLQ_SUBJECTS,
-        ),
-    ] {
-        js.create_stream(jetstream::stream::Config {
-            name: name.into(),
-            subjects: vec![subject.into()],
-            allow_direct: true,
-            duplicate_window: dup,
-            ..Default::default()
-        })
-        .await
-        .with_context(|| format!("creating stream {name}"))?;
-    }
-    Ok(())
+    let name = shared::names::DEFAULT_EVENT_STREAM;
+    js.create_stream(jetstream::stream::Config {
+        name: name.into(),
+        subjects: vec![shared::names::EVENT_SUBJECTS.into()],
+        allow_direct: true,
+        duplicate_window: dup,
+        ..Default::default()
+    })
+    .await
+    .with_context(|| format!("creating stream {name}"))?;
+    create_output_streams(js, dup).await
 }
 
 /// A nats-server whose account maps `evt.<tenant>.<saga>` to the group streams of a
@@ -957,6 +943,11 @@ pub async fn create_group_streams(
         .await
         .with_context(|| format!("creating stream {}", layout.stream(g)))?;
     }
+    create_output_streams(js, dup).await
+}
+
+/// The command and dead-letter streams, with a duplicate window of `dup`.
+async fn create_output_streams(js: &jetstream::Context, dup: Duration) -> Result<()> {
     for (name, subject) in [
         (
             shared::names::DEFAULT_COMMAND_STREAM,

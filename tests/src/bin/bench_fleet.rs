@@ -19,7 +19,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use e2e::bench::{APPLY_ONLY_SAGAS, add_buckets, latency_buckets, metric, payload, quantile};
+use e2e::bench::{
+    APPLY_ONLY_SAGAS, add_buckets, latency_buckets, metric, payload, publish_deposits, quantile,
+};
 use e2e::{Runner, RunnerSpec, create_group_streams, create_streams, env_or, jetstream};
 use serde_json::{Value, json};
 use shared::devtools::{NatsServer, ServerOptions};
@@ -236,26 +238,10 @@ async fn run_case(
         r.terminate(Duration::from_secs(30))?;
     }
     // A backlog on top, so each shard's start is a small part of its time.
-    let mut acks = Vec::with_capacity(1000);
     for i in 0..backlog {
-        let k = (sent + i) as usize % n;
-        owned[owner(k)] += 1;
-        acks.push(
-            js.publish(
-                format!("evt.{}.account", tenants[k]),
-                payload(sent + i, &pad),
-            )
-            .await?,
-        );
-        if acks.len() == 1000 {
-            for a in acks.drain(..) {
-                a.await?;
-            }
-        }
+        owned[owner((sent + i) as usize % n)] += 1;
     }
-    for a in acks {
-        a.await?;
-    }
+    publish_deposits(&js, sent, backlog, |i| tenants[i as usize % n].as_str()).await?;
     let raw = raw_rate(&js, layout).await?;
     let mut ratio = f64::INFINITY;
     let sampled: Vec<usize> = (0..c.shards).step_by(c.shards.div_ceil(4)).collect();
@@ -437,21 +423,7 @@ async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
     };
     let dump_start = shared::now_ms();
     let t0 = Instant::now();
-    let mut acks = Vec::with_capacity(1000);
-    for i in 0..dump {
-        acks.push(
-            js.publish(format!("evt.{hot}.account"), payload(i, &pad))
-                .await?,
-        );
-        if acks.len() == 1000 {
-            for a in acks.drain(..) {
-                a.await?;
-            }
-        }
-    }
-    for a in acks {
-        a.await?;
-    }
+    publish_deposits(&js, 0, dump, |_| hot.as_str()).await?;
     r.wait_caught_up(Duration::from_secs(600)).await?;
     let dump_secs = t0.elapsed().as_secs_f64();
     let dump_end = shared::now_ms();
