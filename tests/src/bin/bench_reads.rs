@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use async_nats::jetstream::{self, consumer, stream};
-use e2e::bench::payload;
+use e2e::bench::publish_deposits;
 use e2e::env_or;
 use futures_util::StreamExt;
 use shared::devtools::NatsServer;
@@ -99,25 +99,8 @@ async fn main() -> Result<()> {
     })
     .await?;
     let names: Vec<String> = (0..tenants).map(|i| format!("t{i:05}")).collect();
-    let pad = "x".repeat(100);
-    let t0 = Instant::now();
-    let mut acks = Vec::new();
-    for i in 0..n {
-        let t = &names[i % tenants];
-        acks.push(
-            js.publish(format!("evt.{t}.account"), payload(i as u64, &pad))
-                .await?,
-        );
-        if acks.len() == 1000 {
-            for a in acks.drain(..) {
-                a.await?;
-            }
-        }
-    }
-    for a in acks {
-        a.await?;
-    }
-    let publish = n as f64 / t0.elapsed().as_secs_f64();
+    let took = publish_deposits(&js, 0, n as u64, |i| names[i as usize % tenants].as_str()).await?;
+    let publish = n as f64 / took.as_secs_f64();
     let per_tenant = n / tenants;
     // The server's partition of each tenant, from the stored subjects.
     let mut part_of: BTreeMap<String, u32> = BTreeMap::new();
@@ -221,13 +204,13 @@ async fn main() -> Result<()> {
         r / raw
     );
     drop(nats);
-    grouped(n, &names, &pad).await
+    grouped(n, &names).await
 }
 
 /// The other layout: the server maps `evt.<t>.<s>` to `evt.<g>.<t>.<s>` for every publish
 /// (an account subject mapping in its config), and each partition group is a stream of its
 /// own, read unfiltered.
-async fn grouped(n: usize, names: &[String], pad: &str) -> Result<()> {
+async fn grouped(n: usize, names: &[String]) -> Result<()> {
     let groups: u32 = env_or("READS_GROUPS", 16);
     let dir = tempfile::tempdir()?;
     let conf = dir.path().join("nats.conf");
@@ -252,24 +235,11 @@ async fn grouped(n: usize, names: &[String], pad: &str) -> Result<()> {
         })
         .await?;
     }
-    let t0 = Instant::now();
-    let mut acks = Vec::new();
-    for i in 0..n {
-        let t = &names[i % names.len()];
-        acks.push(
-            js.publish(format!("evt.{t}.account"), payload(i as u64, pad))
-                .await?,
-        );
-        if acks.len() == 1000 {
-            for a in acks.drain(..) {
-                a.await?;
-            }
-        }
-    }
-    for a in acks {
-        a.await?;
-    }
-    let publish = n as f64 / t0.elapsed().as_secs_f64();
+    let took = publish_deposits(&js, 0, n as u64, |i| {
+        names[i as usize % names.len()].as_str()
+    })
+    .await?;
+    let publish = n as f64 / took.as_secs_f64();
     let mut sizes = Vec::new();
     for g in 0..groups {
         let mut s = js.get_stream(format!("{STREAM}_{g}")).await?;
