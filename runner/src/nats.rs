@@ -127,16 +127,7 @@ pub fn stream_configs(args: &Args) -> Vec<stream::Config> {
     let layout = args.layout();
     let mut all: Vec<stream::Config> = layout
         .groups()
-        .map(|g| {
-            let mut c = base(&layout.stream(g), &layout.subjects(g));
-            if layout.is_partitioned() {
-                c.metadata.insert(
-                    shared::nats::PARTITIONS_METADATA.to_string(),
-                    layout.partitions().to_string(),
-                );
-            }
-            c
-        })
+        .map(|g| shared::nats::event_stream_config(&layout, g))
         .collect();
     all.push(base(&args.commands_stream, shared::names::COMMAND_SUBJECTS));
     all.push(base(&args.dlq_stream, shared::names::DLQ_SUBJECTS));

@@ -76,6 +76,7 @@ pub async fn check_layout_at_start(
     };
     match have {
         Some(p) if p == layout.partitions() => {}
+        Some(0) => move_to_partitioned(js, vol, layout).await?,
         Some(p) => {
             let had = Layout::new(layout.base(), p).describe();
             return Err(StreamCheck::Refused(StreamRefused(format!(
@@ -96,6 +97,106 @@ pub async fn check_layout_at_start(
         layout: layout.clone(),
         ids,
     })
+}
+
+/// Where the runbook of the move from the single stream is.
+const MOVE_RUNBOOK: &str = "docs/runbooks.md#moving-to-partitioned-streams";
+
+/// Moves a volume of the single layout to the partitioned `layout`, once the single stream
+/// is sealed and this volume has read it to its end: every position of the single stream is
+/// dropped and every group stream is read from its first event, in one transaction. Refuses
+/// (exit 3, saying what to do) before that. docs/consumption.md#moving-from-the-single-stream-to-partitioned-streams
+async fn move_to_partitioned(
+    js: &jetstream::Context,
+    vol: &Volume,
+    layout: &Layout,
+) -> Result<(), StreamCheck> {
+    let single = Layout::new(layout.base(), 0);
+    let name = single.stream(0);
+    let refuse = |why: String| Err(StreamCheck::Refused(StreamRefused(why)));
+    let unavailable = |e: &dyn std::fmt::Display| {
+        StreamCheck::Unavailable(format!("cannot read stream {name}: {e}"))
+    };
+    let info = match js.get_stream(&name).await {
+        Ok(mut s) => s.info().await.map_err(|e| unavailable(&e))?.clone(),
+        Err(e) if shared::nats::stream_not_found(&e) => {
+            return refuse(format!(
+                "this volume reads the single stream {name}, which is gone, so whether it applied every event of it cannot be known; the runner refuses to move it to {} (RUNNER_PARTITIONS={}). Keep the single stream (sealed) until every shard has moved: see {MOVE_RUNBOOK}",
+                layout.describe(),
+                layout.partitions()
+            ));
+        }
+        Err(e) => return Err(unavailable(&e)),
+    };
+    let current = identity_of(&info);
+    let last = info.state.last_sequence;
+    let (recorded, position, behind) = vol.read(|r| {
+        let behind = r
+            .cursors()?
+            .into_iter()
+            .filter(|(_, c)| c.mode == CursorMode::CatchingUp && c.seq < last)
+            .count();
+        Ok::<_, StorageError>((
+            r.meta_str(meta::STREAM_ID)?,
+            r.meta_u64(meta::READER_POSITION)?.unwrap_or(0),
+            behind,
+        ))
+    })?;
+    if recorded.as_deref().is_some_and(|id| id != current) {
+        return refuse(format!(
+            "stream {name} is not the single stream this volume read ({}, now {current}): it was recreated, so this volume cannot have read it to its end. See {MOVE_RUNBOOK}",
+            recorded.unwrap_or_default()
+        ));
+    }
+    let partitions = layout.partitions();
+    if !info.config.sealed {
+        return refuse(format!(
+            "this volume's positions are in the single event layout, stream {name}, which is not sealed, and the runner is configured for {} (RUNNER_PARTITIONS={partitions}). First route producers to the group streams, then seal {name} (`runnerctl migrate --partitions {partitions} --seal`); until then run with RUNNER_PARTITIONS=0. See {MOVE_RUNBOOK}",
+            layout.describe()
+        ));
+    }
+    if position < last || behind > 0 {
+        return refuse(format!(
+            "this volume has read the sealed stream {name} up to sequence {position} of {last} ({behind} tenants still catching up): its events must all be applied before the move. Run it with RUNNER_PARTITIONS=0 until `runnerctl migrate --partitions {partitions}` says this shard finished, then start it with RUNNER_PARTITIONS={partitions}. See {MOVE_RUNBOOK}"
+        ));
+    }
+    vol.write(|w| {
+        let mut cps = Vec::new();
+        w.scan(TableId::Checkpoints, &[], None, |k, _| {
+            let (t, s) = shared::edge_storage::keys::decode_two(k)?;
+            cps.push((t.to_string(), s.to_string()));
+            Ok(true)
+        })?;
+        for (t, s) in cps {
+            w.delete_checkpoint(&t, &s)?;
+        }
+        for (t, c) in w.cursors()? {
+            if c.mode != CursorMode::Live {
+                w.set_cursor(
+                    &t,
+                    &TenantCursor {
+                        mode: c.mode,
+                        seq: 0,
+                        updated_at_ms: shared::now_ms(),
+                    },
+                )?;
+            }
+        }
+        w.delete_meta(meta::READER_POSITION)?;
+        w.delete_meta(meta::STREAM_ID)?;
+        for g in layout.groups() {
+            w.set_meta_u64(&meta::reader_position(layout, g), 0)?;
+        }
+        w.set_meta_str(meta::MOVED_FROM, &format!("{current}@{last}"))?;
+        w.set_meta_str(meta::LAYOUT, &layout.describe())
+    })?;
+    warn!(
+        from = %current,
+        read_to = last,
+        layout = %layout.describe(),
+        "moved the volume from the sealed single stream, read to its end, to the partitioned layout: every tenant reads its group stream from its first event"
+    );
+    Ok(())
 }
 
 /// The identity of the stream described by `info`.

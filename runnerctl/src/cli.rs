@@ -223,6 +223,17 @@ Examples:
   runnerctl rebalance --apply --concurrency 4      # run it, 4 moves at a time
   runnerctl rebalance --resume                     # finish an interrupted one")]
     Rebalance(RebalanceArgs),
+    /// Move the fleet from the single event stream to partition group streams: create them,
+    /// print the server mapping, seal the single stream, wait until every shard has read it
+    /// to its end. Rerun it at each step; it says the next one.
+    #[command(after_help = "\
+Examples: the steps of docs/runbooks.md#moving-to-partitioned-streams
+  runnerctl migrate --partitions 64          # create the group streams, print the mapping
+  (add the mapping to every nats-server's configuration, nats-server --signal reload)
+  runnerctl migrate --partitions 64 --seal   # seal the single stream, wait for every shard
+  (restart each runner with RUNNER_PARTITIONS=64)
+  runnerctl migrate --partitions 64          # check: every shard on the new layout")]
+    Migrate(MigrateArgs),
     /// The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume,
     /// replay, move), or of a stopped volume with --volume.
     #[command(after_help = "\
@@ -464,6 +475,27 @@ pub struct RebalanceArgs {
     /// Why, for the audit trail of every move.
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The number of partition groups to move to (the runners' RUNNER_PARTITIONS after).
+    #[arg(long)]
+    pub partitions: u16,
+    /// Seal the single stream (once it no longer receives events), then wait until every
+    /// live shard has read it to its end.
+    #[arg(long)]
+    pub seal: bool,
+    /// With --seal: seal even though the single stream still receives events.
+    #[arg(long, requires = "seal")]
+    pub force: bool,
+    /// With --seal: seal even though tenants with events in it have no placement (their
+    /// events stay in the sealed stream, unapplied).
+    #[arg(long, requires = "seal")]
+    pub allow_unplaced: bool,
+    /// How long to wait for the shards to finish the sealed stream.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

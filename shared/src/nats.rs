@@ -136,6 +136,69 @@ pub async fn events_per_tenant(
 /// Stream metadata key recording the partition count on every group stream.
 pub const PARTITIONS_METADATA: &str = "runner.partitions";
 
+/// An event stream of the layout as the runner creates it: file storage, limits retention,
+/// a 2-minute duplicate window, direct gets; a group stream records the partition count in
+/// its metadata ([`PARTITIONS_METADATA`]).
+pub fn event_stream_config(
+    layout: &crate::layout::Layout,
+    g: crate::layout::Group,
+) -> stream::Config {
+    let mut c = stream::Config {
+        name: layout.stream(g),
+        subjects: vec![layout.subjects(g)],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::Limits,
+        discard: stream::DiscardPolicy::Old,
+        duplicate_window: Duration::from_secs(120),
+        allow_direct: true,
+        num_replicas: 1,
+        ..Default::default()
+    };
+    if layout.is_partitioned() {
+        c.metadata.insert(
+            PARTITIONS_METADATA.to_string(),
+            layout.partitions().to_string(),
+        );
+    }
+    c
+}
+
+/// Group `g`'s stream of `layout` made like `old` (the stream it replaces, when a fleet moves
+/// to partitioned streams): the same storage, replicas, retention, age limit, discard
+/// policy and duplicate window; byte and message limits shared out over the groups, so the
+/// streams together keep what the old one kept.
+pub fn group_stream_like(
+    old: &stream::Config,
+    layout: &crate::layout::Layout,
+    g: crate::layout::Group,
+) -> stream::Config {
+    let share = |limit: i64| {
+        if limit > 0 {
+            let n = i64::from(layout.partitions().max(1));
+            (limit + n - 1) / n
+        } else {
+            limit
+        }
+    };
+    stream::Config {
+        storage: old.storage,
+        num_replicas: old.num_replicas,
+        retention: old.retention,
+        discard: old.discard,
+        max_age: old.max_age,
+        duplicate_window: old.duplicate_window,
+        max_bytes: share(old.max_bytes),
+        max_messages: share(old.max_messages),
+        max_messages_per_subject: old.max_messages_per_subject,
+        ..event_stream_config(layout, g)
+    }
+}
+
+/// Whether `e` says the stream does not exist (as opposed to NATS not answering).
+pub fn stream_not_found(e: &jetstream::context::GetStreamError) -> bool {
+    matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
 /// The layout a fleet uses with base stream `base`: partitioned if group stream 0 exists and
 /// says how many groups there are, else the single stream.
 pub async fn discover_layout(js: &jetstream::Context, base: &str) -> crate::layout::Layout {
@@ -341,4 +404,38 @@ pub async fn latest_entries(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+
+    #[test]
+    fn group_streams_keep_the_single_streams_settings_and_share_its_limits() {
+        let old = stream::Config {
+            name: "RUNNER_EVENTS".into(),
+            subjects: vec!["evt.*.*".into()],
+            num_replicas: 3,
+            storage: stream::StorageType::Memory,
+            max_age: Duration::from_secs(86_400),
+            duplicate_window: Duration::from_secs(30),
+            max_bytes: 1000,
+            max_messages: -1,
+            sealed: true,
+            ..Default::default()
+        };
+        let layout = Layout::new("RUNNER_EVENTS", 3);
+        let c = group_stream_like(&old, &layout, 2);
+        assert_eq!(c.name, "RUNNER_EVENTS_2");
+        assert_eq!(c.subjects, vec!["evt.2.*.*".to_string()]);
+        assert_eq!(c.num_replicas, 3);
+        assert_eq!(c.storage, stream::StorageType::Memory);
+        assert_eq!(c.max_age, Duration::from_secs(86_400));
+        assert_eq!(c.duplicate_window, Duration::from_secs(30));
+        assert_eq!(c.max_bytes, 334, "1000 bytes over 3 groups, rounded up");
+        assert_eq!(c.max_messages, -1, "unlimited stays unlimited");
+        assert!(!c.sealed, "a group stream is open");
+        assert_eq!(c.metadata[PARTITIONS_METADATA], "3");
+    }
 }

@@ -39,6 +39,16 @@ const EXPECTED: &[(&str, i32, &str)] = &[
         5,
         "the move had finished: there is nothing to abort (abort is for an unfinished move)",
     ),
+    (
+        "runnerctl migrate --partitions 64",
+        5,
+        "the dev stack is partitioned from the start: there is no single stream to move from (tests/tests/partitioned.rs runs the runbook on one)",
+    ),
+    (
+        "runnerctl migrate --partitions 64 --seal",
+        5,
+        "as above: no single stream on the dev stack",
+    ),
 ];
 
 fn root() -> PathBuf {

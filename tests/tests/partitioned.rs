@@ -265,3 +265,260 @@ async fn placement_follows_groups_and_rebalance_moves_strays_home() -> Result<()
         )
         .await
 }
+
+/// Publishes `events` in order from a task, each until the server acknowledges it (a
+/// publish refused while streams change is retried), never past what the test allowed.
+struct Publisher {
+    allowed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    published: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    more: std::sync::Arc<tokio::sync::Notify>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Publisher {
+    fn start(js: async_nats::jetstream::Context, events: Vec<(String, bytes::Bytes)>) -> Self {
+        use std::sync::atomic::Ordering;
+        let allowed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let published = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let more = std::sync::Arc::new(tokio::sync::Notify::new());
+        let task = tokio::spawn({
+            let (allowed, published, more) = (allowed.clone(), published.clone(), more.clone());
+            async move {
+                for (i, (subject, payload)) in events.into_iter().enumerate() {
+                    while i >= allowed.load(Ordering::Acquire) {
+                        more.notified().await;
+                    }
+                    let mut tries = 0;
+                    loop {
+                        let ack = match js.publish(subject.clone(), payload.clone()).await {
+                            Ok(a) => a.await.map(|_| ()).map_err(anyhow::Error::from),
+                            Err(e) => Err(e.into()),
+                        };
+                        match ack {
+                            Ok(()) => break,
+                            Err(e) if tries < 200 => {
+                                tries += 1;
+                                let _ = e;
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                            }
+                            Err(e) => return Err(e.context(format!("publishing event {i}"))),
+                        }
+                    }
+                    published.store(i + 1, Ordering::Release);
+                    // Spread over the steps: events keep flowing while they run.
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Ok(())
+            }
+        });
+        Publisher {
+            allowed,
+            published,
+            more,
+            task,
+        }
+    }
+
+    /// Lets the task publish up to event `n` (exclusive).
+    fn allow(&self, n: usize) {
+        self.allowed.store(n, std::sync::atomic::Ordering::Release);
+        self.more.notify_one();
+    }
+
+    async fn wait_published(&self, n: usize) -> Result<()> {
+        eventually(
+            Duration::from_secs(60),
+            "events to be published",
+            || async {
+                (self.published.load(std::sync::atomic::Ordering::Acquire) >= n).then_some(())
+            },
+        )
+        .await
+    }
+}
+
+/// Messages a stream holds.
+async fn messages_in(js: &async_nats::jetstream::Context, stream: &str) -> Result<u64> {
+    Ok(js.get_stream(stream).await?.info().await?.state.messages)
+}
+
+/// The runbook of docs/runbooks.md#moving-to-partitioned-streams, with events published
+/// throughout: two placed shards on the single stream; `runnerctl migrate` creates the group
+/// streams; the server's mapping is reloaded, so producers land in them; a runner started
+/// partitioned too early is refused; `--seal` refuses while a tenant with events is
+/// unplaced, then seals and waits for both shards; one runner is killed, the other stopped,
+/// both start partitioned and move their volumes. Every deposit is applied exactly once, in
+/// each account's publish order (the balances of the commands say so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_moves_from_the_single_stream_with_events_flowing() -> Result<()> {
+    const G: u16 = 4;
+    let conf_dir = tempfile::tempdir()?;
+    let conf = conf_dir.path().join("nats.conf");
+    std::fs::write(&conf, "# the single stream: no mapping yet\n")?;
+    let nats = NatsServer::start_with(shared::devtools::nats_server::ServerOptions {
+        config_file: Some(conf.clone()),
+        ..Default::default()
+    })
+    .map_err(anyhow::Error::msg)?;
+    let js = jetstream(&nats).await?;
+    create_streams(&js, Duration::from_secs(2)).await?;
+    let layout = Layout::new(shared::names::DEFAULT_EVENT_STREAM, G);
+    let tenants: Vec<String> = (0..12)
+        .map(|i| match i % 3 {
+            0 => format!("m{i}"),
+            1 => format!("M-{i}_y"),
+            _ => format!("{i}_-_{i}"),
+        })
+        .collect();
+    let (late, placed) = tenants.split_last().unwrap();
+    let all: Vec<&str> = tenants.iter().map(String::as_str).collect();
+    let deposits = Deposits::new(&all, 2500, &mut rng());
+    let n = deposits.events.len();
+    let tmp = tempfile::tempdir()?;
+    let dirs = [tmp.path().join("shard-a"), tmp.path().join("shard-b")];
+    let mut ra = Runner::start(RunnerSpec::placed(&nats, &dirs[0], "shard-a")).await?;
+    let mut rb = Runner::start(RunnerSpec::placed(&nats, &dirs[1], "shard-b")).await?;
+    for (i, t) in placed.iter().enumerate() {
+        let shard = if i % 2 == 0 { "shard-a" } else { "shard-b" };
+        let mut args = vec!["place", t.as_str(), shard];
+        if i == 0 {
+            args.push("--create");
+        }
+        runnerctl_ok(&nats, &args)?;
+    }
+    let publisher = Publisher::start(js.clone(), deposits.events.clone());
+
+    // 1. The single stream, as before.
+    publisher.allow(n / 5);
+    publisher.wait_published(n / 10).await?;
+    let out = runnerctl_ok(&nats, &["migrate", "--partitions", "4", "-o", "json"])?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(v["layout"], "partitioned/4", "{v}");
+    assert!(
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["created"] == true),
+        "{v}"
+    );
+    assert!(v["next"].as_str().unwrap().contains("--seal"), "{v}");
+    let mapping = v["mapping"].as_str().unwrap().to_string();
+    assert!(mapping.contains("partition(4,1)"), "{mapping}");
+
+    // 2. The mapping, reloaded while events flow: they land in the group streams.
+    publisher.allow(2 * n / 5);
+    std::fs::write(&conf, &mapping)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(nats.pid().unwrap() as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )?;
+    eventually(
+        Duration::from_secs(30),
+        "events in the group streams",
+        || async {
+            let mut held = 0;
+            for g in layout.groups() {
+                held += messages_in(&js, &layout.stream(g)).await.ok()?;
+            }
+            (held > 0).then_some(())
+        },
+    )
+    .await?;
+
+    // Too early: the single stream is not sealed, so a partitioned runner refuses the
+    // volume and touches nothing.
+    ra.terminate(Duration::from_secs(20))?;
+    let early = RunnerSpec::placed(&nats, &dirs[0], "shard-a").env("RUNNER_PARTITIONS", "4");
+    let log = tmp.path().join("early.log");
+    let mut child = Runner::spawn(&early, &log)?;
+    let status = wait_exit(&mut child, Duration::from_secs(30)).await?;
+    let text = std::fs::read_to_string(&log)?;
+    assert_eq!(status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("not sealed") && text.contains("--seal"),
+        "{text}"
+    );
+    ra.restart().await?;
+
+    // 3. Seal: refused while a tenant with events in the single stream has no placement.
+    publisher.allow(3 * n / 5);
+    publisher.wait_published(2 * n / 5).await?;
+    let (code, out, err) = runnerctl_out(&nats, &["migrate", "--partitions", "4", "--seal"], &[])?;
+    assert_eq!(code, 7, "{out}{err}");
+    assert!(
+        err.contains(late.as_str()) && err.contains("runnerctl place"),
+        "{err}"
+    );
+    runnerctl_ok(&nats, &["place", late, "shard-b"])?;
+    let out = runnerctl_ok(
+        &nats,
+        &[
+            "migrate",
+            "--partitions",
+            "4",
+            "--seal",
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ],
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(v["from"]["sealed"], true, "{v}");
+    let sealed_at = v["from"]["last_seq"].as_u64().unwrap();
+    let shards = v["shards"].as_array().unwrap();
+    assert_eq!(shards.len(), 2, "{v}");
+    for s in shards {
+        assert_eq!(s["finished"], true, "{v}");
+        assert!(s["position"].as_u64().unwrap() >= sealed_at, "{v}");
+    }
+    assert!(
+        v["next"].as_str().unwrap().contains("RUNNER_PARTITIONS=4"),
+        "{v}"
+    );
+    let old = js
+        .get_stream(shared::names::DEFAULT_EVENT_STREAM)
+        .await?
+        .info()
+        .await?
+        .clone();
+    assert!(old.config.sealed);
+    assert_eq!(old.state.last_sequence, sealed_at);
+
+    // 4. Each runner restarts partitioned, events flowing: one killed, one stopped.
+    publisher.allow(4 * n / 5);
+    ra.kill9();
+    ra.spec.env.insert("RUNNER_PARTITIONS".into(), "4".into());
+    ra.restart().await?;
+    rb.terminate(Duration::from_secs(20))?;
+    rb.spec.env.insert("RUNNER_PARTITIONS".into(), "4".into());
+    rb.restart().await?;
+    publisher.allow(n);
+    publisher.wait_published(n).await?;
+    publisher.task.await??;
+    let out = runnerctl_ok(&nats, &["migrate", "--partitions", "4", "-o", "json"])?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    assert!(v["next"].as_str().unwrap().starts_with("done"), "{v}");
+    let sa = ra.wait_caught_up(Duration::from_secs(60)).await?;
+    let sb = rb.wait_caught_up(Duration::from_secs(60)).await?;
+    assert_eq!(sa.layout, "partitioned/4");
+    assert_eq!(sb.layout, "partitioned/4");
+    assert!(
+        ra.log_text()
+            .contains("moved the volume from the sealed single stream")
+    );
+    let in_groups: u64 = {
+        let mut held = 0;
+        for g in layout.groups() {
+            held += messages_in(&js, &layout.stream(g)).await?;
+        }
+        held
+    };
+    assert!(sealed_at + in_groups >= n as u64, "every publish is stored");
+    ra.terminate(Duration::from_secs(20))?;
+    rb.terminate(Duration::from_secs(20))?;
+    deposits
+        .assert_exactly_once_in(&[&dirs[0], &dirs[1]], &js)
+        .await
+}

@@ -5,6 +5,7 @@ mod dev;
 mod drain;
 mod history;
 mod inspect;
+mod migrate;
 mod moves;
 mod place;
 mod placements;
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Tui(a) => crate::tui::run(a, &cli.nats, cli.token).await,
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Rebalance(a) => rebalance::run(a, &cli.nats, cli.token, cli.output).await,
+        Command::Migrate(a) => migrate::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Config {
             what: crate::cli::ConfigCmd::Show,

@@ -78,6 +78,9 @@ pub mod meta {
     /// UTF-8: the event layout the positions refer to (`shared::layout::Layout::describe`:
     /// `single` or `partitioned/<G>`); absent in volumes from before layouts (single).
     pub const LAYOUT: &str = "layout";
+    /// UTF-8, `<stream identity>@<last sequence>`: the sealed single stream this volume read
+    /// to its end before it moved to a partitioned layout (docs/consumption.md).
+    pub const MOVED_FROM: &str = "moved_from";
 
     /// The reader position of a group's stream: [`READER_POSITION`] in the single layout,
     /// `reader_position/<g>` in a partitioned one.
