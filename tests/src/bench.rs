@@ -19,6 +19,44 @@ pub fn payload(i: u64, pad: &str) -> bytes::Bytes {
     )
 }
 
+/// The project's raw baseline (`just bench`, docs/performance.md): one durable, unfiltered
+/// pull consumer that `ack()`s every message, reading every stream of the layout in turn
+/// (the single stream, or each group stream); events/s.
+pub async fn raw_acked_rate(
+    js: &jetstream::Context,
+    layout: &shared::layout::Layout,
+) -> Result<f64> {
+    use anyhow::Context;
+    use futures_util::StreamExt;
+    let mut total = 0u64;
+    let mut reading = Duration::ZERO;
+    for g in layout.groups() {
+        let mut stream = js.get_stream(layout.stream(g)).await?;
+        let n = stream.info().await?.state.messages;
+        if n == 0 {
+            continue;
+        }
+        let start = Instant::now();
+        let c = stream
+            .create_consumer(jetstream::consumer::pull::Config {
+                durable_name: Some("bench-raw".into()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await?;
+        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        for _ in 0..n {
+            let m = msgs.next().await.context("raw consumer ended")??;
+            m.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        reading += start.elapsed();
+        total += n;
+        js.client().flush().await?;
+        stream.delete_consumer("bench-raw").await?;
+    }
+    Ok(total as f64 / reading.as_secs_f64().max(1e-6))
+}
+
 pub fn tenants(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("t{i:04}")).collect()
 }

@@ -14,36 +14,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use async_nats::jetstream::{self, consumer};
+use anyhow::{Result, bail};
 use e2e::bench::*;
 use e2e::*;
-use futures_util::StreamExt;
 use serde_json::json;
-
-/// One durable, unfiltered pull consumer, `ack()` per message.
-async fn raw_rate(js: &jetstream::Context, n_events: u64) -> Result<f64> {
-    let stream = js.get_stream("RUNNER_EVENTS").await?;
-    let c = stream
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("bench-raw".into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await?;
-    let start = Instant::now();
-    let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
-    let mut n = 0;
-    while n < n_events {
-        let m = msgs.next().await.context("raw consumer ended")??;
-        m.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-        n += 1;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    js.client().flush().await?;
-    stream.delete_consumer("bench-raw").await?;
-    Ok(n_events as f64 / secs)
-}
 
 struct Case {
     workload: &'static str,
@@ -63,7 +37,11 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
     ensure_event_stream(&js).await?;
     let ts = tenants(n_tenants);
     let pub_time = publish_backlog(&js, n_events, &ts).await?;
-    let raw_eps = raw_rate(&js, n_events).await?;
+    let raw_eps = e2e::bench::raw_acked_rate(
+        &js,
+        &shared::layout::Layout::new(shared::names::DEFAULT_EVENT_STREAM, 0),
+    )
+    .await?;
 
     let tmp = tempfile::tempdir()?;
     let mut spec = RunnerSpec::new(&nats, &tmp.path().join("vol"), &[]);
