@@ -42,7 +42,12 @@ impl EngineView {
     pub fn position_of(&self, tenant: &str) -> Option<u64> {
         self.tenants.get(tenant).map(|v| {
             if v.mode == CursorMode::Live {
-                self.positions.get(&v.group).copied().unwrap_or(0)
+                // Beyond the group reader where its own reader had gone before it went live.
+                self.positions
+                    .get(&v.group)
+                    .copied()
+                    .unwrap_or(0)
+                    .max(v.position)
             } else {
                 v.position
             }

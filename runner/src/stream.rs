@@ -171,7 +171,7 @@ async fn move_to_partitioned(
             w.delete_checkpoint(&t, &s)?;
         }
         for (t, c) in w.cursors()? {
-            if c.mode != CursorMode::Live {
+            if c.seq > 0 {
                 w.set_cursor(
                     &t,
                     &TenantCursor {
@@ -316,7 +316,8 @@ fn adopt_stream(
             w.delete_checkpoint(&t, &s)?;
         }
         for (t, c) in w.cursors()? {
-            if c.mode != CursorMode::Live && layout.group_of(&t) == g {
+            // (A live cursor's sequence is where its own reader had gone: of the old stream.)
+            if c.seq > 0 && layout.group_of(&t) == g {
                 w.set_cursor(
                     &t,
                     &TenantCursor {

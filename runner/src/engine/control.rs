@@ -139,7 +139,7 @@ impl Engine {
             .unwrap_or(0);
         let last = match self.tenants.get(&o.tenant) {
             None => return Err(ReplayRefusal::NotServed),
-            Some(Slot::Live) => self.group(o.tenant.as_str()).pos,
+            Some(Slot::Live) => self.live_pos(o.tenant.as_str()),
             Some(Slot::CatchingUp(cu)) => cu.last,
         };
         // The re-read restarts just before the first retained event; if the tenant's reader

@@ -269,6 +269,12 @@ pub struct Engine {
     /// starts knowing nothing), and a tenant released while catching up still reports
     /// what fired before.
     fired_through: HashMap<TenantId, u64>,
+    /// Live tenants whose own reader had applied their events up to a sequence beyond their
+    /// group reader's position when they went live: the group reader skips their events up
+    /// to it (it would apply them again: an undeclared saga's dead letter has no checkpoint
+    /// to stop it). Kept in the tenant's cursor (`Live`, `seq`) across restarts; dropped
+    /// once the group reader is past it.
+    live_after: HashMap<TenantId, u64>,
     /// The last watermark pass stopped at its budget: run another as soon as nothing else
     /// waits.
     timer_backlog: bool,
@@ -356,6 +362,7 @@ impl Engine {
             main_started: false,
             paused: false,
             replays: Vec::new(),
+            live_after: HashMap::new(),
         };
         let now = shared::now_ms();
         // Where each owned tenant stands: live, or on its own reader from a sequence.
@@ -363,8 +370,13 @@ impl Engine {
         for t in owned {
             let g = e.groups[e.group_of(t.as_str()) as usize];
             let from = match cursors.get(t.as_str()) {
-                Some(c) if c.mode == CursorMode::Live && g.whole => None,
-                Some(c) if c.mode == CursorMode::Live => Some(g.pos),
+                Some(c) if c.mode == CursorMode::Live && g.whole => {
+                    if c.seq > g.pos {
+                        e.live_after.insert(t.clone(), c.seq);
+                    }
+                    None
+                }
+                Some(c) if c.mode == CursorMode::Live => Some(g.pos.max(c.seq)),
                 Some(c) if c.seq == g.pos && g.whole => None,
                 Some(c) => Some(c.seq),
                 None if g.pos == 0 && g.whole => None,
@@ -376,7 +388,7 @@ impl Engine {
             for (t, c) in &cursors {
                 if !owned.iter().any(|o| o.as_str() == t) && c.mode != CursorMode::Released {
                     let seq = if c.mode == CursorMode::Live {
-                        e.groups[e.cfg.layout.group_of(t) as usize].pos
+                        e.groups[e.cfg.layout.group_of(t) as usize].pos.max(c.seq)
                     } else {
                         c.seq
                     };
@@ -392,7 +404,11 @@ impl Engine {
                 }
             }
             for (t, from) in &plan {
-                w.set_cursor(t.as_str(), &cursor_at(*from, now))?;
+                let cursor = match (from, e.live_after.get(t)) {
+                    (None, Some(after)) => live_cursor(*after, now),
+                    _ => cursor_at(*from, now),
+                };
+                w.set_cursor(t.as_str(), &cursor)?;
             }
             for g in e.cfg.layout.groups() {
                 let gs = e.groups[g as usize];
@@ -436,6 +452,15 @@ impl Engine {
     /// The group state of a tenant's group.
     fn group(&self, tenant: &str) -> GroupState {
         self.groups[self.group_of(tenant) as usize]
+    }
+
+    /// Where a live tenant stands: its group reader's position, or beyond it where its own
+    /// reader had applied its events before it went live (`live_after`).
+    fn live_pos(&self, tenant: &str) -> u64 {
+        let pos = self.group(tenant).pos;
+        self.live_after
+            .get(tenant)
+            .map_or(pos, |after| pos.max(*after))
     }
 
     /// `runner_reader_position`: the position of the single layout's stream, or the
@@ -543,7 +568,7 @@ impl Engine {
                 let started = match slot {
                     Slot::Live => Started {
                         live: true,
-                        from: g.pos + 1,
+                        from: self.live_pos(tenant.as_str()) + 1,
                     },
                     Slot::CatchingUp(cu) => Started {
                         live: false,
@@ -627,6 +652,7 @@ impl Engine {
                 None => {
                     info!(tenant = %tenant, after = ?after, group = self.group_of(tenant.as_str()), "tenant served by the main reader (of its group)");
                     self.floors.forget(tenant.as_str());
+                    self.live_after.remove(&tenant);
                     self.tenants.insert(tenant.clone(), Slot::Live);
                     Started {
                         live: true,
@@ -701,9 +727,11 @@ impl Engine {
                 .copied()
                 .unwrap_or(0)
                 .max(self.fired_through.remove(&tenant).unwrap_or(0));
+            let position = self.live_pos(tenant.as_str());
+            self.live_after.remove(&tenant);
             let released = match slot {
                 Slot::Live => Released {
-                    position: self.group(tenant.as_str()).pos,
+                    position,
                     timers_through_ms,
                 },
                 Slot::CatchingUp(cu) => {
@@ -748,6 +776,7 @@ impl Engine {
     /// reader when this shard reads the group whole, else for as long as it is served here.
     fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
         self.floors.forget(tenant.as_str());
+        self.live_after.remove(&tenant);
         let lane = self.next_lane;
         self.next_lane += 1;
         let group = self.group_of(tenant.as_str());
@@ -795,9 +824,9 @@ impl Engine {
                 .tenants
                 .iter()
                 .filter(|(t, _)| self.group_of(t.as_str()) == g)
-                .map(|(_, slot)| match slot {
+                .map(|(t, slot)| match slot {
                     Slot::CatchingUp(cu) => cu.last,
-                    Slot::Live => self.groups[g as usize].pos,
+                    Slot::Live => self.live_pos(t.as_str()),
                 })
                 .min();
             let gs = &mut self.groups[g as usize];
@@ -826,7 +855,7 @@ impl Engine {
             .filter(|(t, _)| changed.contains(&self.group_of(t.as_str())))
             .map(|(t, slot)| {
                 let at = match slot {
-                    Slot::Live => self.group(t.as_str()).pos,
+                    Slot::Live => self.live_pos(t.as_str()),
                     Slot::CatchingUp(cu) => cu.last,
                 };
                 (t.clone(), at)
@@ -1159,6 +1188,11 @@ impl Engine {
                             }
                         };
                         match self.tenants.get_key_value(t) {
+                            Some((tid, Slot::Live))
+                                if self.live_after.get(tid).is_some_and(|a| m.seq <= *a) =>
+                            {
+                                // Applied by its own reader before it went live.
+                            }
                             Some((_, Slot::Live)) if is_valid_id(s) => {
                                 routes.push(Route::Apply(t, s, m))
                             }
@@ -1256,6 +1290,17 @@ impl Engine {
         if !moved_groups.is_empty() {
             self.set_position_gauge();
             self.metrics.last_commit_ms.set(shared::now_ms() as i64);
+            if !self.live_after.is_empty() {
+                let passed: Vec<TenantId> = self
+                    .live_after
+                    .iter()
+                    .filter(|(t, after)| self.group(t.as_str()).pos >= **after)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                for t in passed {
+                    self.live_after.remove(&t);
+                }
+            }
         }
         if let Some(ctx) = &ctx {
             for (_, tenant, msgs, last, _) in &lanes {
@@ -1365,6 +1410,12 @@ impl Engine {
         };
         let start = Instant::now();
         let floors = std::mem::take(&mut self.floors);
+        // Its own reader may be ahead of the group reader: the group reader must then skip
+        // its events up to there.
+        let ahead = cu
+            .last
+            .max(cu.queue.back().map(|(_, m)| m.seq).unwrap_or(0));
+        let after = (ahead > self.group(tenant.as_str()).pos).then_some(ahead);
         let ctx = self.commit(|w, env| {
             let mut ctx = BatchCtx::default();
             for (s, m) in cu.queue.iter().filter(|(_, m)| m.seq > cu.last) {
@@ -1373,11 +1424,7 @@ impl Engine {
             ctx.flush_checkpoints(w, env.now_ms)?;
             w.set_cursor(
                 tenant.as_str(),
-                &TenantCursor {
-                    mode: CursorMode::Live,
-                    seq: 0,
-                    updated_at_ms: env.now_ms,
-                },
+                &live_cursor(after.unwrap_or(0), env.now_ms),
             )?;
             Ok(ctx)
         });
@@ -1390,6 +1437,10 @@ impl Engine {
         self.end_replays(tenant.as_str(), ReplayState::Completed);
         self.lanes.remove(&cu.lane);
         let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
+        match after {
+            Some(a) => self.live_after.insert(tenant.clone(), a),
+            None => self.live_after.remove(&tenant),
+        };
         self.tenants.insert(tenant, Slot::Live);
         self.after_commit(ctx, start);
         self.publish_view();
@@ -1592,7 +1643,7 @@ impl Engine {
                         reader: ReaderId::Group(group),
                         group,
                         own_reader: false,
-                        position: self.groups[group as usize].pos,
+                        position: self.live_pos(t.as_str()),
                     },
                     Slot::CatchingUp(cu) => TenantView {
                         mode: CursorMode::CatchingUp,
@@ -1615,6 +1666,16 @@ impl Engine {
 /// is not read again from its start.
 fn start_whole_at(stored: u64, at: Option<u64>) -> u64 {
     stored.max(at.unwrap_or(0))
+}
+
+/// The cursor of a live tenant whose events up to `after` were applied (0: all up to its
+/// group reader's position, nothing beyond).
+fn live_cursor(after: u64, now: u64) -> TenantCursor {
+    TenantCursor {
+        mode: CursorMode::Live,
+        seq: after,
+        updated_at_ms: now,
+    }
 }
 
 /// The cursor of a tenant starting live (`None`) or on its own reader after `seq`.
