@@ -161,27 +161,7 @@ async fn move_to_partitioned(
         ));
     }
     vol.write(|w| {
-        let mut cps = Vec::new();
-        w.scan(TableId::Checkpoints, &[], None, |k, _| {
-            let (t, s) = shared::edge_storage::keys::decode_two(k)?;
-            cps.push((t.to_string(), s.to_string()));
-            Ok(true)
-        })?;
-        for (t, s) in cps {
-            w.delete_checkpoint(&t, &s)?;
-        }
-        for (t, c) in w.cursors()? {
-            if c.seq > 0 {
-                w.set_cursor(
-                    &t,
-                    &TenantCursor {
-                        mode: c.mode,
-                        seq: 0,
-                        updated_at_ms: shared::now_ms(),
-                    },
-                )?;
-            }
-        }
+        drop_positions(w, |_| true)?;
         w.delete_meta(meta::READER_POSITION)?;
         w.delete_meta(meta::STREAM_ID)?;
         for g in layout.groups() {
@@ -304,33 +284,43 @@ fn adopt_stream(
     current: &str,
 ) -> Result<(), StorageError> {
     vol.write(|w| {
-        let mut cps = Vec::new();
-        w.scan(TableId::Checkpoints, &[], None, |k, _| {
-            let (t, s) = shared::edge_storage::keys::decode_two(k)?;
-            if layout.group_of(t) == g {
-                cps.push((t.to_string(), s.to_string()));
-            }
-            Ok(true)
-        })?;
-        for (t, s) in cps {
-            w.delete_checkpoint(&t, &s)?;
-        }
-        for (t, c) in w.cursors()? {
-            // (A live cursor's sequence is where its own reader had gone: of the old stream.)
-            if c.seq > 0 && layout.group_of(&t) == g {
-                w.set_cursor(
-                    &t,
-                    &TenantCursor {
-                        mode: c.mode,
-                        seq: 0,
-                        updated_at_ms: shared::now_ms(),
-                    },
-                )?;
-            }
-        }
+        drop_positions(w, |t| layout.group_of(t) == g)?;
         w.set_meta_u64(&meta::reader_position(layout, g), 0)?;
         w.set_meta_str(&meta::stream_id(layout, g), current)
     })
+}
+
+/// Drops every stream position of the tenants `of` selects: their checkpoints deleted,
+/// their cursors' sequences back to 0 (a live cursor's sequence too: where its own reader
+/// had got, in the old stream).
+fn drop_positions(
+    w: &mut shared::edge_storage::Writer<'_>,
+    of: impl Fn(&str) -> bool,
+) -> Result<(), StorageError> {
+    let mut cps = Vec::new();
+    w.scan(TableId::Checkpoints, &[], None, |k, _| {
+        let (t, s) = shared::edge_storage::keys::decode_two(k)?;
+        if of(t) {
+            cps.push((t.to_string(), s.to_string()));
+        }
+        Ok(true)
+    })?;
+    for (t, s) in cps {
+        w.delete_checkpoint(&t, &s)?;
+    }
+    for (t, c) in w.cursors()? {
+        if c.seq > 0 && of(&t) {
+            w.set_cursor(
+                &t,
+                &TenantCursor {
+                    mode: c.mode,
+                    seq: 0,
+                    updated_at_ms: shared::now_ms(),
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of a failed check.
