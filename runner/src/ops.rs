@@ -473,8 +473,8 @@ pub async fn progress(
         d.completed_at_ms = Some(shared::now_ms());
         if outbox > 0 {
             let note = format!(
-                "the outbox flush timed out after {:.1}s with {} entries left; they are kept in the volume and published after resume or at the next start",
-                timeout.as_secs_f64(),
+                "the outbox flush stopped after {:.1}s with {} entries left; they are kept in the volume and published after resume or at the next start",
+                started.elapsed().as_secs_f64(),
                 d.outbox_left
             );
             warn!("{note}");

@@ -287,6 +287,11 @@ impl Relay {
         self.after = None;
         self.queues.clear();
         let deadline = Instant::now() + within;
+        // Acknowledged entries whose delete the engine did not commit before it stopped:
+        // deleted now, never published again.
+        if let Err(e) = self.delete_acked().await {
+            error!(error = %e, "cannot delete acknowledged outbox entries; they are looked up and deleted at the next start");
+        }
         loop {
             match tokio::time::timeout_at(deadline.into(), self.round()).await {
                 Ok(Ok(r)) if r.left as usize <= self.poisoned.len() => return r.left,
@@ -306,6 +311,38 @@ impl Relay {
                 Ok(Err(_)) | Err(_) => return self.depth().await,
             }
         }
+    }
+
+    /// Deletes directly the entries acknowledged by this process that are still in the
+    /// outbox (their delete, handed to the engine, was not committed).
+    async fn delete_acked(&mut self) -> Result<(), StorageError> {
+        let vol = self.vol.clone();
+        let keys: Vec<Vec<u8>> = self.acked.iter().cloned().collect();
+        let deleted = tokio::task::spawn_blocking(move || {
+            vol.write(|w| {
+                let mut n = 0usize;
+                for k in keys {
+                    let Some(v) = w.get_raw(TableId::Outbox, &k)? else {
+                        continue;
+                    };
+                    let e: OutboxEntry = shared::edge_storage::decode_value(&v)?;
+                    if w.delete_outbox(&k, &e.tenant, &e.saga)? {
+                        n += 1;
+                    }
+                }
+                Ok::<_, StorageError>(n)
+            })
+        })
+        .await
+        .expect("outbox delete task")?;
+        if deleted > 0 {
+            info!(
+                entries = deleted,
+                "deleted outbox entries acknowledged before the engine stopped"
+            );
+        }
+        self.acked.clear();
+        Ok(())
     }
 
     async fn depth(&self) -> u64 {

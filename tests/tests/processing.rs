@@ -636,6 +636,10 @@ async fn sigterm_while_events_flow_stops_cleanly_and_loses_nothing() -> anyhow::
         log.contains("SIGTERM: stopping") && log.contains("stopped cleanly"),
         "{log}"
     );
+    // NATS is up: everything the engine committed was published before the exit,
+    // including what was acknowledged while the engine stopped.
+    let flushed = log.lines().find(|l| l.contains("outbox flushed"));
+    assert!(flushed.is_some_and(|l| l.ends_with(" left=0")), "{log}");
     publisher.await??;
     runner.restart().await?;
     runner.wait_caught_up(WAIT).await?;
