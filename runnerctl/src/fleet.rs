@@ -35,6 +35,30 @@ async fn retained(nats: &Nats, layout: &Layout) -> Result<Load, CliError> {
         .collect())
 }
 
+/// Each placed tenant and the shard it is placed on (a tenant being moved: its target);
+/// empty without a placement bucket (allowlists). Invalid values are left out.
+pub async fn placement_targets(
+    nats: &Nats,
+    bucket: &str,
+) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    if nats.maybe_bucket(bucket).await?.is_none() {
+        return Ok(out);
+    }
+    for e in latest(nats, bucket, ">").await? {
+        if !e.live {
+            continue;
+        }
+        let shard = match parse_placement_value(&e.value) {
+            PlacementValue::Shard(s) => s.to_string(),
+            PlacementValue::Moving { to, .. } => to,
+            PlacementValue::Invalid(_) => continue,
+        };
+        out.push((e.key, shard));
+    }
+    Ok(out)
+}
+
 /// Reads the fleet. `window`: measure events/s over it (falling back to the events the
 /// streams hold when nothing was published meanwhile); none: the events held.
 pub async fn read(
@@ -43,20 +67,10 @@ pub async fn read(
     window: Option<Duration>,
 ) -> Result<Fleet, CliError> {
     let layout = shared::nats::discover_layout(&nats.js, &args.stream).await;
-    let mut placement = Placement::new();
-    if nats.maybe_bucket(&args.placement_bucket).await?.is_some() {
-        for e in latest(nats, &args.placement_bucket, ">").await? {
-            if !e.live {
-                continue;
-            }
-            let shard = match parse_placement_value(&e.value) {
-                PlacementValue::Shard(s) => s.to_string(),
-                PlacementValue::Moving { to, .. } => to,
-                PlacementValue::Invalid(_) => continue,
-            };
-            placement.insert(e.key, shard);
-        }
-    }
+    let placement: Placement = placement_targets(nats, &args.placement_bucket)
+        .await?
+        .into_iter()
+        .collect();
     let shards = registry(nats)
         .await?
         .into_iter()

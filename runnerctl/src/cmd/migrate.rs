@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::stream;
 use serde::Serialize;
 use shared::layout::Layout;
-use shared::placement::{PlacementValue, parse_placement_value};
 use shared::wire::{CursorMode, StatusResponse};
 
 use crate::cli::{MigrateArgs, NatsArgs};
 use crate::client::Admin;
 use crate::exit::CliError;
-use crate::nats::{Nats, connect, latest, registry};
+use crate::nats::{Nats, connect, registry};
 use crate::output::{self, Format};
 
 /// How long the single stream must stay still before `--seal` seals it.
@@ -315,23 +314,10 @@ async fn shards(
 /// empty without a placement bucket (allowlists).
 async fn placed_by_shard(nats: &Nats) -> Result<BTreeMap<String, Vec<String>>, CliError> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if nats
-        .maybe_bucket(&nats.args.placement_bucket)
-        .await?
-        .is_none()
+    for (tenant, shard) in
+        crate::fleet::placement_targets(nats, &nats.args.placement_bucket).await?
     {
-        return Ok(out);
-    }
-    for e in latest(nats, &nats.args.placement_bucket, ">").await? {
-        if !e.live {
-            continue;
-        }
-        let shard = match parse_placement_value(&e.value) {
-            PlacementValue::Shard(s) => s.to_string(),
-            PlacementValue::Moving { to, .. } => to,
-            PlacementValue::Invalid(_) => continue,
-        };
-        out.entry(shard).or_default().push(e.key);
+        out.entry(shard).or_default().push(tenant);
     }
     Ok(out)
 }
