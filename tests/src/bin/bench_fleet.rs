@@ -20,9 +20,11 @@
 //! from them, `arbitrary` deals tenants round robin whatever their group. Shards follow
 //! allowlists, so no placement traffic is counted.
 //! Options (env): FLEET_SHARDS (1,4,16), FLEET_TENANTS (10,100,1000: per shard),
-//! FLEET_EVENTS (30000), FLEET_RATE (10000 events/s), FLEET_BACKLOG (100000 more events,
-//! published at once, for `ratio_to_raw`), FLEET_PARTITIONS (64), FLEET_ISOLATION (1: the
-//! isolation case after the grid). Writes target/bench/fleet.json.
+//! FLEET_EVENTS (30000), FLEET_RATE (10000 events/s), FLEET_BACKLOG (25000 more events per
+//! shard, published at once, for `ratio_to_raw`: each sampled shard applies about that
+//! many, so its measured window is not mostly its start), FLEET_PLACEMENTS
+//! (recommended,arbitrary), FLEET_PARTITIONS (64), FLEET_ISOLATION (1: the isolation case
+//! after the grid). Writes target/bench/fleet.json.
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +42,14 @@ fn list(var: &str, default: &str) -> Vec<usize> {
         .unwrap_or_else(|_| default.into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn list_str(var: &str, default: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().to_string())
         .collect()
 }
 
@@ -297,6 +307,7 @@ async fn run_case(
         "tenants_per_shard": c.per_shard,
         "placement": if c.recommended { "recommended" } else { "arbitrary" },
         "events": sent,
+        "backlog_events": backlog,
         "rate_events_per_sec": (sent as f64 / secs).round(),
         "delivered_to_runners": delivered,
         "read_amplification": (amp * 100.0).round() / 100.0,
@@ -535,7 +546,8 @@ async fn main() -> Result<()> {
     let layout = Layout::new(shared::names::DEFAULT_EVENT_STREAM, partitions);
     let events: u64 = env_or("FLEET_EVENTS", 30_000);
     let rate: u64 = env_or("FLEET_RATE", 10_000);
-    let backlog: u64 = env_or("FLEET_BACKLOG", 100_000);
+    let backlog_per_shard: u64 = env_or("FLEET_BACKLOG", 25_000);
+    let placements = list_str("FLEET_PLACEMENTS", "recommended,arbitrary");
     if cfg!(debug_assertions) {
         eprintln!("warning: bench built without --release; figures are not representative");
     }
@@ -551,7 +563,12 @@ async fn main() -> Result<()> {
     for &s in &shards {
         for &t in &per_shard {
             for recommended in [true, false] {
-                if s == 1 && !recommended {
+                let name = if recommended {
+                    "recommended"
+                } else {
+                    "arbitrary"
+                };
+                if (s == 1 && !recommended) || !placements.iter().any(|p| p == name) {
                     continue;
                 }
                 let c = Case {
@@ -559,6 +576,7 @@ async fn main() -> Result<()> {
                     per_shard: t,
                     recommended,
                 };
+                let backlog = backlog_per_shard * s as u64;
                 let v = run_case(&c, &layout, events, rate, backlog).await?;
                 println!(
                     "{:>6} {:>9} {:>12} {:>10.2} {:>8.2} {:>8.2} {:>12.2}",
