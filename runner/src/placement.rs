@@ -33,7 +33,7 @@ use std::time::Duration;
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use shared::edge_storage::{CursorMode, Volume};
+use shared::edge_storage::{CursorMode, Volume, meta};
 use shared::ids::TenantId;
 use shared::placement::{
     ClaimRecord, ClaimState, EndedRecord, NoticeKind, PlacementValue, PositionsRecord, claim_key,
@@ -43,7 +43,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use crate::engine::{Ctl, EngineMsg, Started};
+use crate::engine::{Ctl, EngineMsg, Resume, Started};
 use crate::lease::notice;
 use crate::state::SharedState;
 
@@ -109,7 +109,7 @@ pub struct PlacementLinks {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Claim {
     Acquire {
-        after: Option<u64>,
+        resume: Resume,
         took_over_from: Option<String>,
     },
     Wait(String),
@@ -555,15 +555,26 @@ impl Placement {
             }
         }
         for (t, rev) in stale {
-            let pos = self
+            let read = self
                 .vol
-                .read(|r| r.cursor(&t))
-                .ok()
-                .flatten()
-                .filter(|c| c.mode != CursorMode::Live)
-                .map(|c| c.seq);
-            let Some(position) = pos else { continue };
-            let rec = self.my_claim(&t, ClaimState::Released, position, 0);
+                .read(|r| {
+                    Ok::<_, shared::edge_storage::StorageError>((
+                        r.cursor(&t)?,
+                        r.meta_u64(&meta::replay_floor(&t))?,
+                        r.meta_u64(&meta::fired_through(&t))?,
+                    ))
+                })
+                .ok();
+            let Some((Some(c), floor, fired)) = read else {
+                continue;
+            };
+            if c.mode == CursorMode::Live {
+                continue;
+            }
+            // Its position is never below a replay's floor, and its timers fired here up
+            // to `fired` (none fire once it is released).
+            let position = c.seq.max(floor.unwrap_or(0));
+            let rec = self.my_claim(&t, ClaimState::Released, position, fired.unwrap_or(0));
             match self
                 .handoff
                 .update(claim_key(&t), claim_bytes(&rec), rev)
@@ -667,8 +678,9 @@ impl Placement {
             step = decide(&facts);
         }
         match step {
+            // Still ours: where this volume left it, unless that is behind the claim.
             Step::Keep { after } => Claim::Acquire {
-                after,
+                resume: after.map_or(Resume::Volume, Resume::Ours),
                 took_over_from: None,
             },
             Step::Wait { holder } => {
@@ -708,7 +720,7 @@ impl Placement {
                 };
                 match r {
                     Ok(()) => Claim::Acquire {
-                        after,
+                        resume: after.map_or(Resume::Volume, Resume::After),
                         took_over_from: ended.map(|e| {
                             let from = e.shard.clone();
                             self.pending_ended(*e);
@@ -842,14 +854,14 @@ impl Placement {
         for (t, c) in decided {
             match c {
                 Claim::Acquire {
-                    after,
+                    resume,
                     took_over_from,
                 } => {
                     if let Some(from) = took_over_from {
-                        took_over.insert(t.clone(), (from, after.unwrap_or(0)));
+                        took_over.insert(t.clone(), (from, resume.claimed_at().unwrap_or(0)));
                     }
                     self.waiting.remove(&t);
-                    go.push((t, after));
+                    go.push((t, resume));
                 }
                 Claim::Wait(why) => {
                     if self.waiting.get(&t) != Some(&why) {

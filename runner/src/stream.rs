@@ -308,6 +308,11 @@ fn drop_positions(
     for (t, s) in cps {
         w.delete_checkpoint(&t, &s)?;
     }
+    for (t, _) in w.replay_floors()? {
+        if of(&t) {
+            w.delete_meta(&shared::edge_storage::meta::replay_floor(&t))?;
+        }
+    }
     for (t, c) in w.cursors()? {
         if c.seq > 0 && of(&t) {
             w.set_cursor(

@@ -59,6 +59,9 @@ pub struct BatchCtx {
     pub floors: HashMap<String, HashMap<String, u64>>,
     /// Timers fired by this batch.
     pub timers_fired: usize,
+    /// Per tenant, the latest due time of a timer fired, as `meta::fired_through` holds it
+    /// (read once per batch).
+    fired_through: HashMap<String, u64>,
 }
 
 impl BatchCtx {
@@ -582,6 +585,26 @@ pub fn fire_due(
     Ok(fired)
 }
 
+/// Keeps `meta::fired_through` of `tenant` at the latest due time fired.
+fn note_fired(
+    w: &mut Writer<'_>,
+    ctx: &mut BatchCtx,
+    tenant: &str,
+    due_ms: u64,
+) -> Result<(), StorageError> {
+    let name = shared::edge_storage::meta::fired_through(tenant);
+    let known = match ctx.fired_through.get(tenant) {
+        Some(v) => *v,
+        None => w.meta_u64(&name)?.unwrap_or(0),
+    };
+    if due_ms > known {
+        w.set_meta_u64(&name, due_ms)?;
+    }
+    ctx.fired_through
+        .insert(tenant.to_string(), known.max(due_ms));
+    Ok(())
+}
+
 /// Fires one due timer of `tenant`/`saga`.
 fn fire_timer(
     w: &mut Writer<'_>,
@@ -593,6 +616,7 @@ fn fire_timer(
     sched: &ScheduleRecord,
 ) -> Result<(), StorageError> {
     w.delete_schedule(tenant, saga_name, due.due_ms, &due.key, &due.timer)?;
+    note_fired(w, ctx, tenant, due.due_ms)?;
     let Some(saga) = env.sagas.get(saga_name) else {
         return Ok(());
     };

@@ -140,7 +140,7 @@ impl Engine {
         let last = match self.tenants.get(&o.tenant) {
             None => return Err(ReplayRefusal::NotServed),
             Some(Slot::Live) => self.live_pos(o.tenant.as_str()),
-            Some(Slot::CatchingUp(cu)) => cu.last,
+            Some(Slot::CatchingUp(cu)) => cu.position(),
         };
         // The re-read restarts just before the first retained event; if the tenant's reader
         // is not past it yet, nothing needs re-reading.
@@ -168,6 +168,8 @@ impl Engine {
                         updated_at_ms: env.now_ms,
                     },
                 )?;
+                // The tenant's position stays where it was while the re-read catches up.
+                w.set_meta_u64(&shared::edge_storage::meta::replay_floor(t), last)?;
             }
             Ok(d)
         });
@@ -186,6 +188,7 @@ impl Engine {
                     self.next_lane += 1;
                     cu.lane = lane;
                     cu.last = seq;
+                    cu.floor = last;
                     let confirm = cu.solo;
                     self.lanes.remove(&old);
                     self.lanes.insert(lane, o.tenant.clone());
@@ -199,7 +202,7 @@ impl Engine {
                         confirm,
                     });
                 }
-                _ => self.start_catch_up(o.tenant.clone(), seq),
+                _ => self.start_catch_up(o.tenant.clone(), seq, last),
             }
         }
         let now = shared::now_ms();

@@ -94,11 +94,9 @@ pub enum Ctl {
         groups: Vec<Group>,
         reply: oneshot::Sender<()>,
     },
-    /// Serve these tenants, each after its position (everything up to it was applied
-    /// elsewhere and is skipped here) or, if `None`, from where this volume left it (or the
-    /// first event). One transaction for all.
+    /// Serve these tenants, each from where [`Resume`] says. One transaction for all.
     Acquire {
-        tenants: Vec<(TenantId, Option<u64>)>,
+        tenants: Vec<(TenantId, Resume)>,
         reply: oneshot::Sender<Vec<(TenantId, Result<Started, String>)>>,
     },
     /// Stop serving these tenants once their last batch is committed and their timers due
@@ -148,6 +146,31 @@ impl From<StorageError> for CommitError {
 pub struct Released {
     pub position: u64,
     pub timers_through_ms: u64,
+}
+
+/// Where an acquired tenant starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// From where this volume left it (or the first event).
+    Volume,
+    /// After this position: everything of the tenant up to it was applied elsewhere and is
+    /// never applied here (a hand-over).
+    After(u64),
+    /// Its claim is this shard's already, taken at this position (a restart): from where
+    /// this volume left it when that is at or past the position, or when a replay was
+    /// re-reading it; else after the position (a crash before the acquire committed left
+    /// the volume behind its claim).
+    Ours(u64),
+}
+
+impl Resume {
+    /// The position of the claim it comes from.
+    pub fn claimed_at(self) -> Option<u64> {
+        match self {
+            Resume::Volume => None,
+            Resume::After(p) | Resume::Ours(p) => Some(p),
+        }
+    }
 }
 
 /// How an acquired tenant started.
@@ -211,11 +234,24 @@ struct CatchUp {
     time: u64,
     /// Every event of the tenant up to here has been applied by its own reader.
     last: u64,
+    /// The tenant's position when a replay restarted this reader earlier (0: none): every
+    /// event of the tenant up to here was applied before the replay, so its position is
+    /// never reported or released below it ([`CatchUp::position`]). Kept in the volume as
+    /// `meta::replay_floor`.
+    floor: u64,
     /// The main reader's events of the tenant, not yet applied, in stream order.
     queue: VecDeque<(String, Msg)>,
     queue_bytes: usize,
     /// Highest sequence dropped from an overflowing queue.
     dropped_max: u64,
+}
+
+impl CatchUp {
+    /// The tenant's position: everything of it up to here has been applied. Where its own
+    /// reader stands, unless a replay's re-read is behind where the tenant stood before.
+    fn position(&self) -> u64 {
+        self.last.max(self.floor)
+    }
 }
 
 /// Settings of the engine.
@@ -323,9 +359,14 @@ impl Engine {
                     whole: cfg.whole.contains(&g),
                 });
             }
-            Ok::<_, StorageError>((groups, r.cursors()?))
+            Ok::<_, StorageError>((
+                groups,
+                (r.cursors()?, r.replay_floors()?, r.fired_throughs()?),
+            ))
         })?;
+        let (cursors, replay_floors, fired) = cursors;
         let cursors: HashMap<String, TenantCursor> = cursors.into_iter().collect();
+        let replay_floors: HashMap<String, u64> = replay_floors.into_iter().collect();
         // A group read whole where no tenant is live (it was not read whole before) starts
         // where the least advanced of its tenants here stands (see `start_whole_at`).
         for g in &cfg.whole {
@@ -350,7 +391,12 @@ impl Engine {
             lanes: HashMap::new(),
             next_lane: 1,
             floors: TimerFloors::default(),
-            fired_through: HashMap::new(),
+            // Timers fired before a restart keep the watermark where it was.
+            fired_through: fired
+                .into_iter()
+                .filter(|(t, _)| owned.iter().any(|o| o.as_str() == t))
+                .filter_map(|(t, m)| Some((TenantId::new(t).ok()?, m)))
+                .collect(),
             timer_backlog: false,
             metrics,
             shared,
@@ -387,12 +433,15 @@ impl Engine {
         e.vol.write(|w| {
             for (t, c) in &cursors {
                 if !owned.iter().any(|o| o.as_str() == t) && c.mode != CursorMode::Released {
+                    // A replay's re-read stays where it is, and its floor with it: served
+                    // here again, the tenant goes on from there.
                     let seq = if c.mode == CursorMode::Live {
                         e.groups[e.cfg.layout.group_of(t) as usize].pos.max(c.seq)
                     } else {
                         c.seq
                     };
-                    info!(tenant = %t, seq, "tenant no longer served here: released");
+                    let position = seq.max(replay_floors.get(t).copied().unwrap_or(0));
+                    info!(tenant = %t, position, "tenant no longer served here: released");
                     w.set_cursor(
                         t,
                         &TenantCursor {
@@ -427,7 +476,10 @@ impl Engine {
                 None => {
                     e.tenants.insert(t, Slot::Live);
                 }
-                Some(seq) => e.start_catch_up(t, seq),
+                Some(seq) => {
+                    let floor = replay_floors.get(t.as_str()).copied().unwrap_or(0);
+                    e.start_catch_up(t, seq, floor)
+                }
             }
         }
         e.publish_view();
@@ -557,12 +609,13 @@ impl Engine {
     /// Starts serving tenants (see [`Ctl::Acquire`]).
     fn acquire(
         &mut self,
-        tenants: Vec<(TenantId, Option<u64>)>,
+        tenants: Vec<(TenantId, Resume)>,
     ) -> Vec<(TenantId, Result<Started, String>)> {
         let mut out = Vec::new();
-        // (tenant, after, from): from None = live, Some(seq) = catch up from seq + 1.
-        let mut plan: Vec<(TenantId, Option<u64>, Option<u64>)> = Vec::new();
-        for (tenant, after) in tenants {
+        // (tenant, after, from, replay floor): from None = live, Some(seq) = catch up from
+        // seq + 1.
+        let mut plan: Vec<(TenantId, Option<u64>, Option<u64>, u64)> = Vec::new();
+        for (tenant, resume) in tenants {
             let g = self.group(tenant.as_str());
             if let Some(slot) = self.tenants.get(&tenant) {
                 let started = match slot {
@@ -580,9 +633,16 @@ impl Engine {
             }
             let read = self.vol.read(|r| {
                 let marker = shared::edge_storage::meta::import_marker(tenant.as_str());
-                Ok::<_, StorageError>((r.cursor(tenant.as_str())?, r.meta_raw(&marker)?.is_some()))
+                Ok::<_, StorageError>((
+                    (
+                        r.cursor(tenant.as_str())?,
+                        r.meta_u64(&meta::replay_floor(tenant.as_str()))?,
+                        r.meta_u64(&meta::fired_through(tenant.as_str()))?,
+                    ),
+                    r.meta_raw(&marker)?.is_some(),
+                ))
             });
-            let cursor = match read {
+            let (cursor, floor, fired) = match read {
                 Ok((_, true)) => {
                     out.push((
                         tenant.clone(),
@@ -597,6 +657,27 @@ impl Engine {
                     out.push((tenant, Err(e.to_string())));
                     continue;
                 }
+            };
+            if let Some(f) = fired {
+                self.fired_through.insert(tenant.clone(), f);
+            }
+            let after = match (resume, cursor) {
+                (Resume::Volume, _) => None,
+                (Resume::After(p), _) => Some(p),
+                // A restart: this volume has read it to its cursor (its events up to the
+                // claim's position either applied here or skipped as applied elsewhere),
+                // or a replay re-reads it from earlier on purpose.
+                (Resume::Ours(p), Some(c))
+                    if c.mode != CursorMode::Live && (c.seq >= p || floor.is_some()) =>
+                {
+                    None
+                }
+                (Resume::Ours(p), _) => Some(p),
+            };
+            // A replay's floor counts only where the tenant resumes from its own cursor.
+            let floor = match (after, cursor) {
+                (None, Some(c)) if c.mode != CursorMode::Live => floor.unwrap_or(0),
+                _ => 0,
             };
             let from = match (after, cursor) {
                 // Live only exactly at the group reader's position: a tenant whose events
@@ -613,14 +694,17 @@ impl Engine {
                 (None, None) if g.pos == 0 && g.whole => None,
                 (None, None) => Some(0),
             };
-            plan.push((tenant, after, from));
+            plan.push((tenant, after, from, floor));
         }
         if plan.is_empty() {
             return out;
         }
         let sagas: Vec<String> = self.sagas.names().map(|n| n.to_string()).collect();
         let committed = self.commit(|w, env| {
-            for (t, after, from) in &plan {
+            for (t, after, from, floor) in &plan {
+                if *floor == 0 {
+                    w.delete_meta(&meta::replay_floor(t.as_str()))?;
+                }
                 if let Some(p) = after {
                     // Everything up to p was applied elsewhere: never apply it here.
                     for s in &sagas {
@@ -643,11 +727,11 @@ impl Engine {
         if committed.is_none() {
             out.extend(
                 plan.into_iter()
-                    .map(|(t, _, _)| (t, Err("the runner is stopping".to_string()))),
+                    .map(|(t, ..)| (t, Err("the runner is stopping".to_string()))),
             );
             return out;
         }
-        for (tenant, after, from) in plan {
+        for (tenant, after, from, floor) in plan {
             let started = match from {
                 None => {
                     info!(tenant = %tenant, after = ?after, group = self.group_of(tenant.as_str()), "tenant served by the main reader (of its group)");
@@ -660,7 +744,7 @@ impl Engine {
                     }
                 }
                 Some(seq) => {
-                    self.start_catch_up(tenant.clone(), seq);
+                    self.start_catch_up(tenant.clone(), seq, floor);
                     Started {
                         live: false,
                         from: seq + 1,
@@ -715,6 +799,19 @@ impl Engine {
     /// Stops serving tenants (see [`Ctl::Release`]).
     fn release(&mut self, tenants: Vec<TenantId>) -> Vec<(TenantId, Option<Released>)> {
         let marks = self.fire_due_of(&tenants);
+        // Timers fired here before a restart count too (`meta::fired_through`).
+        let fired: HashMap<TenantId, u64> = self
+            .vol
+            .read(|r| {
+                let mut out = HashMap::new();
+                for t in &tenants {
+                    if let Some(f) = r.meta_u64(&meta::fired_through(t.as_str()))? {
+                        out.insert(t.clone(), f);
+                    }
+                }
+                Ok::<_, StorageError>(out)
+            })
+            .unwrap_or_default();
         let mut out = Vec::new();
         for tenant in tenants {
             let Some(slot) = self.tenants.remove(&tenant) else {
@@ -726,7 +823,8 @@ impl Engine {
                 .get(&tenant)
                 .copied()
                 .unwrap_or(0)
-                .max(self.fired_through.remove(&tenant).unwrap_or(0));
+                .max(self.fired_through.remove(&tenant).unwrap_or(0))
+                .max(fired.get(&tenant).copied().unwrap_or(0));
             let position = self.live_pos(tenant.as_str());
             self.live_after.remove(&tenant);
             let released = match slot {
@@ -738,7 +836,7 @@ impl Engine {
                     self.lanes.remove(&cu.lane);
                     let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
                     Released {
-                        position: cu.last,
+                        position: cu.position(),
                         timers_through_ms,
                     }
                 }
@@ -760,6 +858,8 @@ impl Engine {
                             updated_at_ms: env.now_ms,
                         },
                     )?;
+                    w.delete_meta(&meta::replay_floor(t))?;
+                    w.delete_meta(&meta::fired_through(t))?;
                 }
                 Ok(())
             });
@@ -774,7 +874,8 @@ impl Engine {
 
     /// Puts a tenant on a reader of its own after `from_seq`: catching up to its group's
     /// reader when this shard reads the group whole, else for as long as it is served here.
-    fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64) {
+    /// `floor`: its position when a replay restarted it earlier ([`CatchUp::floor`]).
+    fn start_catch_up(&mut self, tenant: TenantId, from_seq: u64, floor: u64) {
         self.floors.forget(tenant.as_str());
         self.live_after.remove(&tenant);
         let lane = self.next_lane;
@@ -801,6 +902,7 @@ impl Engine {
                 solo,
                 time: 0,
                 last: from_seq,
+                floor,
                 queue: VecDeque::new(),
                 queue_bytes: 0,
                 dropped_max: 0,
@@ -849,16 +951,13 @@ impl Engine {
         }
         // Every tenant of a changed group goes on a new reader of its own, from where it
         // stands: live ones from the group's position.
-        let moved: Vec<(TenantId, u64)> = self
+        let moved: Vec<(TenantId, u64, u64)> = self
             .tenants
             .iter()
             .filter(|(t, _)| changed.contains(&self.group_of(t.as_str())))
-            .map(|(t, slot)| {
-                let at = match slot {
-                    Slot::Live => self.live_pos(t.as_str()),
-                    Slot::CatchingUp(cu) => cu.last,
-                };
-                (t.clone(), at)
+            .map(|(t, slot)| match slot {
+                Slot::Live => (t.clone(), self.live_pos(t.as_str()), 0),
+                Slot::CatchingUp(cu) => (t.clone(), cu.last, cu.floor),
             })
             .collect();
         let positions: Vec<(Group, u64)> = changed
@@ -870,7 +969,7 @@ impl Engine {
             for (g, pos) in &positions {
                 w.set_meta_u64(&meta::reader_position(&layout, *g), *pos)?;
             }
-            for (t, at) in &moved {
+            for (t, at, _) in &moved {
                 w.set_cursor(t.as_str(), &cursor_at(Some(*at), env.now_ms))?;
             }
             Ok(())
@@ -878,12 +977,12 @@ impl Engine {
         if committed.is_none() {
             return;
         }
-        for (t, at) in moved {
+        for (t, at, floor) in moved {
             if let Some(Slot::CatchingUp(cu)) = self.tenants.remove(&t) {
                 self.lanes.remove(&cu.lane);
                 let _ = self.readers.send(ReaderCmd::Stop(ReaderId::Lane(cu.lane)));
             }
-            self.start_catch_up(t, at);
+            self.start_catch_up(t, at, floor);
         }
         for g in &changed {
             if self.groups[*g as usize].whole && self.main_started {
@@ -1322,7 +1421,7 @@ impl Engine {
                     .tenants
                     .get_mut(tenant.as_str())
                 {
-                    v.position = cu.last;
+                    v.position = cu.position();
                 }
             }
         }
@@ -1650,7 +1749,7 @@ impl Engine {
                         reader: ReaderId::Lane(cu.lane),
                         group,
                         own_reader: cu.solo,
-                        position: cu.last,
+                        position: cu.position(),
                     },
                 };
                 (t.to_string(), v)

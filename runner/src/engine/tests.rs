@@ -448,12 +448,12 @@ fn a_tenant_with_an_unfinished_import_is_not_served_until_it_is_deleted() {
     })
     .unwrap();
     let mut r = rig(vol.clone(), &["t1"], 100);
-    let got = r.engine.acquire(vec![(tid("t2"), None)]);
+    let got = r.engine.acquire(vec![(tid("t2"), Resume::Volume)]);
     let err = got[0].1.clone().unwrap_err();
     assert!(err.contains("did not finish"), "{err}");
     assert!(lane_of(&r.engine, "t2").is_none() && !r.engine.tenants.contains_key("t2"));
     vol.write(|w| w.clear_tenant("t2")).unwrap();
-    let got = r.engine.acquire(vec![(tid("t2"), None)]);
+    let got = r.engine.acquire(vec![(tid("t2"), Resume::Volume)]);
     assert!(got[0].1.is_ok(), "{:?}", got[0].1);
 }
 
@@ -501,7 +501,7 @@ fn a_tenant_live_ahead_of_its_group_reader_is_not_applied_twice() {
     let mut r = rig(vol.clone(), &["t1"], 100);
     r.engine.main_batch(msgs[..10].to_vec());
     // t2 comes from a shard that applied it up to 30.
-    let started = r.engine.acquire(vec![(tid("t2"), Some(30))]);
+    let started = r.engine.acquire(vec![(tid("t2"), Resume::After(30))]);
     assert!(started[0].1.is_ok(), "{started:?}");
     let lane = lane_of(&r.engine, "t2").expect("catches up from 30, past the group reader");
     r.engine.lane_batch(lane, Vec::new(), true);
@@ -528,4 +528,124 @@ fn a_tenant_live_ahead_of_its_group_reader_is_not_applied_twice() {
         "only seq 35's refund is dead-lettered here: {dl:?}"
     );
     assert!(dl[0].ends_with(":35"), "{dl:?}");
+}
+
+/// A replay re-reads a tenant from earlier on a reader of its own. Until the re-read passes
+/// where the tenant stood, its position stays there: reported and released at it, also after
+/// a restart in the middle, so a next owner does not apply again what this one applied
+/// before the replay. Once released, the floor is gone from the volume.
+#[test]
+fn a_replay_does_not_move_a_tenants_position_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+    let msgs: Vec<Msg> = stream(30, &mut xorshift(7))
+        .into_iter()
+        .map(|mut m| {
+            // t1's events are the odd sequences up to 29; 30 is another tenant's.
+            let t = if m.seq % 2 == 1 { "t1" } else { "t2" };
+            m.subject = format!("evt.{t}.account");
+            m
+        })
+        .collect();
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    r.engine.main_batch(msgs.clone());
+    let position = |e: &Engine| {
+        e.publish_view();
+        e.shared.engine.lock().unwrap().position_of("t1")
+    };
+    assert_eq!(position(&r.engine), Some(30));
+    let replay = r.engine.replay(ReplayOrder {
+        id: "r1".into(),
+        tenant: tid("t1"),
+        saga: "account".into(),
+        mode: shared::wire::ReplayMode::CheckpointOnly,
+        first_seq: Some(1),
+        target_seq: Some(29),
+    });
+    assert!(replay.is_ok(), "{replay:?}");
+    let lane = lane_of(&r.engine, "t1").expect("re-read on a reader of its own");
+    // Part of the re-read: the reader stands at 9, the tenant still at 30.
+    r.engine.lane_batch(lane, msgs[..9].to_vec(), false);
+    assert_eq!(position(&r.engine), Some(30));
+    drop(r);
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    assert!(lane_of(&r.engine, "t1").is_some(), "the re-read goes on");
+    assert_eq!(position(&r.engine), Some(30), "after a restart too");
+    let released = r.engine.release(vec![tid("t1")]);
+    assert_eq!(released[0].1.map(|p| p.position), Some(30));
+    let floor = vol.read(|r| r.meta_u64(&meta::replay_floor("t1"))).unwrap();
+    assert_eq!(floor, None, "released: the floor is gone");
+}
+
+/// A restart under placement: the engine starts with no tenant (each is marked released
+/// where it stood), then the placement manager finds the claim still its own, taken at an
+/// older position. The tenant goes on from where this volume left it, not from the claim's
+/// position (which re-read everything since), and a replay's re-read goes on from where it
+/// was, with the tenant's position where it stood.
+#[test]
+fn a_restart_under_placement_goes_on_from_the_volume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+    let msgs: Vec<Msg> = stream(30, &mut xorshift(3))
+        .into_iter()
+        .map(|mut m| {
+            let t = if m.seq % 2 == 1 { "t1" } else { "t2" };
+            m.subject = format!("evt.{t}.account");
+            m
+        })
+        .collect();
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    r.engine.main_batch(msgs.clone());
+    drop(r);
+    let mut r = rig(vol.clone(), &[], 100);
+    let started = r.engine.acquire(vec![(tid("t1"), Resume::Ours(0))]);
+    assert_eq!(
+        started[0].1,
+        Ok(Started {
+            live: true,
+            from: 31
+        }),
+        "on from the volume's position, not the claim's"
+    );
+    // Behind the claim (a crash before the acquire committed): after the claim.
+    let fresh = tempfile::tempdir().unwrap();
+    let vol2 = Arc::new(Volume::open_for_write(fresh.path(), &WriteOptions::new("a")).unwrap());
+    let mut r2 = rig(vol2, &[], 100);
+    r2.engine.main_batch(msgs.clone());
+    let started = r2.engine.acquire(vec![(tid("t1"), Resume::Ours(20))]);
+    assert_eq!(
+        started[0].1,
+        Ok(Started {
+            live: false,
+            from: 21
+        })
+    );
+    // A replay re-reading it when the runner stops: the re-read goes on after the restart.
+    let replay = r.engine.replay(ReplayOrder {
+        id: "r1".into(),
+        tenant: tid("t1"),
+        saga: "account".into(),
+        mode: shared::wire::ReplayMode::CheckpointOnly,
+        first_seq: Some(1),
+        target_seq: Some(29),
+    });
+    assert!(replay.is_ok(), "{replay:?}");
+    let lane = lane_of(&r.engine, "t1").expect("re-read on a reader of its own");
+    r.engine.lane_batch(lane, msgs[..9].to_vec(), false);
+    drop(r);
+    let mut r = rig(vol.clone(), &[], 100);
+    let started = r.engine.acquire(vec![(tid("t1"), Resume::Ours(0))]);
+    assert_eq!(
+        started[0].1,
+        Ok(Started {
+            live: false,
+            from: 10
+        }),
+        "the re-read goes on from where it was"
+    );
+    r.engine.publish_view();
+    assert_eq!(
+        r.engine.shared.engine.lock().unwrap().position_of("t1"),
+        Some(30)
+    );
 }

@@ -108,6 +108,28 @@ pub mod meta {
     pub fn import_marker(tenant: &str) -> String {
         format!("import:{tenant}")
     }
+
+    /// Prefix of [`replay_floor`] keys.
+    pub const REPLAY_FLOOR_PREFIX: &str = "replay_floor:";
+
+    /// `replay_floor:<tenant>`, u64 big-endian: the tenant's position when a replay started
+    /// re-reading it from earlier. Its cursor then says where the re-read stands; the
+    /// tenant's position (reported, released) stays at least this, since everything up to
+    /// here was applied before the replay.
+    pub fn replay_floor(tenant: &str) -> String {
+        format!("{REPLAY_FLOOR_PREFIX}{tenant}")
+    }
+
+    /// Prefix of [`fired_through`] keys.
+    pub const FIRED_THROUGH_PREFIX: &str = "fired_through:";
+
+    /// `fired_through:<tenant>`, u64 big-endian: the latest due time of a timer of the
+    /// tenant fired in this volume since it was last released here. A restart does not
+    /// lower the tenant's timer watermark below it, and a release reports at least it as
+    /// `timers_through_ms`.
+    pub fn fired_through(tenant: &str) -> String {
+        format!("{FIRED_THROUGH_PREFIX}{tenant}")
+    }
 }
 
 /// Everything that can go wrong with a volume, each with what to do about it.
@@ -684,6 +706,27 @@ impl<'t, K: TransactionKind> Reader<'t, K> {
 
     pub fn meta_u64(&self, name: &str) -> Result<Option<u64>, StorageError> {
         self.meta_raw(name)?.map(|b| decode_u64(&b)).transpose()
+    }
+
+    /// Every tenant's [`meta::replay_floor`].
+    pub fn replay_floors(&self) -> Result<Vec<(String, u64)>, StorageError> {
+        self.meta_u64_per_tenant(meta::REPLAY_FLOOR_PREFIX)
+    }
+
+    /// Every tenant's [`meta::fired_through`].
+    pub fn fired_throughs(&self) -> Result<Vec<(String, u64)>, StorageError> {
+        self.meta_u64_per_tenant(meta::FIRED_THROUGH_PREFIX)
+    }
+
+    /// The u64 meta values named `<prefix><tenant>`, by tenant.
+    fn meta_u64_per_tenant(&self, prefix: &str) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut out = Vec::new();
+        self.scan(TableId::Meta, prefix.as_bytes(), None, |k, v| {
+            let t = String::from_utf8_lossy(&k[prefix.len()..]);
+            out.push((t.into_owned(), decode_u64(v)?));
+            Ok(true)
+        })?;
+        Ok(out)
     }
 
     pub fn meta_str(&self, name: &str) -> Result<Option<String>, StorageError> {
@@ -1267,6 +1310,8 @@ impl<'t> Writer<'t> {
         }
         self.del_raw(TableId::Cursors, &keys::cursor_key(tenant)?)?;
         self.del_raw(TableId::Meta, meta::import_marker(tenant).as_bytes())?;
+        self.del_raw(TableId::Meta, meta::replay_floor(tenant).as_bytes())?;
+        self.del_raw(TableId::Meta, meta::fired_through(tenant).as_bytes())?;
         Ok(n)
     }
 
