@@ -530,31 +530,21 @@ fn a_tenant_live_ahead_of_its_group_reader_is_not_applied_twice() {
     assert!(dl[0].ends_with(":35"), "{dl:?}");
 }
 
-/// A replay re-reads a tenant from earlier on a reader of its own. Until the re-read passes
-/// where the tenant stood, its position stays there: reported and released at it, also after
-/// a restart in the middle, so a next owner does not apply again what this one applied
-/// before the replay. Once released, the floor is gone from the volume.
-#[test]
-fn a_replay_does_not_move_a_tenants_position_back() {
-    let tmp = tempfile::tempdir().unwrap();
-    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
-    let msgs: Vec<Msg> = stream(30, &mut xorshift(7))
+/// 30 deposits: t1's are the odd sequences up to 29; 30 is another tenant's.
+fn odd_t1(seed: u64) -> Vec<Msg> {
+    stream(30, &mut xorshift(seed))
         .into_iter()
         .map(|mut m| {
-            // t1's events are the odd sequences up to 29; 30 is another tenant's.
             let t = if m.seq % 2 == 1 { "t1" } else { "t2" };
             m.subject = format!("evt.{t}.account");
             m
         })
-        .collect();
-    let mut r = rig(vol.clone(), &["t1"], 100);
-    r.engine.main_batch(msgs.clone());
-    let position = |e: &Engine| {
-        e.publish_view();
-        e.shared.engine.lock().unwrap().position_of("t1")
-    };
-    assert_eq!(position(&r.engine), Some(30));
-    let replay = r.engine.replay(ReplayOrder {
+        .collect()
+}
+
+/// A `checkpoint_only` replay of t1/account from the first event.
+fn replay_t1(engine: &mut Engine) {
+    let replay = engine.replay(ReplayOrder {
         id: "r1".into(),
         tenant: tid("t1"),
         saga: "account".into(),
@@ -563,6 +553,25 @@ fn a_replay_does_not_move_a_tenants_position_back() {
         target_seq: Some(29),
     });
     assert!(replay.is_ok(), "{replay:?}");
+}
+
+/// A replay re-reads a tenant from earlier on a reader of its own. Until the re-read passes
+/// where the tenant stood, its position stays there: reported and released at it, also after
+/// a restart in the middle, so a next owner does not apply again what this one applied
+/// before the replay. Once released, the floor is gone from the volume.
+#[test]
+fn a_replay_does_not_move_a_tenants_position_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
+    let msgs = odd_t1(7);
+    let mut r = rig(vol.clone(), &["t1"], 100);
+    r.engine.main_batch(msgs.clone());
+    let position = |e: &Engine| {
+        e.publish_view();
+        e.shared.engine.lock().unwrap().position_of("t1")
+    };
+    assert_eq!(position(&r.engine), Some(30));
+    replay_t1(&mut r.engine);
     let lane = lane_of(&r.engine, "t1").expect("re-read on a reader of its own");
     // Part of the re-read: the reader stands at 9, the tenant still at 30.
     r.engine.lane_batch(lane, msgs[..9].to_vec(), false);
@@ -586,14 +595,7 @@ fn a_replay_does_not_move_a_tenants_position_back() {
 fn a_restart_under_placement_goes_on_from_the_volume() {
     let tmp = tempfile::tempdir().unwrap();
     let vol = Arc::new(Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap());
-    let msgs: Vec<Msg> = stream(30, &mut xorshift(3))
-        .into_iter()
-        .map(|mut m| {
-            let t = if m.seq % 2 == 1 { "t1" } else { "t2" };
-            m.subject = format!("evt.{t}.account");
-            m
-        })
-        .collect();
+    let msgs = odd_t1(3);
     let mut r = rig(vol.clone(), &["t1"], 100);
     r.engine.main_batch(msgs.clone());
     drop(r);
@@ -621,15 +623,7 @@ fn a_restart_under_placement_goes_on_from_the_volume() {
         })
     );
     // A replay re-reading it when the runner stops: the re-read goes on after the restart.
-    let replay = r.engine.replay(ReplayOrder {
-        id: "r1".into(),
-        tenant: tid("t1"),
-        saga: "account".into(),
-        mode: shared::wire::ReplayMode::CheckpointOnly,
-        first_seq: Some(1),
-        target_seq: Some(29),
-    });
-    assert!(replay.is_ok(), "{replay:?}");
+    replay_t1(&mut r.engine);
     let lane = lane_of(&r.engine, "t1").expect("re-read on a reader of its own");
     r.engine.lane_batch(lane, msgs[..9].to_vec(), false);
     drop(r);
