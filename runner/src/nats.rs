@@ -113,17 +113,7 @@ pub async fn connect(
 /// The streams the runner needs, with their documented defaults: the event stream or the
 /// group streams of the layout, commands and dead letters.
 pub fn stream_configs(args: &Args) -> Vec<stream::Config> {
-    let base = |name: &str, subject: &str| stream::Config {
-        name: name.to_string(),
-        subjects: vec![subject.to_string()],
-        storage: stream::StorageType::File,
-        retention: stream::RetentionPolicy::Limits,
-        discard: stream::DiscardPolicy::Old,
-        duplicate_window: Duration::from_secs(120),
-        allow_direct: true,
-        num_replicas: 1,
-        ..Default::default()
-    };
+    let base = shared::nats::stream_config;
     let layout = args.layout();
     let mut all: Vec<stream::Config> = layout
         .groups()

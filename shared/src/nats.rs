@@ -136,16 +136,12 @@ pub async fn events_per_tenant(
 /// Stream metadata key recording the partition count on every group stream.
 pub const PARTITIONS_METADATA: &str = "runner.partitions";
 
-/// An event stream of the layout as the runner creates it: file storage, limits retention,
-/// a 2-minute duplicate window, direct gets; a group stream records the partition count in
-/// its metadata ([`PARTITIONS_METADATA`]).
-pub fn event_stream_config(
-    layout: &crate::layout::Layout,
-    g: crate::layout::Group,
-) -> stream::Config {
-    let mut c = stream::Config {
-        name: layout.stream(g),
-        subjects: vec![layout.subjects(g)],
+/// A stream as the runner creates it: file storage, limits retention (oldest discarded),
+/// a 2-minute duplicate window, direct gets, one replica.
+pub fn stream_config(name: &str, subject: &str) -> stream::Config {
+    stream::Config {
+        name: name.to_string(),
+        subjects: vec![subject.to_string()],
         storage: stream::StorageType::File,
         retention: stream::RetentionPolicy::Limits,
         discard: stream::DiscardPolicy::Old,
@@ -153,7 +149,16 @@ pub fn event_stream_config(
         allow_direct: true,
         num_replicas: 1,
         ..Default::default()
-    };
+    }
+}
+
+/// An event stream of the layout as the runner creates it ([`stream_config`]); a group
+/// stream records the partition count in its metadata ([`PARTITIONS_METADATA`]).
+pub fn event_stream_config(
+    layout: &crate::layout::Layout,
+    g: crate::layout::Group,
+) -> stream::Config {
+    let mut c = stream_config(&layout.stream(g), &layout.subjects(g));
     if layout.is_partitioned() {
         c.metadata.insert(
             PARTITIONS_METADATA.to_string(),
