@@ -64,6 +64,9 @@ _runnerctl() {
             runnerctl,resume)
                 cmd="runnerctl__subcmd__resume"
                 ;;
+            runnerctl,setup)
+                cmd="runnerctl__subcmd__setup"
+                ;;
             runnerctl,shards)
                 cmd="runnerctl__subcmd__shards"
                 ;;
@@ -138,6 +141,9 @@ _runnerctl() {
                 ;;
             runnerctl__subcmd__help,resume)
                 cmd="runnerctl__subcmd__help__subcmd__resume"
+                ;;
+            runnerctl__subcmd__help,setup)
+                cmd="runnerctl__subcmd__help__subcmd__setup"
                 ;;
             runnerctl__subcmd__help,shards)
                 cmd="runnerctl__subcmd__help__subcmd__shards"
@@ -269,7 +275,7 @@ _runnerctl() {
 
     case "${cmd}" in
         runnerctl)
-            opts="-o -h -V --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help --version status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help"
+            opts="-o -h -V --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help --version status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -331,6 +337,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -343,7 +353,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__completions)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help bash elvish fish powershell zsh"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -402,6 +412,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -417,7 +431,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__config)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help show help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -476,6 +490,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -533,7 +551,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__config__subcmd__show)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +613,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -607,7 +629,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__dev)
-            opts="-o -h --tenants --rate --keep --no-view --shards --admin-addr --nats-port --runner-bin --sagas --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenants --rate --keep --no-view --shards --admin-addr --nats-port --cluster --runner-bin --sagas --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,6 +652,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --nats-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -697,6 +723,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -709,7 +739,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__drain)
-            opts="-o -h --url --timeout --flush-timeout --no-wait --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --url --timeout --flush-timeout --no-wait --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -783,6 +813,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -795,7 +829,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__help)
-            opts="status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help"
+            opts="status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1200,6 +1234,20 @@ _runnerctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        runnerctl__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         runnerctl__subcmd__help__subcmd__shards)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1271,7 +1319,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__history)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1330,6 +1378,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1345,7 +1397,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect)
-            opts="-o -h --allow-live --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help"
+            opts="-o -h --allow-live --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1407,6 +1459,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1419,7 +1475,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__checkpoints)
-            opts="-o -h --tenant --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1485,6 +1541,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1497,7 +1557,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__dedupe)
-            opts="-o -h --tenant --saga --limit --after --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --saga --limit --after --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1575,6 +1635,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1587,7 +1651,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__diff)
-            opts="-o -h --tenant --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1657,6 +1721,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1669,7 +1737,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__export)
-            opts="-o -h --tenant --saga --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --saga --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1736,6 +1804,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1933,7 +2005,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__instance)
-            opts="-o -h --tenant --saga --key --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --saga --key --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2007,6 +2079,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2019,7 +2095,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__instances)
-            opts="-o -h --tenant --saga --state --limit --after --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --saga --state --limit --after --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2101,6 +2177,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2113,7 +2193,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__outbox)
-            opts="-o -h --tenant --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2183,6 +2263,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2195,7 +2279,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__sagas)
-            opts="-o -h --tenant --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2261,6 +2345,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2273,7 +2361,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__summary)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2332,6 +2420,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2347,7 +2439,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__tenants)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2409,6 +2501,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2421,7 +2517,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__inspect__subcmd__timers)
-            opts="-o -h --tenant --due-before --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --tenant --due-before --limit --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2495,6 +2591,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2507,7 +2607,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__man)
-            opts="-o -h --out-dir --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --out-dir --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2573,6 +2673,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2585,7 +2689,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__migrate)
-            opts="-o -h --partitions --seal --force --allow-unplaced --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --partitions --seal --force --allow-unplaced --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2655,6 +2759,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2667,7 +2775,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__move)
-            opts="-o -h --to --reason --keep-source --dry-run --abort --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --to --reason --keep-source --dry-run --abort --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2741,6 +2849,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2753,7 +2865,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__place)
-            opts="-o -h --expect --force --reason --create --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --expect --force --reason --create --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2823,6 +2935,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2835,7 +2951,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__placements)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2897,6 +3013,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2909,7 +3029,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__rebalance)
-            opts="-o -h --window --tolerance --apply --resume --discard --concurrency --timeout --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --window --tolerance --apply --resume --discard --concurrency --timeout --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2991,6 +3111,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3003,7 +3127,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__release)
-            opts="-o -h --accept-state-loss --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --accept-state-loss --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3069,6 +3193,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3081,7 +3209,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__replay)
-            opts="-y -o -h --tenant --saga --mode --shard --url --dry-run --yes --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-y -o -h --tenant --saga --mode --shard --url --dry-run --yes --timeout --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3167,6 +3295,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3179,7 +3311,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__resume)
-            opts="-o -h --url --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --url --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3245,6 +3377,104 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        runnerctl__subcmd__setup)
+            opts="-o -h --partitions --commands-stream --dlq-stream --lease-ttl --update --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --partitions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --commands-stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dlq-stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-nkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --placement-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3257,7 +3487,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__shards)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3319,6 +3549,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3331,7 +3565,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__status)
-            opts="-o -h --url --watch --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --url --watch --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3401,6 +3635,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3413,7 +3651,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__tui)
-            opts="-o -h --volume --allow-live --readonly --refresh --log-file --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --volume --allow-live --readonly --refresh --log-file --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3487,6 +3725,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3499,7 +3741,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__unplace)
-            opts="-o -h --expect --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --expect --reason --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3569,6 +3811,10 @@ _runnerctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stream)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3581,7 +3827,7 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__watch)
-            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --stream --help"
+            opts="-o -h --output --token --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3640,6 +3886,10 @@ _runnerctl() {
                     return 0
                     ;;
                 --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_runnerctl_global_optspecs
-    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= stream= h/help V/version
+    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= replicas= stream= h/help V/version
 end
 
 function __fish_runnerctl_needs_command
@@ -28,7 +28,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -s o -l output -d 'Out
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-password -d 'NATS password' -r
@@ -38,6 +38,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-tls-ca -d 'CA 
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s V -l version -d 'Print version'
@@ -55,6 +56,7 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "replay" -d 'Re-
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "rebalance" -d 'Propose, and with --apply carry out, the moves that put each partition group on one shard and spread the load: from measured events/s per tenant and read cost. Moves go with the tenants\' state, as `move` does'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "migrate" -d 'Move the fleet from the single event stream to partition group streams: create them, print the server mapping, seal the single stream, wait until every shard has read it to its end. Rerun it at each step; it says the next one'
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "setup" -d 'Create the streams and KV buckets a fleet uses, up front, with --replicas copies (the runners create what is missing themselves, with RUNNER_REPLICAS); show the copies each one keeps, and raise them with --update'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "tui" -d 'The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume, replay, move), or of a stopped volume with --volume'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
@@ -68,7 +70,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s o -l outp
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-password -d 'NATS password' -r
@@ -78,6 +80,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l expect -d 'Write only if the tenant is placed on this shard now ("-": not placed at all)' -r
@@ -86,7 +89,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s o -l outpu
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-password -d 'NATS password' -r
@@ -96,6 +99,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l force -d 'Place even if the shard is not registered or is draining, or the tenant has state on another live shard (it then starts empty on the new shard)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l create -d 'Create the placement bucket if it does not exist'
@@ -106,7 +110,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s o -l out
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-password -d 'NATS password' -r
@@ -116,6 +120,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l reason -d 'Why, for the audit trail' -r
@@ -123,7 +128,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s o -l out
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-password -d 'NATS password' -r
@@ -133,6 +138,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l accept-state-loss -d 'Required: you accept that the state the tenant had on its shard\'s lost volume is gone (instances, timers, dedupe markers)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -140,7 +146,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s o -l 
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-password -d 'NATS password' -r
@@ -150,13 +156,14 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-password -d 'NATS password' -r
@@ -166,13 +173,14 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-password -d 'NATS password' -r
@@ -182,13 +190,14 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-password -d 'NATS password' -r
@@ -198,6 +207,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
@@ -207,7 +217,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s o -l outpu
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-password -d 'NATS password' -r
@@ -217,6 +227,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-tls-c
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l no-wait -d 'Start the drain and return at once'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -225,7 +236,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s o -l outp
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-password -d 'NATS password' -r
@@ -235,6 +246,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l tenant -d 'The tenant' -r
@@ -249,7 +261,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s o -l outp
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-password -d 'NATS password' -r
@@ -259,6 +271,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-tls-
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l dry-run -d 'Show the preview and stop'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s y -l yes -d 'Proceed without asking (required without a terminal for destructive modes and retention warnings)'
@@ -270,7 +283,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -s o -l output
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-password -d 'NATS password' -r
@@ -280,6 +293,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-tls-ca
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l keep-source -d 'Keep the tenant\'s copy on the source shard after the move'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l dry-run -d 'Print the plan with the counts that would move, and change nothing'
@@ -294,7 +308,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -s o -l o
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-password -d 'NATS password' -r
@@ -304,6 +318,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-t
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l apply -d 'Carry the plan out (it is saved first, so --resume can finish it)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l resume -d 'Finish the rebalance that was interrupted, as planned then'
@@ -315,7 +330,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -s o -l out
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-password -d 'NATS password' -r
@@ -325,11 +340,34 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-tls
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l seal -d 'Seal the single stream (once it no longer receives events), then wait until every live shard has read it to its end'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l force -d 'With --seal: seal even though the single stream still receives events'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l allow-unplaced -d 'With --seal: seal even though tenants with events in it have no placement (their events stay in the sealed stream, unapplied)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l partitions -d 'Partition groups of the layout (the runners\' RUNNER_PARTITIONS); default: what the fleet\'s streams say (0, the single stream, when there are none yet)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l commands-stream -d 'The command stream (the runners\' RUNNER_COMMANDS_STREAM)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l dlq-stream -d 'The dead-letter stream (the runners\' RUNNER_DLQ_STREAM)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l lease-ttl -d 'The lease time of a registry bucket created here (the runners\' RUNNER_LEASE_TTL)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
+json\t'One JSON document, with stable field names, for scripts'"
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-creds -d 'NATS credentials file' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-user -d 'NATS user (with --nats-password)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-password -d 'NATS password' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-token -d 'NATS token' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-nkey -d 'File holding an nkey seed' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-tls-ca -d 'CA certificate (PEM) to verify the NATS server; enables TLS' -r -F
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l update -d 'Raise the replicas of what exists with fewer copies than wanted'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l volume -d 'Browse this stopped volume instead of the live fleet' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l refresh -d 'How often the runners\' admin APIs are polled (+/- change it live)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l log-file -d 'Where the dashboard logs while it runs (the change log, NATS and HTTP errors); default $XDG_STATE_HOME/runnerctl/tui.log (~/.local/state/...). Level: RUNNERCTL_LOG' -r -F
@@ -337,7 +375,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -s o -l output 
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-password -d 'NATS password' -r
@@ -347,6 +385,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l allow-live -d 'With --volume: read a volume a live runner holds (a snapshot)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l readonly -d 'Offer no action that changes anything'
@@ -355,7 +394,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __f
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-password -d 'NATS password' -r
@@ -365,6 +404,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __f
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l allow-live -d 'Read a volume a live runner holds (a consistent snapshot; says so)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -384,7 +424,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-password -d 'NATS password' -r
@@ -394,13 +434,14 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-password -d 'NATS password' -r
@@ -410,6 +451,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l tenant -r
@@ -417,7 +459,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-password -d 'NATS password' -r
@@ -427,6 +469,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l tenant -r
@@ -438,7 +481,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-password -d 'NATS password' -r
@@ -448,6 +491,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l tenant -r
@@ -457,7 +501,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-password -d 'NATS password' -r
@@ -467,6 +511,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l tenant -r
@@ -474,7 +519,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-password -d 'NATS password' -r
@@ -484,6 +529,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l tenant -r
@@ -494,7 +540,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-password -d 'NATS password' -r
@@ -504,6 +550,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l tenant -r
@@ -512,7 +559,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-password -d 'NATS password' -r
@@ -522,6 +569,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l tenant -r
@@ -531,7 +579,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-password -d 'NATS password' -r
@@ -541,6 +589,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l tenant -r
@@ -549,7 +598,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-password -d 'NATS password' -r
@@ -559,6 +608,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l tenant -r
@@ -567,7 +617,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-password -d 'NATS password' -r
@@ -577,6 +627,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from help" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
@@ -595,14 +646,15 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l tenants -d '
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l rate -d 'Sample events per second, over all tenants' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l shards -d 'Runner shards to start (shard-a, shard-b, ...); tenants are placed round-robin' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l admin-addr -d 'Admin address of the first runner; the next ones take the following ports' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-port -d 'NATS port (a free one if taken)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-port -d 'NATS port (a free one if taken); with --cluster, the ports are free ones' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l cluster -d 'NATS servers: 1, or a JetStream cluster of 3 to 5 on loopback (streams and buckets then keep 3 copies; kill a node to watch the fleet ride it out)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l runner-bin -d 'The runner binary (default: the one next to runnerctl, else on PATH)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l sagas -d 'Saga file (default: the example sagas shipped with runnerctl)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-password -d 'NATS password' -r
@@ -612,6 +664,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l keep -d 'Keep the runner\'s volume and the NATS store after stopping (their paths are printed)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l no-view -d 'Print where everything is and progress lines instead of the live status view'
@@ -620,7 +673,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fi
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-password -d 'NATS password' -r
@@ -630,6 +683,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fi
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
@@ -638,7 +692,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_s
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-password -d 'NATS password' -r
@@ -648,6 +702,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_s
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Every setting, its value (secrets hidden) and its source'
@@ -656,7 +711,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s o -l
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-password -d 'NATS password' -r
@@ -666,6 +721,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l out-dir -d 'Where to write the pages (created if missing)' -r -F
@@ -673,7 +729,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s o -l output 
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-url -d 'NATS server URL' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-creds -d 'NATS credentials file' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-user -d 'NATS user (with --nats-password)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-password -d 'NATS password' -r
@@ -683,29 +739,31 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-tls-ca 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l placement-bucket -d 'KV bucket of the tenant placement (the runners\' RUNNER_TENANT_PLACEMENT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l registry-bucket -d 'KV bucket of the shard registry (the runners\' RUNNER_REGISTRY_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l handoff-bucket -d 'KV bucket of the hand-over records (the runners\' RUNNER_HANDOFF_BUCKET)' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l replicas -d 'Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single server, 3 on a cluster of three or more) or 1-5 (the runners\' RUNNER_REPLICAS)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "release" -d 'Accept that a tenant\'s state is lost: its shard came back with an empty volume (the tenant waits, "state lost"). Marks the tenant\'s claim released at the last position known for it; its shard then serves it after that position with empty state'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "rebalance" -d 'Propose, and with --apply carry out, the moves that put each partition group on one shard and spread the load: from measured events/s per tenant and read cost. Moves go with the tenants\' state, as `move` does'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "migrate" -d 'Move the fleet from the single event stream to partition group streams: create them, print the server mapping, seal the single stream, wait until every shard has read it to its end. Rerun it at each step; it says the next one'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "tui" -d 'The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume, replay, move), or of a stopped volume with --volume'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "config" -d 'The merged configuration (flags > environment > config-file context > defaults) and where each setting comes from; secrets are never shown'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate tui inspect dev config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "status" -d 'Show a runner\'s status: state, tenants, checkpoints and lag, counters, problems'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "place" -d 'Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard that is not registered or is draining, and a tenant with state on another live shard, unless --force'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "unplace" -d 'Remove a tenant\'s placement: its shard releases it and no shard serves it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "release" -d 'Accept that a tenant\'s state is lost: its shard came back with an empty volume (the tenant waits, "state lost"). Marks the tenant\'s claim released at the last position known for it; its shard then serves it after that position with empty state'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "placements" -d 'Every placed tenant: desired shard, actual owner, the owner\'s health, and a mismatch flag for tenants with no owner or an owner that is not the desired shard'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "watch" -d 'Live placement changes, and what the runners do about them, until Ctrl-C'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "history" -d 'The revisions of a tenant\'s placement, with who changed it, when and why'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "shards" -d 'Live shards from the registry: state, tenants, heartbeat age, admin URL'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "drain" -d 'Drain a runner: stop reading, commit what is in flight, flush the outbox, hold timers; follow it until drained. For a rolling restart or maintenance'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "resume" -d 'Return a drained (or draining) runner to service'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "replay" -d 'Re-read a tenant\'s saga from the stream after resetting what the mode says; shows the dry-run preview first and asks before destructive modes'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "move" -d 'Move a tenant with its state to another shard: release, export, import, flip the placement, clean up. Resumable: rerun to finish, --abort to roll back'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "rebalance" -d 'Propose, and with --apply carry out, the moves that put each partition group on one shard and spread the load: from measured events/s per tenant and read cost. Moves go with the tenants\' state, as `move` does'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "migrate" -d 'Move the fleet from the single event stream to partition group streams: create them, print the server mapping, seal the single stream, wait until every shard has read it to its end. Rerun it at each step; it says the next one'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "setup" -d 'Create the streams and KV buckets a fleet uses, up front, with --replicas copies (the runners create what is missing themselves, with RUNNER_REPLICAS); show the copies each one keeps, and raise them with --update'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "tui" -d 'The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume, replay, move), or of a stopped volume with --volume'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "inspect" -d 'Look inside a stopped shard\'s volume, read-only: summary, tenants, sagas, instances, checkpoints, dedupe markers, outbox, timers, export, diff'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "dev" -d 'Start a local stack (nats-server with JetStream, placed runner shards on temporary volumes, a generator of sample events) and watch it; Ctrl-C stops and removes it'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "config" -d 'The merged configuration (flags > environment > config-file context > defaults) and where each setting comes from; secrets are never shown'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and not __fish_seen_subcommand_from status place unplace release placements watch history shards drain resume replay move rebalance migrate setup tui inspect dev config completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "summary" -d 'Format, shard, size, last write, entries per table and per tenant'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "tenants" -d 'Tenants with their entry counts and read positions'
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand help; and __fish_seen_subcommand_from inspect" -f -a "sagas" -d 'A tenant\'s sagas with their counts and checkpoints'

@@ -22,6 +22,10 @@ pub struct AdminState {
     pub shard: String,
     pub layout: shared::layout::Layout,
     pub nats_url: String,
+    /// `RUNNER_REPLICAS` as set.
+    pub replicas_setting: String,
+    /// The cluster's size and each stream's and bucket's replica count, once all exist.
+    pub storage: OnceLock<(usize, Vec<shared::wire::StoredItem>)>,
     pub sagas: Vec<String>,
     pub token: Option<String>,
     pub placement_bucket: Option<String>,

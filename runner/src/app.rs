@@ -163,7 +163,12 @@ fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunErr
         streams: OnceLock::new(),
         shard: cfg.shard_id.to_string(),
         layout: args.layout(),
-        nats_url: args.nats_url.clone(),
+        nats_url: args
+            .nats_servers()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| args.nats_url.clone()),
+        replicas_setting: args.replicas.clone(),
+        storage: OnceLock::new(),
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
         placement_bucket: args.tenant_placement_bucket.clone(),
@@ -202,7 +207,13 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
         return Ok(());
     };
     let js = jetstream::new(client.clone());
-    if !crate::nats::ensure_streams(&js, args, &b.shared, sup.requested()).await {
+    let cluster = shared::nats::cluster_size(&client.server_info());
+    let replicas = args
+        .replicas()
+        .map_err(|e| RunError::Config(e.0))?
+        .resolve(cluster);
+    info!(servers = cluster, replicas, setting = %args.replicas, "NATS reached; what the runner creates keeps {replicas} cop{}", if replicas == 1 { "y" } else { "ies" });
+    if !crate::nats::ensure_streams(&js, args, replicas, &b.shared, sup.requested()).await {
         return Ok(());
     }
     let _ = b.admin.js.set(js.clone());
@@ -212,7 +223,7 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
     let streams = Arc::new(streams);
     let _ = b.admin.streams.set(streams.clone());
     let fence = Arc::new(Fence::closed());
-    let (registry, record, ttl) = registry(b, &js).await?;
+    let (registry, record, ttl) = registry(b, &js, replicas).await?;
     let Some(lease) = Lease::acquire(
         registry.clone(),
         ttl,
@@ -238,6 +249,8 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
         reconnects,
         registry,
         streams,
+        cluster,
+        replicas,
     };
     let running = start(sup, b, nats, fence, lease, record).await?;
     let cause = running.wait(sup).await;
@@ -284,11 +297,12 @@ async fn check_stream(
 async fn registry(
     b: &Base,
     js: &jetstream::Context,
+    replicas: usize,
 ) -> Result<(kv::Store, RecordFn, Duration), RunError> {
     let args = &b.cfg.args;
     let registry = shared::nats::open_or_create_bucket(
         js,
-        shared::nats::registry_bucket(&args.registry_bucket, args.lease_ttl),
+        shared::nats::registry_bucket(&args.registry_bucket, args.lease_ttl, replicas),
     )
     .await
     .map_err(runtime)?;
@@ -359,6 +373,9 @@ struct Nats {
     reconnects: watch::Receiver<u64>,
     registry: kv::Store,
     streams: Arc<crate::stream::Streams>,
+    /// Servers in the cluster, and the copies kept of what the runner creates.
+    cluster: usize,
+    replicas: usize,
 }
 
 /// The running parts, in the order they stop.
@@ -567,9 +584,14 @@ async fn start(
         })
     });
     let relay = sup.spawn("relay", {
+        // A publish whose ack does not come in 2 s (its stream's leader lost with a node)
+        // is looked up and sent again (`outbox`): sooner than the client's default 5 s,
+        // and far above an ack's time under load (milliseconds for a round of 250).
+        let mut js = nats.js.clone();
+        js.set_timeout(Duration::from_secs(2));
         let relay = Relay::new(
             b.vol.clone(),
-            nats.js.clone(),
+            js,
             outbox_notify,
             b.metrics.clone(),
             b.shared.clone(),
@@ -585,7 +607,7 @@ async fn start(
 
     let handoff = shared::nats::open_or_create_bucket(
         &nats.js,
-        shared::nats::handoff_bucket(&args.handoff_bucket),
+        shared::nats::handoff_bucket(&args.handoff_bucket, nats.replicas),
     )
     .await
     .map_err(runtime)?;
@@ -604,7 +626,7 @@ async fn start(
                 client: nats.client.clone(),
                 placement: shared::nats::open_or_create_bucket(
                     &nats.js,
-                    shared::nats::placement_bucket(bucket),
+                    shared::nats::placement_bucket(bucket, nats.replicas),
                 )
                 .await
                 .map_err(runtime)?,
@@ -625,6 +647,17 @@ async fn start(
         }
     };
 
+    let streams: Vec<String> = crate::nats::stream_configs(args, nats.replicas)
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let buckets: Vec<String> = [&args.registry_bucket, &args.handoff_bucket]
+        .into_iter()
+        .chain(&args.tenant_placement_bucket)
+        .cloned()
+        .collect();
+    let surveyed = crate::nats::survey_replicas(&nats.js, &streams, &buckets, nats.cluster).await;
+    let _ = b.admin.storage.set((nats.cluster, surveyed));
     let lease_lost = tokio_util::sync::CancellationToken::new();
     let keeper = sup.spawn("lease", {
         let (lost, shared) = (lease_lost.clone(), b.shared.clone());

@@ -36,9 +36,15 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "runner", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// NATS server URL(s), comma-separated.
+    /// NATS server URL(s), comma-separated (nats://a:4222,nats://b:4222): the client tries
+    /// them in turn and learns the rest of a cluster from the one it reaches.
     #[arg(long, env = "RUNNER_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+    /// Copies kept of each stream and KV bucket the runner creates: auto (1 on a single
+    /// server, 3 on a cluster of three or more) or 1-5. Existing ones keep theirs; the
+    /// runner warns where a count is below the cluster's (docs/deployment.md#replicas).
+    #[arg(long, env = "RUNNER_REPLICAS", default_value = "auto")]
+    pub replicas: String,
     /// NATS credentials file (JWT + nkey seed).
     #[arg(long, env = "RUNNER_NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
@@ -162,6 +168,20 @@ impl Args {
         shared::layout::Layout::new(&self.stream, self.partitions)
     }
 
+    /// The NATS servers (`RUNNER_NATS_URL`), checked by [`Config::from_args`].
+    pub fn nats_servers(&self) -> Result<shared::nats::ServerList, ConfigError> {
+        self.nats_url
+            .parse()
+            .map_err(|e| ConfigError(format!("RUNNER_NATS_URL: {e}")))
+    }
+
+    /// The replica setting (`RUNNER_REPLICAS`), checked by [`Config::from_args`].
+    pub fn replicas(&self) -> Result<shared::nats::Replicas, ConfigError> {
+        self.replicas
+            .parse()
+            .map_err(|e| ConfigError(format!("RUNNER_REPLICAS: {e}")))
+    }
+
     /// The NATS credentials and CA, as the connect-options builder in `shared` takes them.
     pub fn nats_auth(&self) -> shared::nats::NatsAuth {
         shared::nats::NatsAuth {
@@ -267,6 +287,8 @@ impl Config {
                 args.admin_addr
             )));
         }
+        args.nats_servers()?;
+        args.replicas()?;
         if args.nats_user.is_some() != args.nats_password.is_some() {
             return Err(ConfigError(
                 "RUNNER_NATS_USER and RUNNER_NATS_PASSWORD go together: set both or neither".into(),

@@ -69,6 +69,7 @@ pub async fn connect(
     reconnects: watch::Sender<u64>,
     cancel: &CancellationToken,
 ) -> Result<Option<async_nats::Client>, String> {
+    let servers = args.nats_servers().map_err(|e| e.0)?;
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     let mut attempt = 0u32;
     loop {
@@ -83,7 +84,7 @@ pub async fn connect(
         .await?;
         let result = tokio::select! {
             _ = cancel.cancelled() => return Ok(None),
-            r = opts.connect(args.nats_url.as_str()) => r,
+            r = opts.connect(servers.addrs()) => r,
         };
         match result {
             Ok(c) => {
@@ -95,8 +96,7 @@ pub async fn connect(
             Err(e) => {
                 let wait = backoff.next_wait();
                 let msg = format!(
-                    "cannot connect to NATS at {} (attempt {attempt}): {e}; retrying in {:.1}s",
-                    args.nats_url,
+                    "cannot connect to NATS at {servers} (attempt {attempt}): {e}; retrying in {:.1}s",
                     wait.as_secs_f64()
                 );
                 warn!("{msg}");
@@ -112,28 +112,76 @@ pub async fn connect(
 
 /// The streams the runner needs, with their documented defaults: the event stream or the
 /// group streams of the layout, commands and dead letters.
-pub fn stream_configs(args: &Args) -> Vec<stream::Config> {
+pub fn stream_configs(args: &Args, replicas: usize) -> Vec<stream::Config> {
     let base = shared::nats::stream_config;
     let layout = args.layout();
     let mut all: Vec<stream::Config> = layout
         .groups()
-        .map(|g| shared::nats::event_stream_config(&layout, g))
+        .map(|g| shared::nats::event_stream_config(&layout, g, replicas))
         .collect();
-    all.push(base(&args.commands_stream, shared::names::COMMAND_SUBJECTS));
-    all.push(base(&args.dlq_stream, shared::names::DLQ_SUBJECTS));
+    all.push(base(
+        &args.commands_stream,
+        shared::names::COMMAND_SUBJECTS,
+        replicas,
+    ));
+    all.push(base(
+        &args.dlq_stream,
+        shared::names::DLQ_SUBJECTS,
+        replicas,
+    ));
     all
+}
+
+/// Each stream's and KV bucket's replica count, logged (a warning where it is below what
+/// the cluster allows) and kept for the status. Something that does not answer is left
+/// out (it was just opened; the status says nothing rather than something wrong).
+pub async fn survey_replicas(
+    js: &jetstream::Context,
+    streams: &[String],
+    buckets: &[String],
+    cluster: usize,
+) -> Vec<shared::wire::StoredItem> {
+    let mut out = Vec::new();
+    let items = streams
+        .iter()
+        .map(|s| ("stream", s.clone(), s.clone()))
+        .chain(
+            buckets
+                .iter()
+                .map(|b| ("bucket", b.clone(), format!("KV_{b}"))),
+        );
+    for (kind, name, stream) in items {
+        let Ok(s) = js.get_stream(&stream).await else {
+            continue;
+        };
+        let info = s.cached_info();
+        let replicas = info.config.num_replicas.max(1);
+        let warning = shared::nats::replica_warning(&format!("{kind} {name}"), replicas, cluster);
+        match &warning {
+            Some(w) => warn!("{w}"),
+            None => info!(kind, name = %name, replicas, "replicas"),
+        }
+        out.push(shared::wire::StoredItem {
+            kind: kind.to_string(),
+            name,
+            replicas,
+            warning,
+        });
+    }
+    out
 }
 
 /// Creates the streams that are missing, retrying until it works or `cancel` fires.
 pub async fn ensure_streams(
     js: &jetstream::Context,
     args: &Args,
+    replicas: usize,
     shared: &SharedState,
     cancel: &CancellationToken,
 ) -> bool {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
     'retry: loop {
-        for cfg in stream_configs(args) {
+        for cfg in stream_configs(args, replicas) {
             let name = cfg.name.clone();
             let result = tokio::select! {
                 _ = cancel.cancelled() => return false,
@@ -146,9 +194,15 @@ pub async fn ensure_streams(
                     }
                 }
                 Err(e) => {
-                    let msg = format!(
-                        "cannot create or find stream {name}: {e} (is JetStream enabled on the server? nats-server -js); retrying"
-                    );
+                    let hint = if replicas > 1 {
+                        format!(
+                            "is JetStream enabled on at least {replicas} servers of the cluster (RUNNER_REPLICAS)?"
+                        )
+                    } else {
+                        "is JetStream enabled on the server? nats-server -js".to_string()
+                    };
+                    let msg =
+                        format!("cannot create or find stream {name}: {e} ({hint}); retrying");
                     warn!("{msg}");
                     shared.set_nats_problem(Some(msg));
                     tokio::select! {

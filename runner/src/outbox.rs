@@ -43,6 +43,9 @@ use crate::state::SharedState;
 /// Entries published per round: small enough that a quiet tenant's entry, picked in the
 /// next round, waits for few acknowledgements.
 const ROUND: usize = 250;
+/// How long a JetStream API request of the lookup waits for its answer (one sent while a
+/// cluster elects a leader can go unanswered; the next round asks again).
+const API_TIMEOUT: Duration = Duration::from_secs(2);
 /// New entries read into the queues per round, at most.
 const INDEX_PER_ROUND: usize = 50_000;
 
@@ -414,16 +417,17 @@ impl Relay {
                 filters.clear();
             }
             let lookup = async {
-                let s = self
-                    .js
-                    .get_stream(stream)
+                // Unanswered during a cluster's leader election: ask again soon instead.
+                let s = tokio::time::timeout(API_TIMEOUT, self.js.get_stream(stream))
                     .await
+                    .map_err(|_| format!("no answer from stream {stream} in {API_TIMEOUT:?}"))?
                     .map_err(|e| e.to_string())?;
                 let start_time =
                     time::OffsetDateTime::from_unix_timestamp_nanos(since as i128 * 1_000_000)
                         .map_err(|e| e.to_string())?;
-                let consumer = s
-                    .create_consumer(consumer::pull::Config {
+                let consumer = tokio::time::timeout(
+                    API_TIMEOUT,
+                    s.create_consumer(consumer::pull::Config {
                         deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time },
                         ack_policy: consumer::AckPolicy::None,
                         headers_only: true,
@@ -431,9 +435,11 @@ impl Relay {
                         memory_storage: true,
                         inactive_threshold: Duration::from_secs(30),
                         ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    }),
+                )
+                .await
+                .map_err(|_| format!("no answer from stream {stream} in {API_TIMEOUT:?}"))?
+                .map_err(|e| e.to_string())?;
                 let mut left = consumer.cached_info().num_pending;
                 if left == 0 {
                     return Ok::<_, String>(());

@@ -156,10 +156,13 @@ async fn create(
     start_seq: u64,
 ) -> Result<consumer::PullConsumer, CreateError> {
     let (id, name, filter) = (src.id, src.stream(ctx), src.filter(ctx));
-    let stream = ctx
-        .js
-        .get_stream(&name)
+    let stream = tokio::time::timeout(API_TIMEOUT, ctx.js.get_stream(&name))
         .await
+        .map_err(|_| {
+            CreateError::Failed(format!(
+                "cannot reach stream {name}: no answer in {API_TIMEOUT:?} (a cluster electing its leader?)"
+            ))
+        })?
         .map_err(|e| CreateError::Failed(format!("cannot reach stream {name}: {e}")))?;
     let info = stream.cached_info();
     let current = crate::stream::identity_of(info);
@@ -206,11 +209,22 @@ async fn create(
         inactive_threshold: Duration::from_secs(60),
         ..Default::default()
     };
-    stream
-        .create_consumer(config)
+    // A create that times out may still be made: the server drops the consumer after its
+    // inactive threshold.
+    tokio::time::timeout(API_TIMEOUT, stream.create_consumer(config))
         .await
+        .map_err(|_| {
+            CreateError::Failed(format!(
+                "cannot create a consumer on {name}: no answer in {API_TIMEOUT:?}"
+            ))
+        })?
         .map_err(|e| CreateError::Failed(format!("cannot create a consumer on {name}: {e}")))
 }
+
+/// How long a reader waits for JetStream's answer when making its consumer. A request sent
+/// while a cluster elects a stream's leader can go unanswered: asking again soon after
+/// beats the client's default wait (docs/reliability.md#nats-cluster-faults).
+const API_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     tokio::select! {
@@ -474,12 +488,16 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
         let messages = consumer
             .stream()
             .max_messages_per_batch(ctx.batch_size)
-            // A tenant's own reader is mostly idle, and there may be thousands: its
-            // heartbeat is rarer (each is a message from the server).
+            // Two missed heartbeats end the pull with an error, and the consumer is made
+            // again: that is how a reader learns its consumer died with a cluster node
+            // (killed, nothing said). A group reader's is short, so such a loss stalls its
+            // tenants about 2 s (docs/reliability.md#nats-cluster-faults); a tenant's own
+            // reader is mostly idle and there may be thousands, so its heartbeat is rarer
+            // (each is a message from the server).
             .heartbeat(if src.tenant.is_some() {
                 Duration::from_secs(14)
             } else {
-                Duration::from_secs(5)
+                Duration::from_secs(1)
             })
             .expires(Duration::from_secs(30))
             .messages()

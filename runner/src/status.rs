@@ -65,6 +65,9 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
         nats: NatsStatus {
             url: st.nats_url.clone(),
             connected: st.shared.nats_connected.load(Ordering::Relaxed),
+            cluster_size: st.storage.get().map(|s| s.0),
+            replicas_setting: Some(st.replicas_setting.clone()),
+            storage: st.storage.get().map(|s| s.1.clone()).unwrap_or_default(),
         },
         stream: st.layout.base().to_string(),
         stream_last_seq: if st.layout.is_partitioned() {

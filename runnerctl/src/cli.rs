@@ -50,7 +50,7 @@ pub struct Cli {
 /// Where NATS and the placement buckets are.
 #[derive(Debug, Clone, Args)]
 pub struct NatsArgs {
-    /// NATS server URL.
+    /// NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222).
     #[arg(
         long,
         global = true,
@@ -95,6 +95,10 @@ pub struct NatsArgs {
     /// KV bucket of the hand-over records (the runners' RUNNER_HANDOFF_BUCKET).
     #[arg(long, global = true, env = "RUNNERCTL_HANDOFF_BUCKET", default_value = shared::placement::DEFAULT_HANDOFF_BUCKET)]
     pub handoff_bucket: String,
+    /// Copies kept of each stream and KV bucket runnerctl creates: auto (1 on a single
+    /// server, 3 on a cluster of three or more) or 1-5 (the runners' RUNNER_REPLICAS).
+    #[arg(long, global = true, env = "RUNNERCTL_REPLICAS", default_value = "auto", value_parser = clap::value_parser!(shared::nats::Replicas))]
+    pub replicas: shared::nats::Replicas,
     /// The event stream (the runners' RUNNER_STREAM).
     #[arg(long, global = true, env = "RUNNERCTL_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
     pub stream: String,
@@ -234,6 +238,16 @@ Examples: the steps of docs/runbooks.md#moving-to-partitioned-streams
   (restart each runner with RUNNER_PARTITIONS=64)
   runnerctl migrate --partitions 64          # check: every shard on the new layout")]
     Migrate(MigrateArgs),
+    /// Create the streams and KV buckets a fleet uses, up front, with --replicas copies (the
+    /// runners create what is missing themselves, with RUNNER_REPLICAS); show the copies
+    /// each one keeps, and raise them with --update.
+    #[command(after_help = "\
+Examples:
+  runnerctl setup                                   # what exists, and what it keeps
+  runnerctl setup --replicas 3                      # create what is missing with 3 copies
+  runnerctl setup --replicas 3 --update             # and raise what keeps fewer
+  runnerctl setup --nats-url nats://a:4222,nats://b:4222 --partitions 64 -o json")]
+    Setup(SetupArgs),
     /// The live dashboard of the fleet (shards, tenants, lag, changes; drain, resume,
     /// replay, move), or of a stopped volume with --volume.
     #[command(after_help = "\
@@ -499,6 +513,26 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Partition groups of the layout (the runners' RUNNER_PARTITIONS); default: what the
+    /// fleet's streams say (0, the single stream, when there are none yet).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(0..=shared::layout::MAX_PARTITIONS as i64))]
+    pub partitions: Option<u16>,
+    /// The command stream (the runners' RUNNER_COMMANDS_STREAM).
+    #[arg(long, default_value = shared::names::DEFAULT_COMMAND_STREAM)]
+    pub commands_stream: String,
+    /// The dead-letter stream (the runners' RUNNER_DLQ_STREAM).
+    #[arg(long, default_value = shared::names::DEFAULT_DLQ_STREAM)]
+    pub dlq_stream: String,
+    /// The lease time of a registry bucket created here (the runners' RUNNER_LEASE_TTL).
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub lease_ttl: Duration,
+    /// Raise the replicas of what exists with fewer copies than wanted.
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct TuiArgs {
     /// Browse this stopped volume instead of the live fleet.
     #[arg(long, value_name = "PATH")]
@@ -648,9 +682,13 @@ pub struct DevArgs {
     /// Admin address of the first runner; the next ones take the following ports.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub admin_addr: std::net::SocketAddr,
-    /// NATS port (a free one if taken).
+    /// NATS port (a free one if taken); with --cluster, the ports are free ones.
     #[arg(long, default_value_t = 4222)]
     pub nats_port: u16,
+    /// NATS servers: 1, or a JetStream cluster of 3 to 5 on loopback (streams and buckets
+    /// then keep 3 copies; kill a node to watch the fleet ride it out).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub cluster: u8,
     /// The runner binary (default: the one next to runnerctl, else on PATH).
     #[arg(long, env = "RUNNERCTL_RUNNER_BIN")]
     pub runner_bin: Option<PathBuf>,

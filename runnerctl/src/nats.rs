@@ -15,9 +15,18 @@ pub struct Nats {
     pub client: async_nats::Client,
     pub js: jetstream::Context,
     pub args: NatsArgs,
+    /// Servers in the cluster reached (1: no cluster).
+    pub cluster: usize,
+    /// Copies of what runnerctl creates (`--replicas` on this cluster).
+    pub replicas: usize,
 }
 
 pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
+    let servers: shared::nats::ServerList = args.nats_url.parse().map_err(|e| {
+        CliError::usage(format!(
+            "--nats-url (NATS_URL, or the context's nats_url): {e}"
+        ))
+    })?;
     let opts = args
         .auth()
         .connect_options(shared::nats::OptionNames::Flags)
@@ -27,7 +36,7 @@ pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
         .name("runnerctl")
         .connection_timeout(Duration::from_secs(3))
         .max_reconnects(Some(3));
-    let client = opts.connect(args.nats_url.as_str()).await.map_err(|e| {
+    let client = opts.connect(servers.addrs()).await.map_err(|e| {
         use async_nats::ConnectErrorKind as K;
         let hint = match e.kind() {
             K::AuthorizationViolation | K::Authentication => {
@@ -40,14 +49,17 @@ pub async fn connect(args: &NatsArgs) -> Result<Nats, CliError> {
         };
         CliError::new(
             Kind::Unreachable,
-            format!("cannot connect to NATS at {}: {e}; {hint}", args.nats_url),
+            format!("cannot connect to NATS at {servers}: {e}; {hint}"),
         )
     })?;
     let js = jetstream::new(client.clone());
+    let cluster = shared::nats::cluster_size(&client.server_info());
     Ok(Nats {
         client,
         js,
         args: args.clone(),
+        cluster,
+        replicas: args.replicas.resolve(cluster),
     })
 }
 
@@ -89,7 +101,7 @@ impl Nats {
     /// cannot be.
     pub async fn audit_ready(&self) -> Result<(), String> {
         self.js
-            .get_or_create_stream(shared::nats::audit_stream())
+            .get_or_create_stream(shared::nats::audit_stream(self.replicas))
             .await
             .map(drop)
             .map_err(|e| e.to_string())

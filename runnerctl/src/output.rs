@@ -55,6 +55,11 @@ pub fn println(s: &str) {
     print(&format!("{s}\n"));
 }
 
+/// A warning on stderr, so `--output json` on stdout stays a document.
+pub fn warn(s: &str) {
+    eprintln!("warning: {s}");
+}
+
 /// Prints `v` as pretty JSON.
 pub fn json<T: serde::Serialize>(v: &T) {
     println(&serde_json::to_string_pretty(v).expect("serialisable"));

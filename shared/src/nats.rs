@@ -76,6 +76,148 @@ impl NatsAuth {
     }
 }
 
+/// NATS servers to connect to: one URL or several, comma-separated, as every NATS client
+/// and the nats CLI take them (`nats://a:4222,nats://b:4222`). The client tries them in
+/// turn and learns the rest of a cluster from the one it reaches. Parsed up front, so a
+/// typo is a configuration error, not an outage retried forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerList {
+    addrs: Vec<async_nats::ServerAddr>,
+}
+
+impl std::str::FromStr for ServerList {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ServerList, String> {
+        let mut addrs = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            if part.is_empty() {
+                return Err(format!(
+                    "'{text}' has an empty server: give one NATS URL or several, comma-separated (nats://a:4222,nats://b:4222)"
+                ));
+            }
+            let addr: async_nats::ServerAddr = part.parse().map_err(|e| {
+                format!(
+                    "'{part}' is not a NATS server URL ({e}): write nats://host:port, tls://host:port or host:port, several comma-separated"
+                )
+            })?;
+            addrs.push(addr);
+        }
+        Ok(ServerList { addrs })
+    }
+}
+
+impl ServerList {
+    /// The servers, in the order given: what `connect` takes.
+    pub fn addrs(&self) -> &[async_nats::ServerAddr] {
+        &self.addrs
+    }
+
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+}
+
+/// The servers as they can be shown in logs and status: scheme, host and port, never a
+/// user or password written into a URL.
+impl std::fmt::Display for ServerList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, a) in self.addrs.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            let (scheme, host) = (a.scheme(), a.host());
+            if host.contains(':') {
+                write!(f, "{scheme}://[{host}]:{}", a.port())?;
+            } else {
+                write!(f, "{scheme}://{host}:{}", a.port())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How many copies a stream or KV bucket the runner or `runnerctl` creates keeps on a
+/// cluster (`RUNNER_REPLICAS`, `--replicas`): `auto` is 1 on a single server and 3 on a
+/// cluster of three or more (the cluster size below that), or a fixed count from 1 to 5,
+/// JetStream's limit. What exists already keeps its own count (`runnerctl setup` changes
+/// it); the runner and `runnerctl setup` warn where it is below [`Replicas::expected`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Replicas {
+    #[default]
+    Auto,
+    Fixed(u8),
+}
+
+impl std::str::FromStr for Replicas {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Replicas, String> {
+        match s.trim() {
+            "auto" => Ok(Replicas::Auto),
+            n => match n.parse::<u8>() {
+                Ok(n @ 1..=5) => Ok(Replicas::Fixed(n)),
+                _ => Err(format!(
+                    "'{s}' is not a replica count: write auto, or 1 to 5 (JetStream keeps at most 5 copies)"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Replicas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Replicas::Auto => f.write_str("auto"),
+            Replicas::Fixed(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Replicas {
+    /// The count to create with on a cluster of `cluster_size` servers.
+    pub fn resolve(self, cluster_size: usize) -> usize {
+        match self {
+            Replicas::Auto => Self::expected(cluster_size),
+            Replicas::Fixed(n) => usize::from(n),
+        }
+    }
+
+    /// The count below which something is less safe than the cluster allows: every server
+    /// up to 3 (one lost server leaves a majority of copies).
+    pub fn expected(cluster_size: usize) -> usize {
+        cluster_size.clamp(1, 3)
+    }
+}
+
+/// How many servers the connected cluster has, as the server told the client: itself and
+/// the client URLs it advertises for the others (1 on a server without a cluster).
+pub fn cluster_size(info: &async_nats::ServerInfo) -> usize {
+    if info.cluster.is_none() {
+        return 1;
+    }
+    let me = format!("{}:{}", info.host, info.port);
+    1 + info.connect_urls.iter().filter(|u| **u != me).count()
+}
+
+/// A stream's or bucket's replica count against what the cluster allows, for logs and
+/// status: `None` when it is enough.
+pub fn replica_warning(what: &str, replicas: usize, cluster_size: usize) -> Option<String> {
+    let want = Replicas::expected(cluster_size);
+    (replicas < want).then(|| {
+        format!(
+            "{what} keeps {replicas} cop{} on a cluster of {cluster_size} servers: losing the server{} that hold{} it stops the fleet; raise it to {want} with `runnerctl setup --replicas {want}`",
+            if replicas == 1 { "y" } else { "ies" },
+            if replicas == 1 { "" } else { "s" },
+            if replicas == 1 { "s" } else { "" },
+        )
+    })
+}
+
 /// What a group's stream holds, from the server's per-subject counts (no message is read).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupEvents {
@@ -137,8 +279,8 @@ pub async fn events_per_tenant(
 pub const PARTITIONS_METADATA: &str = "runner.partitions";
 
 /// A stream as the runner creates it: file storage, limits retention (oldest discarded),
-/// a 2-minute duplicate window, direct gets, one replica.
-pub fn stream_config(name: &str, subject: &str) -> stream::Config {
+/// a 2-minute duplicate window, direct gets, `replicas` copies.
+pub fn stream_config(name: &str, subject: &str, replicas: usize) -> stream::Config {
     stream::Config {
         name: name.to_string(),
         subjects: vec![subject.to_string()],
@@ -147,7 +289,7 @@ pub fn stream_config(name: &str, subject: &str) -> stream::Config {
         discard: stream::DiscardPolicy::Old,
         duplicate_window: Duration::from_secs(120),
         allow_direct: true,
-        num_replicas: 1,
+        num_replicas: replicas,
         ..Default::default()
     }
 }
@@ -157,8 +299,9 @@ pub fn stream_config(name: &str, subject: &str) -> stream::Config {
 pub fn event_stream_config(
     layout: &crate::layout::Layout,
     g: crate::layout::Group,
+    replicas: usize,
 ) -> stream::Config {
-    let mut c = stream_config(&layout.stream(g), &layout.subjects(g));
+    let mut c = stream_config(&layout.stream(g), &layout.subjects(g), replicas);
     if layout.is_partitioned() {
         c.metadata.insert(
             PARTITIONS_METADATA.to_string(),
@@ -195,7 +338,7 @@ pub fn group_stream_like(
         max_bytes: share(old.max_bytes),
         max_messages: share(old.max_messages),
         max_messages_per_subject: old.max_messages_per_subject,
-        ..event_stream_config(layout, g)
+        ..event_stream_config(layout, g, old.num_replicas)
     }
 }
 
@@ -253,9 +396,33 @@ pub enum BucketError {
     Other(String, String),
 }
 
+/// A stream's handle and info. On a cluster, JetStream answers "no responders" or nothing
+/// for a moment while a server starts or a leader is elected: a request that got no answer
+/// is sent again for up to 5 s before it is an error. An answer ("not found", say) is
+/// returned at once.
+pub async fn get_stream_patiently(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<jetstream::stream::Stream, jetstream::context::GetStreamError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match js.get_stream(name).await {
+            Err(e)
+                if matches!(e.kind(), GetStreamErrorKind::Request)
+                    && tokio::time::Instant::now() + wait < deadline =>
+            {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens an existing bucket, telling a missing bucket apart from other failures.
 pub async fn open_bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store, BucketError> {
-    if let Err(e) = js.get_stream(format!("KV_{name}")).await {
+    if let Err(e) = get_stream_patiently(js, &format!("KV_{name}")).await {
         return Err(match e.kind() {
             GetStreamErrorKind::JetStream(err)
                 if err.error_code() == ErrorCode::STREAM_NOT_FOUND =>
@@ -289,47 +456,51 @@ pub async fn open_or_create_bucket(
 }
 
 /// Placement: tenant -> shard, written by operators; revisions kept for `history`.
-pub fn placement_bucket(name: &str) -> kv::Config {
+pub fn placement_bucket(name: &str, replicas: usize) -> kv::Config {
     kv::Config {
         bucket: name.to_string(),
         description: "runner tenant placement: key = tenant, value = shard id".into(),
         history: PLACEMENT_HISTORY,
         storage: stream::StorageType::File,
+        num_replicas: replicas,
         ..Default::default()
     }
 }
 
 /// Shard registry and lease: one heartbeat record per live runner, gone `lease` after its
 /// last heartbeat.
-pub fn registry_bucket(name: &str, lease: Duration) -> kv::Config {
+pub fn registry_bucket(name: &str, lease: Duration, replicas: usize) -> kv::Config {
     kv::Config {
         bucket: name.to_string(),
         description: "runner shard registry and lease: key = shard id".into(),
         history: 1,
         max_age: lease,
         storage: stream::StorageType::File,
+        num_replicas: replicas,
         ..Default::default()
     }
 }
 
 /// Hand-over: tenant claims and shards' position reports.
-pub fn handoff_bucket(name: &str) -> kv::Config {
+pub fn handoff_bucket(name: &str, replicas: usize) -> kv::Config {
     kv::Config {
         bucket: name.to_string(),
         description: "runner hand-over: claim.<tenant>, positions.<shard>".into(),
         history: 8,
         storage: stream::StorageType::File,
+        num_replicas: replicas,
         ..Default::default()
     }
 }
 
 /// The audit trail of placement changes.
-pub fn audit_stream() -> stream::Config {
+pub fn audit_stream(replicas: usize) -> stream::Config {
     stream::Config {
         name: AUDIT_STREAM.to_string(),
         subjects: vec!["audit.>".into()],
         storage: stream::StorageType::File,
         max_messages_per_subject: 1000,
+        num_replicas: replicas,
         ..Default::default()
     }
 }
@@ -354,8 +525,7 @@ pub async fn latest_entries(
     filter: &str,
 ) -> Result<Vec<Latest>, String> {
     use futures_util::StreamExt;
-    let stream = js
-        .get_stream(format!("KV_{bucket}"))
+    let stream = get_stream_patiently(js, &format!("KV_{bucket}"))
         .await
         .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
     let prefix = format!("$KV.{bucket}.");
@@ -415,6 +585,66 @@ pub async fn latest_entries(
 mod tests {
     use super::*;
     use crate::layout::Layout;
+
+    #[test]
+    fn a_server_list_takes_one_url_or_several() {
+        let one: ServerList = "nats://127.0.0.1:4222".parse().unwrap();
+        assert_eq!(one.len(), 1);
+        let three: ServerList = "nats://a:4222, tls://b:4223,c".parse().unwrap();
+        assert_eq!(three.len(), 3);
+        assert_eq!(
+            three.to_string(),
+            "nats://a:4222,tls://b:4223,nats://c:4222"
+        );
+        let ipv6: ServerList = "nats://[::1]:4222".parse().unwrap();
+        assert_eq!(ipv6.to_string(), "nats://[::1]:4222");
+    }
+
+    #[test]
+    fn a_bad_server_list_says_which_part_is_wrong() {
+        let e = "nats://a:4222,nats://b:42x22"
+            .parse::<ServerList>()
+            .unwrap_err();
+        assert!(
+            e.contains("'nats://b:42x22' is not a NATS server URL"),
+            "{e}"
+        );
+        let e = "nats://a:4222,,nats://b:4222"
+            .parse::<ServerList>()
+            .unwrap_err();
+        assert!(e.contains("empty server"), "{e}");
+        let e = "".parse::<ServerList>().unwrap_err();
+        assert!(e.contains("empty server"), "{e}");
+        let e = "http://a:4222".parse::<ServerList>().unwrap_err();
+        assert!(e.contains("invalid scheme"), "{e}");
+    }
+
+    #[test]
+    fn a_server_list_never_shows_a_password() {
+        let l: ServerList = "nats://bob:s3cret@a:4222".parse().unwrap();
+        assert_eq!(l.to_string(), "nats://a:4222");
+    }
+
+    #[test]
+    fn replicas_are_auto_or_one_to_five() {
+        assert_eq!("auto".parse::<Replicas>(), Ok(Replicas::Auto));
+        assert_eq!("3".parse::<Replicas>(), Ok(Replicas::Fixed(3)));
+        for bad in ["0", "6", "three", ""] {
+            assert!(bad.parse::<Replicas>().is_err(), "{bad}");
+        }
+        assert_eq!(Replicas::Auto.resolve(1), 1);
+        assert_eq!(Replicas::Auto.resolve(2), 2);
+        assert_eq!(Replicas::Auto.resolve(3), 3);
+        assert_eq!(Replicas::Auto.resolve(5), 3);
+        assert_eq!(
+            Replicas::Fixed(5).resolve(1),
+            5,
+            "a fixed count is the operator's"
+        );
+        assert!(replica_warning("stream X", 1, 3).is_some());
+        assert!(replica_warning("stream X", 3, 5).is_none());
+        assert!(replica_warning("stream X", 1, 1).is_none());
+    }
 
     #[test]
     fn group_streams_keep_the_single_streams_settings_and_share_its_limits() {

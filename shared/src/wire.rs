@@ -413,8 +413,30 @@ pub struct WaitingTenant {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatsStatus {
+    /// The servers configured (scheme, host, port; never a password).
     pub url: String,
     pub connected: bool,
+    /// Servers in the cluster the runner reached, as that server told it (1: no cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_size: Option<usize>,
+    /// `RUNNER_REPLICAS` as set (`auto` or a count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_setting: Option<String>,
+    /// Each stream and KV bucket the runner uses, with the copies JetStream keeps of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<StoredItem>,
+}
+
+/// A stream or KV bucket the runner uses, and its replica count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredItem {
+    /// `stream` or `bucket`.
+    pub kind: String,
+    pub name: String,
+    pub replicas: usize,
+    /// Set when the count is below what the cluster allows (every server up to 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

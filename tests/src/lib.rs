@@ -125,10 +125,15 @@ pub struct RunnerSpec {
 
 impl RunnerSpec {
     pub fn new(nats: &NatsServer, data_dir: &Path, tenants: &[&str]) -> Self {
+        Self::at(nats.url(), data_dir, tenants)
+    }
+
+    /// A runner of `tenants` on the NATS servers `urls` (one URL or several, comma-separated).
+    pub fn at(urls: String, data_dir: &Path, tenants: &[&str]) -> Self {
         RunnerSpec {
             shard: "shard-a".into(),
             data_dir: data_dir.to_path_buf(),
-            nats_url: nats.url(),
+            nats_url: urls,
             tenants: tenants.iter().map(|t| t.to_string()).collect(),
             sagas: example_sagas(),
             placement: None,
@@ -498,8 +503,13 @@ fn postcard_decode<T: serde::de::DeserializeOwned>(
 
 /// `runnerctl` pointed at `nats`, with colour off.
 pub fn runnerctl(nats: &NatsServer) -> Command {
+    runnerctl_at(&nats.url())
+}
+
+/// `runnerctl` pointed at the servers `urls` (one or several, comma-separated).
+pub fn runnerctl_at(urls: &str) -> Command {
     let mut c = Command::new(bin("runnerctl"));
-    c.env("NATS_URL", nats.url())
+    c.env("NATS_URL", urls)
         .env("NO_COLOR", "1")
         // A developer's own config file must not steer the tests.
         .env("RUNNERCTL_CONFIG", "/nonexistent/runnerctl.toml")
@@ -889,17 +899,27 @@ impl Deposits {
 /// shorter than the scenario, so that a command published twice shows up twice instead of
 /// being hidden by JetStream's default 2-minute window.
 pub async fn create_streams(js: &jetstream::Context, dup: Duration) -> Result<()> {
+    create_streams_with(js, dup, 1).await
+}
+
+/// [`create_streams`] with `replicas` copies of each stream (on a cluster).
+pub async fn create_streams_with(
+    js: &jetstream::Context,
+    dup: Duration,
+    replicas: usize,
+) -> Result<()> {
     let name = shared::names::DEFAULT_EVENT_STREAM;
     js.create_stream(jetstream::stream::Config {
         name: name.into(),
         subjects: vec![shared::names::EVENT_SUBJECTS.into()],
         allow_direct: true,
         duplicate_window: dup,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await
     .with_context(|| format!("creating stream {name}"))?;
-    create_output_streams(js, dup).await
+    create_output_streams(js, dup, replicas).await
 }
 
 /// A nats-server whose account maps `evt.<tenant>.<saga>` to the group streams of a
@@ -943,11 +963,15 @@ pub async fn create_group_streams(
         .await
         .with_context(|| format!("creating stream {}", layout.stream(g)))?;
     }
-    create_output_streams(js, dup).await
+    create_output_streams(js, dup, 1).await
 }
 
 /// The command and dead-letter streams, with a duplicate window of `dup`.
-async fn create_output_streams(js: &jetstream::Context, dup: Duration) -> Result<()> {
+async fn create_output_streams(
+    js: &jetstream::Context,
+    dup: Duration,
+    replicas: usize,
+) -> Result<()> {
     for (name, subject) in [
         (
             shared::names::DEFAULT_COMMAND_STREAM,
@@ -963,6 +987,7 @@ async fn create_output_streams(js: &jetstream::Context, dup: Duration) -> Result
             subjects: vec![subject.into()],
             allow_direct: true,
             duplicate_window: dup,
+            num_replicas: replicas,
             ..Default::default()
         })
         .await

@@ -570,6 +570,17 @@ async fn bad_configuration_exits_2_with_a_specific_message() -> anyhow::Result<(
             vec![("RUNNER_DATA_DIR", "/proc/runner".into())],
             "RUNNER_DATA_DIR=/proc/runner",
         ),
+        (
+            vec![(
+                "RUNNER_NATS_URL",
+                "nats://127.0.0.1:4222,nats://127.0.0.1:42x22".into(),
+            )],
+            "RUNNER_NATS_URL: 'nats://127.0.0.1:42x22' is not a NATS server URL",
+        ),
+        (
+            vec![("RUNNER_REPLICAS", "7".into())],
+            "RUNNER_REPLICAS: '7' is not a replica count",
+        ),
     ];
     for (env, needle) in cases {
         let mut cmd = std::process::Command::new(bin("runner"));

@@ -111,6 +111,17 @@ async fn status_shows_the_runner_as_a_table_and_as_json() -> anyhow::Result<()> 
 /// them, and on Ctrl-C stops everything and removes what it created.
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<()> {
+    dev_stack(1).await
+}
+
+/// `runnerctl dev --cluster 3`: the same stack on a 3-node cluster, everything with 3 copies,
+/// the runners given every server.
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_runs_the_stack_on_a_three_node_cluster() -> anyhow::Result<()> {
+    dev_stack(3).await
+}
+
+async fn dev_stack(cluster: usize) -> anyhow::Result<()> {
     use std::io::BufRead;
     let mut dev = runnerctl()
         .args([
@@ -122,6 +133,8 @@ async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<
             "127.0.0.1:0",
             "--nats-port",
             "0",
+            "--cluster",
+            &cluster.to_string(),
         ])
         .env("RUNNERCTL_RUNNER_BIN", e2e::bin("runner"))
         .stdout(std::process::Stdio::piped())
@@ -149,6 +162,11 @@ async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<
         .find(|w| w.starts_with("nats://"))
         .expect("the NATS URL is printed")
         .to_string();
+    assert_eq!(
+        nats_url.split(',').count(),
+        cluster,
+        "every server's URL is printed: {text}"
+    );
     let shards = runnerctl()
         .env("NATS_URL", &nats_url)
         .args(["shards", "-o", "json"])
@@ -180,7 +198,10 @@ async fn dev_runs_a_two_shard_stack_and_cleans_up_on_ctrl_c() -> anyhow::Result<
                     .json()
                     .await
                     .ok()?;
-                all &= s.totals.applied > 0;
+                all &= s.totals.applied > 0
+                    && s.nats.cluster_size == Some(cluster)
+                    && !s.nats.storage.is_empty()
+                    && s.nats.storage.iter().all(|i| i.replicas == cluster.min(3));
             }
             all.then_some(())
         },

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use shared::devtools::{NatsServer, ServerOptions};
+use shared::devtools::{NatsCluster, NatsServer, ServerOptions};
 use shared::edge_storage::{Holder, LOCK_FILE};
 use shared::ids::TenantId;
 
@@ -145,7 +145,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             p
         }
     };
-    let nats = start_nats(&root, args.nats_port).await?;
+    let nats = start_nats(&root, args.nats_port, args.cluster).await?;
     let shard_ids = shard_ids(args.shards);
     let js = place_tenants(&nats, &tenants, &shard_ids).await?;
     let stack = Stack {
@@ -240,15 +240,41 @@ async fn serving(urls: &[String], tenants: usize) {
     }
 }
 
-/// nats-server with JetStream, its store under `root`, on `port` if it is free, with the
-/// account mapping of the partitioned layout.
-async fn start_nats(root: &Path, port: u16) -> anyhow::Result<NatsServer> {
-    eprintln!("starting nats-server with JetStream...");
+/// The stack's NATS: one server, or a cluster.
+enum DevNats {
+    One(Box<NatsServer>),
+    Cluster(NatsCluster),
+}
+
+impl DevNats {
+    /// The client URL(s), comma-separated.
+    fn url(&self) -> String {
+        match self {
+            DevNats::One(s) => s.url(),
+            DevNats::Cluster(c) => c.urls(),
+        }
+    }
+}
+
+/// nats-server with JetStream (or a cluster of `cluster` of them), its store under `root`,
+/// on `port` if it is free (one server), with the account mapping of the partitioned
+/// layout.
+async fn start_nats(root: &Path, port: u16, cluster: u8) -> anyhow::Result<DevNats> {
     let store = root.join("nats");
     let conf = root.join("nats.conf");
     let layout = shared::layout::Layout::new(shared::names::DEFAULT_EVENT_STREAM, DEV_PARTITIONS);
     std::fs::write(&conf, layout.mapping_config().unwrap_or_default())
         .with_context(|| format!("cannot write {}", conf.display()))?;
+    if cluster > 1 {
+        eprintln!("starting a cluster of {cluster} nats-servers with JetStream...");
+        let c = tokio::task::spawn_blocking(move || {
+            NatsCluster::start_with(usize::from(cluster), Some(conf), Some(store))
+        })
+        .await?
+        .map_err(|e| CliError::new(Kind::Unreachable, format!("cannot start the cluster: {e}")))?;
+        return Ok(DevNats::Cluster(c));
+    }
+    eprintln!("starting nats-server with JetStream...");
     // (A statement of its own: the probe's listener must be closed before the server binds.)
     let port = std::net::TcpListener::bind(("127.0.0.1", port))
         .is_ok()
@@ -263,27 +289,53 @@ async fn start_nats(root: &Path, port: u16) -> anyhow::Result<NatsServer> {
     })
     .await?
     .map_err(|e| CliError::new(Kind::Unreachable, format!("cannot start nats-server: {e}")))?;
-    Ok(nats)
+    Ok(DevNats::One(Box::new(nats)))
 }
 
 /// The placement bucket, with the tenants spread over the shards.
 async fn place_tenants(
-    nats: &NatsServer,
+    nats: &DevNats,
     tenants: &[TenantId],
     shard_ids: &[String],
 ) -> anyhow::Result<async_nats::jetstream::Context> {
-    let client = async_nats::connect(nats.url())
+    let servers: shared::nats::ServerList = nats.url().parse().map_err(anyhow::Error::msg)?;
+    let client = async_nats::connect(servers.addrs())
         .await
         .context("cannot connect to the dev nats-server")?;
+    let size = shared::nats::cluster_size(&client.server_info());
+    let replicas = shared::nats::Replicas::Auto.resolve(size);
     let js = async_nats::jetstream::new(client);
     let bucket = shared::placement::DEFAULT_PLACEMENT_BUCKET;
-    let kv = shared::nats::open_or_create_bucket(&js, shared::nats::placement_bucket(bucket))
+    // A new cluster elects its JetStream meta leader a moment after it starts.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let kv = loop {
+        match shared::nats::open_or_create_bucket(
+            &js,
+            shared::nats::placement_bucket(bucket, replicas),
+        )
         .await
-        .map_err(|e| CliError::failure(e.to_string()))?;
+        {
+            Ok(kv) => break kv,
+            Err(e) if Instant::now() > deadline => {
+                return Err(CliError::failure(e.to_string()).into());
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
     for (i, t) in tenants.iter().enumerate() {
-        kv.put(t.as_str(), shard_of(shard_ids, i).to_string().into())
-            .await
-            .context("cannot write the placement")?;
+        // (A bucket just made on a cluster may not answer for a moment.)
+        loop {
+            match kv
+                .put(t.as_str(), shard_of(shard_ids, i).to_string().into())
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if Instant::now() > deadline => {
+                    return Err(anyhow::Error::new(e).context("cannot write the placement"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
     }
     Ok(js)
 }
@@ -395,6 +447,7 @@ async fn dashboard(nats_url: String) {
         placement_bucket: shared::placement::DEFAULT_PLACEMENT_BUCKET.to_string(),
         registry_bucket: shared::placement::DEFAULT_REGISTRY_BUCKET.to_string(),
         handoff_bucket: shared::placement::DEFAULT_HANDOFF_BUCKET.to_string(),
+        replicas: shared::nats::Replicas::Auto,
         stream: shared::names::DEFAULT_EVENT_STREAM.to_string(),
     };
     let tui = crate::cli::TuiArgs {

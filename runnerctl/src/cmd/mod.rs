@@ -12,6 +12,7 @@ mod placements;
 mod rebalance;
 mod release;
 mod replay;
+mod setup;
 mod shards;
 mod status;
 mod target;
@@ -61,6 +62,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Rebalance(a) => rebalance::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Migrate(a) => migrate::run(a, &cli.nats, cli.token, cli.output).await,
+        Command::Setup(a) => setup::run(a, &cli.nats, cli.output).await,
         Command::Dev(a) => dev::run(a).await,
         Command::Config {
             what: crate::cli::ConfigCmd::Show,

@@ -150,7 +150,7 @@ pub async fn place(
     let kv = if args.create {
         shared::nats::open_or_create_bucket(
             &nats.js,
-            shared::nats::placement_bucket(&nats_args.placement_bucket),
+            shared::nats::placement_bucket(&nats_args.placement_bucket, nats.replicas),
         )
         .await
         .map_err(|e| CliError::failure(e.to_string()))?

