@@ -595,3 +595,96 @@ async fn a_runner_cut_off_past_its_lease_gives_its_tenant_up() -> Result<()> {
     );
     Ok(())
 }
+
+/// What a single server made with one copy, later grown into a cluster: the runner warns at
+/// start and in its status, `runnerctl setup` reports it `below`, and `--update` raises it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_few_replicas_are_reported_and_raised() -> Result<()> {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let cluster = NatsCluster::start(3).map_err(|e| anyhow!(e))?;
+    let urls = cluster.urls();
+    let js = jetstream_on(&urls).await?;
+    create_streams_with(&js, DUP, 1).await?;
+    let dir = tempfile::tempdir()?;
+    let r = Runner::start(RunnerSpec::at(urls.clone(), &dir.path().join("a"), &["t1"])).await?;
+    let s = r.status().await?;
+    let events = s
+        .nats
+        .storage
+        .iter()
+        .find(|i| i.name == "RUNNER_EVENTS")
+        .context("RUNNER_EVENTS in the status")?;
+    ensure!(
+        events.replicas == 1
+            && events
+                .warning
+                .as_deref()
+                .is_some_and(|w| w.contains("runnerctl setup --replicas 3")),
+        "status: {events:?}"
+    );
+    let registry = s
+        .nats
+        .storage
+        .iter()
+        .find(|i| i.name == shared::placement::DEFAULT_REGISTRY_BUCKET)
+        .context("the registry in the status")?;
+    ensure!(
+        registry.replicas == 3 && registry.warning.is_none(),
+        "what the runner created keeps 3 copies: {registry:?}"
+    );
+    ensure!(
+        r.log_text().contains("stream RUNNER_EVENTS keeps 1 copy"),
+        "no warning at start:\n{}",
+        r.log_text()
+    );
+    let status = runnerctl_at(&urls)
+        .args(["status", "--url", &r.admin_url])
+        .output()?;
+    let text = String::from_utf8_lossy(&status.stdout);
+    ensure!(
+        text.contains("cluster of 3")
+            && text.contains("warning: stream RUNNER_EVENTS keeps 1 copy"),
+        "runnerctl status:\n{text}"
+    );
+    let report = |extra: &[&str]| -> Result<serde_json::Value> {
+        let out = runnerctl_at(&urls)
+            .args(["setup", "-o", "json"])
+            .args(extra)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "runnerctl setup {extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let action = |v: &serde_json::Value, name: &str| {
+        v["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["name"] == name).cloned())
+            .unwrap_or_default()
+    };
+    let before = report(&[])?;
+    ensure!(
+        action(&before, "RUNNER_EVENTS")["action"] == "below",
+        "{before}"
+    );
+    let raised = report(&["--update"])?;
+    ensure!(
+        action(&raised, "RUNNER_EVENTS")["action"] == "raised"
+            && action(&raised, "RUNNER_EVENTS")["replicas"] == 3,
+        "{raised}"
+    );
+    let info = js.get_stream("RUNNER_EVENTS").await?.cached_info().clone();
+    ensure!(info.config.num_replicas == 3, "{:?}", info.config);
+    let after = report(&[])?;
+    ensure!(
+        after["items"]
+            .as_array()
+            .context("items")?
+            .iter()
+            .all(|i| i["action"] == "ok" && i["replicas"] == 3),
+        "{after}"
+    );
+    Ok(())
+}

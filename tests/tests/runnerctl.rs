@@ -227,6 +227,23 @@ async fn dev_stack(cluster: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A NATS server list that does not parse is a usage error naming the setting, before any
+/// connection is tried.
+#[test]
+fn a_bad_nats_url_is_exit_2_naming_the_setting() -> anyhow::Result<()> {
+    let out = runnerctl()
+        .env("NATS_URL", "nats://127.0.0.1:4222,nats://127.0.0.1:42x22")
+        .args(["placements"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--nats-url") && err.contains("'nats://127.0.0.1:42x22'"),
+        "{err}"
+    );
+    Ok(())
+}
+
 /// Settings come from flags, then the environment, then the selected context of the config
 /// file, then defaults; `config show` says which, and never prints a secret.
 #[test]

@@ -70,14 +70,21 @@ pub fn render(s: &StatusResponse) -> String {
         None => "tenants by allowlist\n".to_string(),
     };
     out += &format!(
-        "nats {} ({})\n",
+        "nats {} ({}{})\n",
         s.nats.url,
         if s.nats.connected {
             "connected"
         } else {
             "NOT CONNECTED"
+        },
+        match s.nats.cluster_size {
+            Some(1) | None => String::new(),
+            Some(n) => format!(", cluster of {n}"),
         }
     );
+    for w in s.nats.storage.iter().filter_map(|i| i.warning.as_ref()) {
+        out += &format!("warning: {w}\n");
+    }
     let last = s
         .stream_last_seq
         .map(|v| v.to_string())
