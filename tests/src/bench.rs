@@ -200,3 +200,79 @@ pub fn add_buckets(all: &mut Vec<(f64, f64)>, one: &[(f64, f64)]) {
         all.iter_mut().zip(one).for_each(|(x, y)| x.1 += y.1);
     }
 }
+
+/// The commands workload's physical limit on this server (issue 18): read every event of the
+/// layout's streams with a consumer like the runner's (no acks), publish one message per
+/// event with a `Nats-Msg-Id` to a stream of its own, and await the acks a window at a time;
+/// no saga, no volume. Events/s.
+pub async fn raw_pipeline_rate(
+    js: &jetstream::Context,
+    layout: &shared::layout::Layout,
+) -> Result<f64> {
+    use anyhow::Context;
+    use futures_util::StreamExt;
+    const WINDOW: usize = 1000;
+    let out = js
+        .create_stream(jetstream::stream::Config {
+            name: "BENCH_PIPELINE".into(),
+            subjects: vec!["benchpipe.>".into()],
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await?;
+    let mut total = 0u64;
+    let mut working = Duration::ZERO;
+    for g in layout.groups() {
+        let mut stream = js.get_stream(layout.stream(g)).await?;
+        let n = stream.info().await?.state.messages;
+        if n == 0 {
+            continue;
+        }
+        let start = Instant::now();
+        let c = stream
+            .create_consumer(jetstream::consumer::pull::Config {
+                ack_policy: jetstream::consumer::AckPolicy::None,
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await?;
+        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        let mut acks = Vec::with_capacity(WINDOW);
+        for i in 0..n {
+            let m = msgs.next().await.context("pipeline consumer ended")??;
+            let mut h = async_nats::HeaderMap::new();
+            h.insert("Nats-Msg-Id", format!("pipe:{g}:{i}").as_str());
+            acks.push(
+                js.publish_with_headers(format!("benchpipe.{g}"), h, m.payload.clone())
+                    .await?,
+            );
+            if acks.len() == WINDOW {
+                for a in acks.drain(..) {
+                    a.await?;
+                }
+            }
+        }
+        for a in acks.drain(..) {
+            a.await?;
+        }
+        working += start.elapsed();
+        total += n;
+    }
+    drop(out);
+    js.delete_stream("BENCH_PIPELINE").await?;
+    Ok(total as f64 / working.as_secs_f64().max(1e-6))
+}
+
+/// The durable commit of the volume alone on this disk: `n` write transactions of one small
+/// record each, as the runner commits a batch (same volume settings); (p50, p99) in ms.
+pub fn commit_latency_ms(dir: &std::path::Path, n: usize) -> Result<(f64, f64)> {
+    use shared::edge_storage::{Volume, WriteOptions};
+    let v = Volume::open_for_write(dir, &WriteOptions::new("bench"))?;
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        v.write(|w| w.set_meta_u64("bench_commit", i as u64))?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((crate::quantile_of(&ms, 0.5), crate::quantile_of(&ms, 0.99)))
+}
