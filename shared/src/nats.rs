@@ -397,36 +397,48 @@ pub enum BucketError {
 }
 
 /// A stream's handle and info. On a cluster, JetStream answers "no responders" or nothing
-/// for a moment while a server starts or a leader is elected: a request that got no answer
-/// is sent again for up to 5 s before it is an error. An answer ("not found", say) is
-/// returned at once.
+/// for a moment while a server starts or a leader is elected (nats-server's followers wait
+/// 4-9 s for a lost leader): a request that got no answer within 2 s is sent again, for up
+/// to 12 s in all, before it is an error. An answer ("not found", say) is returned at once.
 pub async fn get_stream_patiently(
     js: &jetstream::Context,
     name: &str,
-) -> Result<jetstream::stream::Stream, jetstream::context::GetStreamError> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+) -> Result<jetstream::stream::Stream, GetStreamPatientlyError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(12);
     let mut wait = Duration::from_millis(100);
     loop {
-        match js.get_stream(name).await {
-            Err(e)
-                if matches!(e.kind(), GetStreamErrorKind::Request)
-                    && tokio::time::Instant::now() + wait < deadline =>
-            {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(1));
+        let last = match tokio::time::timeout(Duration::from_secs(2), js.get_stream(name)).await {
+            Ok(Err(e)) if matches!(e.kind(), GetStreamErrorKind::Request) => {
+                GetStreamPatientlyError::Unanswered(e.to_string())
             }
-            other => return other,
+            Ok(Err(e)) => return Err(GetStreamPatientlyError::Answer(e)),
+            Ok(Ok(s)) => return Ok(s),
+            Err(_) => GetStreamPatientlyError::Unanswered("no answer in 2 s".into()),
+        };
+        if tokio::time::Instant::now() + wait >= deadline {
+            return Err(last);
         }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(1));
     }
+}
+
+/// Why [`get_stream_patiently`] gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum GetStreamPatientlyError {
+    /// JetStream answered: the stream does not exist, or the request was refused.
+    #[error("{0}")]
+    Answer(jetstream::context::GetStreamError),
+    /// No answer came, however often it was asked.
+    #[error("JetStream did not answer for 12 s (last: {0})")]
+    Unanswered(String),
 }
 
 /// Opens an existing bucket, telling a missing bucket apart from other failures.
 pub async fn open_bucket(js: &jetstream::Context, name: &str) -> Result<kv::Store, BucketError> {
     if let Err(e) = get_stream_patiently(js, &format!("KV_{name}")).await {
-        return Err(match e.kind() {
-            GetStreamErrorKind::JetStream(err)
-                if err.error_code() == ErrorCode::STREAM_NOT_FOUND =>
-            {
+        return Err(match &e {
+            GetStreamPatientlyError::Answer(a) if stream_not_found(a) => {
                 BucketError::NotFound(name.to_string())
             }
             _ => BucketError::Other(name.to_string(), e.to_string()),

@@ -413,8 +413,25 @@ pub async fn ensure_event_stream(js: &jetstream::Context) -> Result<()> {
 }
 
 /// Every message of a stream, as (subject, headers, payload), read with a throwaway
-/// consumer.
+/// consumer. On a cluster just recovering from a fault JetStream may not answer at first:
+/// the read is tried again for up to 30 s.
 pub async fn read_stream(
+    js: &jetstream::Context,
+    stream: &str,
+) -> Result<Vec<async_nats::jetstream::Message>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match read_stream_once(js, stream).await {
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("reading stream {stream}: {e}; trying again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn read_stream_once(
     js: &jetstream::Context,
     stream: &str,
 ) -> Result<Vec<async_nats::jetstream::Message>> {

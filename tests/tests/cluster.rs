@@ -240,10 +240,16 @@ async fn published_past(published: &AtomicU64, n: u64) -> Result<()> {
     .await
 }
 
-/// Waits until every node's JetStream answers for the streams again (each has a leader and
-/// its replicas are current), after a node came back.
+/// Waits until the streams and buckets of the fleet each have a leader and current
+/// replicas again, after a node came back.
 async fn healed(case: &Case) -> Result<()> {
-    for s in ["RUNNER_EVENTS", "RUNNER_COMMANDS"] {
+    for s in [
+        "RUNNER_EVENTS",
+        "RUNNER_COMMANDS",
+        "KV_runner_placement",
+        "KV_runner_shards",
+        "KV_runner_handoff",
+    ] {
         eventually(
             Duration::from_secs(60),
             &format!("{s}'s replicas current"),
@@ -290,7 +296,8 @@ async fn run_case(fault: Fault) -> Result<()> {
             node.server.kill();
         }
         eprintln!("{victim} down after {at} events");
-        published_past(&published, at + 150).await?;
+        let total = case.deposits.events.len() as u64;
+        published_past(&published, (at + 150).min(total)).await?;
         case.cluster
             .node(victim)
             .context("victim node")?
@@ -304,14 +311,24 @@ async fn run_case(fault: Fault) -> Result<()> {
         r.wait_caught_up(Duration::from_secs(90)).await?;
     }
     // Placement is still followed live after the fault: a new tenant placed now is served.
-    let out = runnerctl_at(&case.cluster.urls())
-        .args(["place", "t5", "shard-a"])
-        .output()?;
-    ensure!(
-        out.status.success(),
-        "runnerctl place t5 shard-a after the fault: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // (Asked again, as an operator would, while a node just back may not answer yet.)
+    let urls = case.cluster.urls();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = runnerctl_at(&urls)
+            .args(["place", "t5", "shard-a"])
+            .output()?;
+        if out.status.success() {
+            break;
+        }
+        let last_error = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "runnerctl place t5 shard-a after the fault: {last_error}"
+        );
+        eprintln!("runnerctl place t5 shard-a: {last_error}; trying again");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     // Every tenant on exactly one shard, as placed; both leases held.
     let a = case.runners[0]
         .wait_serving(&["t1", "t2", "t5"], Duration::from_secs(30))
@@ -327,20 +344,32 @@ async fn run_case(fault: Fault) -> Result<()> {
             s.state
         );
     }
-    let shards = runnerctl_at(&case.cluster.urls())
-        .args(["shards", "-o", "json"])
-        .output()?;
-    let shards: serde_json::Value = serde_json::from_slice(&shards.stdout)?;
-    let live: BTreeSet<&str> = shards
-        .as_array()
-        .context("shards")?
-        .iter()
-        .filter_map(|r| r["shard_id"].as_str())
-        .collect();
-    ensure!(
-        live == BTreeSet::from(["shard-a", "shard-b"]),
-        "registry after the fault: {live:?}"
-    );
+    // Both leases in the registry (asked until the answer is complete: a node just back may
+    // still be catching up).
+    let urls = case.cluster.urls();
+    let registry = eventually(
+        Duration::from_secs(30),
+        "both shards in the registry",
+        || {
+            let urls = urls.clone();
+            async move {
+                let out = runnerctl_at(&urls)
+                    .args(["shards", "-o", "json"])
+                    .output()
+                    .ok()?;
+                let shards: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+                let live: BTreeSet<String> = shards
+                    .as_array()?
+                    .iter()
+                    .filter_map(|r| r["shard_id"].as_str().map(str::to_string))
+                    .collect();
+                (live == BTreeSet::from(["shard-a".to_string(), "shard-b".to_string()]))
+                    .then_some(live)
+            }
+        },
+    )
+    .await;
+    ensure!(registry.is_ok(), "registry after the fault: {registry:?}");
     let stall = stall(&case).await?;
     if std::env::var("E2E_CLUSTER_LOGS").is_ok() {
         for r in &case.runners {
