@@ -9,7 +9,8 @@
 //! docs/runbooks.md, in document order, and runs each with `sh -c`, with `runnerctl` on
 //! PATH. The only substitutions are the ones `runnerctl dev` itself prints: its NATS URL
 //! (`export NATS_URL=...` when port 4222 is taken) and admin ports other than 7070/7071.
-//! `/var/lib/runner/shard-a`, the docs' stopped volume, is shard-a's volume after the stack
+//! `/var/lib/runner/shard-a`, the docs' stopped volume, is shard-a's volume (or shard-b's when
+//! the section's `rebalance --apply` moved acme there) after the stack
 //! has been stopped with `--keep`; those commands run last.
 //!
 //! Each command must exit 0 unless [`EXPECTED`] says otherwise, with the reason the docs
@@ -251,10 +252,26 @@ async fn run_section(
     );
     let work = tempfile::tempdir()?;
     let run = |cmd: &str| -> anyhow::Result<(i32, String)> {
-        let mut c = cmd.replace("target/debug/runnerctl", "runnerctl").replace(
-            "/var/lib/runner/shard-a",
-            &stack.dir.join("shard-a").display().to_string(),
-        );
+        let mut c = cmd.replace("target/debug/runnerctl", "runnerctl");
+        if c.contains("/var/lib/runner/shard-a") {
+            // The docs' stopped volume of acme: shard-a's, unless a `rebalance --apply` of
+            // the same section moved acme (it follows the measured load), as a user would
+            // find with `runnerctl placements`.
+            let holds_acme = |shard: &str| {
+                e2e::read_volume(&stack.dir.join(shard))
+                    .map(|v| v.instances.keys().any(|(t, _, _)| t == "acme"))
+                    .unwrap_or(false)
+            };
+            let shard = if holds_acme("shard-a") || !holds_acme("shard-b") {
+                "shard-a"
+            } else {
+                "shard-b"
+            };
+            c = c.replace(
+                "/var/lib/runner/shard-a",
+                &stack.dir.join(shard).display().to_string(),
+            );
+        }
         for (i, url) in stack.admin_urls.iter().enumerate() {
             c = c.replace(&format!("http://127.0.0.1:{}", 7070 + i), url);
         }
