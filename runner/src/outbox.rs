@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer, context::PublishErrorKind, message::PublishMessage};
-use futures_util::StreamExt;
 use shared::edge_storage::{OutboxEntry, OutboxKind, StorageError, TableId, Volume};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -444,15 +443,15 @@ impl Relay {
                 if left == 0 {
                     return Ok::<_, String>(());
                 }
-                let mut msgs = consumer
-                    .stream()
-                    .max_messages_per_batch(1000)
-                    .messages()
+                let opts = shared::pull::PullOptions {
+                    batch: 1000,
+                    ..Default::default()
+                };
+                let mut msgs = shared::pull::Pull::start(&self.js, &consumer, opts)
                     .await
                     .map_err(|e| e.to_string())?;
                 while left > 0 {
-                    let Some(m) = msgs.next().await else { break };
-                    let m = m.map_err(|e| e.to_string())?;
+                    let m = msgs.next().await.map_err(|e| e.to_string())?;
                     if let Some(id) = m
                         .headers
                         .as_ref()

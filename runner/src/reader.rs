@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer};
-use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -485,25 +484,23 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
         {
             break;
         }
-        let messages = consumer
-            .stream()
-            .max_messages_per_batch(ctx.batch_size)
-            // Two missed heartbeats end the pull with an error, and the consumer is made
-            // again: that is how a reader learns its consumer died with a cluster node
-            // (killed, nothing said). A group reader's is short, so such a loss stalls its
-            // tenants about 2 s (docs/reliability.md#nats-cluster-faults); a tenant's own
-            // reader is mostly idle and there may be thousands, so its heartbeat is rarer
-            // (each is a message from the server).
-            .heartbeat(if src.tenant.is_some() {
+        // Two missed heartbeats end the pull with an error, and the consumer is made again:
+        // that is how a reader learns its consumer died with a cluster node (killed,
+        // nothing said). A group reader's is short, so such a loss stalls its tenants about
+        // 2 s (docs/reliability.md#nats-cluster-faults); a tenant's own reader is mostly
+        // idle and there may be thousands, so its heartbeat is rarer (each is a message
+        // from the server).
+        let opts = shared::pull::PullOptions {
+            batch: ctx.batch_size,
+            expires: Duration::from_secs(30),
+            heartbeat: if src.tenant.is_some() {
                 Duration::from_secs(14)
             } else {
                 Duration::from_secs(1)
-            })
-            .expires(Duration::from_secs(30))
-            .messages()
-            .await;
-        let messages = match messages {
-            Ok(m) => m,
+            },
+        };
+        let mut pull = match shared::pull::Pull::start(&ctx.js, &consumer, opts).await {
+            Ok(p) => p,
             Err(e) => {
                 warn!(reader = ?id, error = %e, "cannot start pulling; recreating the consumer");
                 if !sleep_or_cancel(backoff.next_wait(), &cancel).await {
@@ -512,7 +509,6 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
                 continue;
             }
         };
-        let mut chunks = messages.ready_chunks(ctx.batch_size);
         let mut expected = 1u64;
         loop {
             let chunk = tokio::select! {
@@ -524,13 +520,12 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
                     ctx.metrics.reader_recreates.inc();
                     break;
                 }
-                c = chunks.next() => c,
+                c = pull.next_chunk(ctx.batch_size) => match c {
+                    Ok(msgs) => msgs.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Err(e) => vec![Err(e)],
+                },
             };
-            let Some(chunk) = chunk else {
-                ctx.metrics.reader_recreates.inc();
-                break;
-            };
-            let delivered = chunk.len() as u64;
+            let delivered = chunk.iter().filter(|m| m.is_ok()).count() as u64;
             let Taken {
                 msgs,
                 caught_up,

@@ -9,6 +9,8 @@ pub mod names;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod placement;
+#[cfg(feature = "nats")]
+pub mod pull;
 pub mod routes;
 pub mod wire;
 

@@ -536,7 +536,6 @@ pub async fn latest_entries(
     bucket: &str,
     filter: &str,
 ) -> Result<Vec<Latest>, String> {
-    use futures_util::StreamExt;
     let stream = get_stream_patiently(js, &format!("KV_{bucket}"))
         .await
         .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
@@ -557,15 +556,13 @@ pub async fn latest_entries(
     if pending == 0 {
         return Ok(out);
     }
-    let mut msgs = consumer
-        .messages()
+    let mut msgs = crate::pull::Pull::start(js, &consumer, Default::default())
         .await
         .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
     while pending > 0 {
         let m = tokio::time::timeout(Duration::from_secs(10), msgs.next())
             .await
             .map_err(|_| format!("reading KV bucket '{bucket}' took too long"))?
-            .ok_or_else(|| format!("reading KV bucket '{bucket}' ended early"))?
             .map_err(|e| format!("cannot read KV bucket '{bucket}': {e}"))?;
         let info = m.info().map_err(|e| e.to_string())?;
         pending = info.pending;

@@ -27,7 +27,6 @@ pub async fn raw_acked_rate(
     layout: &shared::layout::Layout,
 ) -> Result<f64> {
     use anyhow::Context;
-    use futures_util::StreamExt;
     let mut total = 0u64;
     let mut reading = Duration::ZERO;
     for g in layout.groups() {
@@ -44,9 +43,17 @@ pub async fn raw_acked_rate(
                 ..Default::default()
             })
             .await?;
-        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        let mut msgs = shared::pull::Pull::start(
+            js,
+            &c,
+            shared::pull::PullOptions {
+                batch: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
         for _ in 0..n {
-            let m = msgs.next().await.context("raw consumer ended")??;
+            let m = msgs.next().await.context("raw consumer ended")?;
             m.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         reading += start.elapsed();
@@ -210,7 +217,6 @@ pub async fn raw_pipeline_rate(
     layout: &shared::layout::Layout,
 ) -> Result<f64> {
     use anyhow::Context;
-    use futures_util::StreamExt;
     const WINDOW: usize = 1000;
     let out = js
         .create_stream(jetstream::stream::Config {
@@ -236,10 +242,18 @@ pub async fn raw_pipeline_rate(
                 ..Default::default()
             })
             .await?;
-        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        let mut msgs = shared::pull::Pull::start(
+            js,
+            &c,
+            shared::pull::PullOptions {
+                batch: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
         let mut acks = Vec::with_capacity(WINDOW);
         for i in 0..n {
-            let m = msgs.next().await.context("pipeline consumer ended")??;
+            let m = msgs.next().await.context("pipeline consumer ended")?;
             let mut h = async_nats::HeaderMap::new();
             h.insert("Nats-Msg-Id", format!("pipe:{g}:{i}").as_str());
             acks.push(

@@ -435,7 +435,6 @@ async fn read_stream_once(
     js: &jetstream::Context,
     stream: &str,
 ) -> Result<Vec<async_nats::jetstream::Message>> {
-    use futures_util::StreamExt;
     let s = js.get_stream(stream).await?;
     let total = s.cached_info().state.messages as usize;
     if total == 0 {
@@ -449,11 +448,11 @@ async fn read_stream_once(
         })
         .await?;
     let mut out = Vec::with_capacity(total);
-    let mut msgs = c.messages().await?;
+    let mut msgs = shared::pull::Pull::start(js, &c, Default::default()).await?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while out.len() < total {
         match tokio::time::timeout_at(deadline, msgs.next()).await {
-            Ok(Some(m)) => out.push(m?),
+            Ok(m) => out.push(m?),
             _ => bail!("read only {} of {total} messages of {stream}", out.len()),
         }
     }

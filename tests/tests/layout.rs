@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_nats::jetstream::{consumer, stream};
 use e2e::*;
-use futures_util::StreamExt;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_servers_partition_of_a_tenant_is_the_one_the_pair_computes() -> anyhow::Result<()> {
@@ -63,12 +62,10 @@ async fn the_servers_partition_of_a_tenant_is_the_one_the_pair_computes() -> any
                 ..Default::default()
             })
             .await?;
-        let mut msgs = c.messages().await?;
+        let mut msgs = shared::pull::Pull::start(&js, &c, Default::default()).await?;
         let mut seen: BTreeMap<String, u32> = BTreeMap::new();
         while seen.len() < tenants.len() {
-            let m = tokio::time::timeout(Duration::from_secs(10), msgs.next())
-                .await?
-                .expect("a message")?;
+            let m = tokio::time::timeout(Duration::from_secs(10), msgs.next()).await??;
             let parts: Vec<&str> = m.subject.split('.').collect();
             assert_eq!(parts.len(), 4, "{}", m.subject);
             seen.insert(parts[2].to_string(), parts[1].parse()?);

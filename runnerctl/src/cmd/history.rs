@@ -49,12 +49,11 @@ async fn audit_entries(nats: &Nats, tenant: &str) -> BTreeMap<u64, AuditEntry> {
     if pending == 0 {
         return out;
     }
-    let Ok(mut msgs) = c.messages().await else {
+    let Ok(mut msgs) = shared::pull::Pull::start(&nats.js, &c, Default::default()).await else {
         return out;
     };
     while pending > 0 {
-        let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), msgs.next()).await
-        else {
+        let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(5), msgs.next()).await else {
             break;
         };
         pending = m.info().map(|i| i.pending).unwrap_or(0);

@@ -350,7 +350,6 @@ async fn wait_applied(http: &reqwest::Client, runners: &[Runner], n: f64) -> Res
 /// One ephemeral, unfiltered, no-ack consumer reading a whole stream, one stream after the
 /// other (every group stream of a partitioned layout): events/s.
 async fn raw_rate(js: &async_nats::jetstream::Context, layout: &Layout) -> Result<f64> {
-    use futures_util::StreamExt;
     let mut total = 0u64;
     let t0 = Instant::now();
     for g in layout.groups() {
@@ -366,9 +365,17 @@ async fn raw_rate(js: &async_nats::jetstream::Context, layout: &Layout) -> Resul
                 ..Default::default()
             })
             .await?;
-        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        let mut msgs = shared::pull::Pull::start(
+            js,
+            &c,
+            shared::pull::PullOptions {
+                batch: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
         for _ in 0..n {
-            msgs.next().await.context("raw read ended")??;
+            msgs.next().await.context("raw read ended")?;
         }
         total += n;
     }

@@ -14,7 +14,6 @@ use anyhow::{Result, bail};
 use async_nats::jetstream::{self, consumer, stream};
 use e2e::bench::publish_deposits;
 use e2e::env_or;
-use futures_util::StreamExt;
 use shared::devtools::NatsServer;
 
 const STREAM: &str = "READS";
@@ -43,12 +42,20 @@ async fn read_from(
             ..Default::default()
         })
         .await?;
-    let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+    let mut msgs = shared::pull::Pull::start(
+        js,
+        &c,
+        shared::pull::PullOptions {
+            batch: 1000,
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut n = 0;
     while n < want {
         match tokio::time::timeout(Duration::from_secs(60), msgs.next()).await {
-            Ok(Some(Ok(_))) => n += 1,
-            Ok(Some(Err(e))) => bail!("read failed after {n}: {e}"),
+            Ok(Ok(_)) => n += 1,
+            Ok(Err(e)) => bail!("read failed after {n}: {e}"),
             _ => bail!("read stalled after {n} of {want}"),
         }
     }
@@ -113,9 +120,17 @@ async fn main() -> Result<()> {
                 ..Default::default()
             })
             .await?;
-        let mut msgs = c.stream().max_messages_per_batch(1000).messages().await?;
+        let mut msgs = shared::pull::Pull::start(
+            &js,
+            &c,
+            shared::pull::PullOptions {
+                batch: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
         for _ in 0..tenants {
-            let m = msgs.next().await.unwrap()?;
+            let m = msgs.next().await?;
             let mut it = m.subject.split('.');
             let (_, p, t) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
             part_of.insert(t.to_string(), p.parse()?);
