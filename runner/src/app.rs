@@ -549,6 +549,7 @@ async fn start(
             stream_changed: stream_changed.clone(),
             shard: b.cfg.shard_id.to_string(),
             batch_size: (args.batch_size as usize).min(1000),
+            read_ahead: args.batch_size as usize,
             engine: reader::Handoff::new(engine_tx.clone(), b.shared.clone()),
             shared: b.shared.clone(),
             metrics: b.metrics.clone(),

@@ -28,8 +28,8 @@ pub struct InFlight {
     shared: Arc<SharedState>,
     batches: u64,
     kib: u32,
-    /// The reader's places for batches in flight ([`crate::reader::BATCHES_PER_READER`]),
-    /// given back with the ticket.
+    /// The reader's room for events in flight ([`crate::reader::ReadAhead`]), given back
+    /// with the ticket.
     slots: Vec<tokio::sync::OwnedSemaphorePermit>,
 }
 

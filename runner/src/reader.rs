@@ -4,9 +4,9 @@
 //! reads one tenant (`evt.<tenant>.>`, `evt.<g>.<tenant>.>` partitioned) from that tenant's
 //! cursor.
 //!
-//! Fairness: each reader has at most [`BATCHES_PER_READER`] batches in flight to the engine,
-//! so a burst read by one reader waits behind its own batches, not in front of every other
-//! reader's (the engine takes batches in the order they come).
+//! Fairness: each reader has at most [`ReadAhead`] events in flight to the engine (a
+//! transaction's worth), so a burst read by one reader waits behind its own batches, not in
+//! front of every other reader's (the engine takes batches in the order they come).
 //!
 //! Consumers are ephemeral, memory-backed and without acks: where a reader stands is kept in
 //! the volume (checkpoints, cursors, reader position), so a consumer can be dropped and
@@ -42,7 +42,11 @@ pub struct ReaderCtx {
     /// Cancelled, with the reason in `SharedState::fatal`, when the stream is not the one.
     pub stream_changed: CancellationToken,
     pub shard: String,
+    /// Events per batch handed to the engine (and per request of a tenant's own reader).
     pub batch_size: usize,
+    /// Events a group reader asks the server for at a time: the engine's largest
+    /// transaction.
+    pub read_ahead: usize,
     pub engine: Handoff,
     pub shared: Arc<SharedState>,
     pub metrics: Arc<Metrics>,
@@ -52,10 +56,36 @@ pub struct ReaderCtx {
 
 static CONSUMER_SERIAL: AtomicU64 = AtomicU64::new(0);
 
-/// Most batches one reader has handed to the engine and the engine has not committed yet
-/// (`engine::BATCHES_IN_FLIGHT`): a reader reads ahead while the engine commits, and a
-/// burst read by one reader is never more than this in front of other readers' batches.
-pub const BATCHES_PER_READER: u32 = crate::engine::BATCHES_IN_FLIGHT as u32;
+/// Events one reader has handed to the engine and the engine has not committed yet, at
+/// most: a reader reads ahead while the engine commits (small batches do not use up its
+/// room: it is counted in events), and a burst read by one reader is never more than this
+/// in front of other readers' batches.
+#[derive(Clone)]
+pub struct ReadAhead {
+    events: Arc<tokio::sync::Semaphore>,
+    most: u32,
+}
+
+impl ReadAhead {
+    pub fn new(events: usize) -> ReadAhead {
+        let most = events.clamp(1, tokio::sync::Semaphore::MAX_PERMITS) as u32;
+        ReadAhead {
+            events: Arc::new(tokio::sync::Semaphore::new(most as usize)),
+            most,
+        }
+    }
+
+    /// Room for `n` events (an empty batch takes room for one; a batch larger than the
+    /// whole waits for all of it).
+    async fn room(&self, n: usize) -> Result<tokio::sync::OwnedSemaphorePermit, ()> {
+        let n = (n.max(1) as u64).min(self.most as u64) as u32;
+        self.events
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| ())
+    }
+}
 
 /// What a reader reads.
 #[derive(Debug, Clone)]
@@ -273,22 +303,22 @@ impl Handoff {
         self.send_in(reader, msgs, caught_up, cancel, None).await
     }
 
-    /// [`Handoff::send`], taking one of the reader's places for batches in flight from
-    /// `slots` first (see [`BATCHES_PER_READER`]).
+    /// [`Handoff::send`], taking room for the batch's events in the reader's
+    /// [`ReadAhead`] first.
     pub async fn send_in(
         &self,
         reader: ReaderId,
         msgs: Vec<Msg>,
         caught_up: bool,
         cancel: &CancellationToken,
-        slots: Option<&Arc<tokio::sync::Semaphore>>,
+        ahead: Option<&ReadAhead>,
     ) -> Handed {
-        let slot = match slots {
+        let slot = match ahead {
             None => None,
-            Some(s) => tokio::select! {
+            Some(a) => tokio::select! {
                 biased;
                 _ = cancel.cancelled() => return Handed::Cancelled,
-                p = s.clone().acquire_owned() => match p {
+                p = a.room(msgs.len()) => match p {
                     Ok(p) => Some(p),
                     Err(_) => return Handed::Closed,
                 },
@@ -420,7 +450,7 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
         shared::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     let mut failures = 0u32;
     let mut current: Option<String> = None;
-    let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_PER_READER as usize));
+    let ahead = ReadAhead::new(ctx.read_ahead);
     // Where the reader stands is confirmed with the server while it reads (see
     // `confirm_delivered`); the task ends with the reader. Everything before where it
     // starts was applied (by this process or an earlier one).
@@ -490,14 +520,26 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
         // 2 s (docs/reliability.md#nats-cluster-faults); a tenant's own reader is mostly
         // idle and there may be thousands, so its heartbeat is rarer (each is a message
         // from the server).
-        let opts = shared::pull::PullOptions {
-            batch: ctx.batch_size,
-            expires: Duration::from_secs(30),
-            heartbeat: if src.tenant.is_some() {
-                Duration::from_secs(14)
-            } else {
-                Duration::from_secs(1)
-            },
+        //
+        // A group reader asks for a whole transaction's worth (up to 8 MiB) at a time: the
+        // server keeps delivering while the reader waits for the engine, so the next
+        // transaction is full when the last commits (asking 1,000 at a time, commits of
+        // ~1,000 events at 1,000 tenants ran at half the rate; docs/performance.md). A
+        // tenant's own reader asks for one batch (up to 1 MiB): there may be many.
+        let opts = if src.tenant.is_some() {
+            shared::pull::PullOptions {
+                batch: ctx.batch_size,
+                max_bytes: 1 << 20,
+                expires: Duration::from_secs(30),
+                heartbeat: Duration::from_secs(14),
+            }
+        } else {
+            shared::pull::PullOptions {
+                batch: ctx.read_ahead,
+                max_bytes: 8 << 20,
+                expires: Duration::from_secs(30),
+                heartbeat: Duration::from_secs(1),
+            }
         };
         let mut pull = match shared::pull::Pull::start(&ctx.js, &consumer, opts).await {
             Ok(p) => p,
@@ -536,7 +578,7 @@ async fn read(ctx: Arc<ReaderCtx>, src: Source, mut next: u64, cancel: Cancellat
                 let last = msgs.last().map(|m| m.seq);
                 if ctx
                     .engine
-                    .send_in(id, msgs, caught_up, &cancel, Some(&slots))
+                    .send_in(id, msgs, caught_up, &cancel, Some(&ahead))
                     .await
                     != Handed::Sent
                 {
@@ -668,6 +710,32 @@ mod tests {
 
     fn queued(shared: &SharedState) -> u64 {
         shared.batches_queued.load(Ordering::Relaxed)
+    }
+
+    /// A reader's room is counted in events: many small batches fit where a transaction's
+    /// worth of events fits, then the next waits until a commit gives room back; a batch
+    /// larger than the whole room still goes, alone.
+    #[tokio::test]
+    async fn read_ahead_counts_events_not_batches() {
+        let ahead = ReadAhead::new(100);
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            held.push(ahead.room(2).await.unwrap());
+        }
+        let next = tokio::time::timeout(Duration::from_millis(50), ahead.room(1)).await;
+        assert!(next.is_err(), "room beyond 100 events");
+        drop(held.pop());
+        let two = tokio::time::timeout(Duration::from_secs(5), ahead.room(2)).await;
+        assert!(two.is_ok(), "no room after a commit gave 2 back");
+        drop(held);
+        drop(two);
+        let big = tokio::time::timeout(Duration::from_secs(5), ahead.room(5000)).await;
+        assert!(big.is_ok(), "a batch larger than the room never went");
+        // An empty batch (a reader saying it caught up) takes room for one.
+        drop(big);
+        let _all = ahead.room(100).await.unwrap();
+        let empty = tokio::time::timeout(Duration::from_millis(50), ahead.room(0)).await;
+        assert!(empty.is_err());
     }
 
     /// A reader cancelled while handing a batch over (the channel full, or room and the

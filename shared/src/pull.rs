@@ -12,8 +12,14 @@
 //!
 //! The protocol is JetStream's (ADR-13, ADR-37): a request asks for `batch` messages and
 //! expires after `expires`, with an idle heartbeat (status 100) while it waits; a request
-//! that ends short answers 408 or 409 with `Nats-Pending-Messages`, the count it did not
-//! deliver. A new request goes once half of what was asked has arrived.
+//! that ends short (expired, or its `max_bytes` used up: "409 Message Size Exceeds
+//! MaxBytes") answers 408 or 409 with `Nats-Pending-Messages`, the count it did not deliver.
+//! A new request goes once half of what was asked has arrived.
+//!
+//! A reader that hands messages on to slower work (the engine's commits) keeps reading
+//! ahead only as far as its requests reach: while it waits, the server delivers what was
+//! asked and no more. Requests as large as a transaction (`batch`, bounded by `max_bytes`)
+//! let a transaction fill while the previous one commits.
 
 use std::time::Duration;
 
@@ -28,6 +34,10 @@ use tokio::time::Instant;
 pub struct PullOptions {
     /// Messages per request.
     pub batch: usize,
+    /// Bytes per request, at most (0: no limit). Raised to twice the server's largest
+    /// message if below it, so a request can always carry the next message. What a pull
+    /// holds while its reader is busy elsewhere is about two requests.
+    pub max_bytes: usize,
     /// How long the server keeps a request waiting for messages.
     pub expires: Duration,
     /// The server's idle heartbeat while a request waits; two missed end the pull with
@@ -39,6 +49,7 @@ impl Default for PullOptions {
     fn default() -> Self {
         PullOptions {
             batch: 500,
+            max_bytes: 0,
             expires: Duration::from_secs(30),
             heartbeat: Duration::from_secs(15),
         }
@@ -65,10 +76,16 @@ pub enum PullError {
 #[derive(Serialize)]
 struct Request {
     batch: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    max_bytes: usize,
     #[serde(with = "nanos")]
     expires: Duration,
     #[serde(with = "nanos")]
     idle_heartbeat: Duration,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 mod nanos {
@@ -119,13 +136,19 @@ impl Pull {
             .subscribe(inbox.clone())
             .await
             .map_err(|e| PullError::Request(e.to_string()))?;
+        let largest = client.server_info().max_payload;
         let opts = PullOptions {
             batch: opts.batch.max(1),
+            max_bytes: match opts.max_bytes {
+                0 => 0,
+                n => n.max(largest.saturating_mul(2)),
+            },
             heartbeat: opts.heartbeat.min(opts.expires / 2),
             ..opts
         };
         let request = serde_json::to_vec(&Request {
             batch: opts.batch,
+            max_bytes: opts.max_bytes,
             expires: opts.expires,
             idle_heartbeat: opts.heartbeat,
         })

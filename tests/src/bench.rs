@@ -9,6 +9,18 @@ use serde_json::json;
 
 use crate::event;
 
+/// Reads a consumer as the benches do: requests of 1,000 messages.
+pub async fn pull(
+    js: &jetstream::Context,
+    c: &jetstream::consumer::PullConsumer,
+) -> Result<shared::pull::Pull> {
+    let opts = shared::pull::PullOptions {
+        batch: 1000,
+        ..Default::default()
+    };
+    Ok(shared::pull::Pull::start(js, c, opts).await?)
+}
+
 /// A 200-byte-ish event of the `account` saga.
 pub fn payload(i: u64, pad: &str) -> bytes::Bytes {
     event(
@@ -43,15 +55,7 @@ pub async fn raw_acked_rate(
                 ..Default::default()
             })
             .await?;
-        let mut msgs = shared::pull::Pull::start(
-            js,
-            &c,
-            shared::pull::PullOptions {
-                batch: 1000,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let mut msgs = pull(js, &c).await?;
         for _ in 0..n {
             let m = msgs.next().await.context("raw consumer ended")?;
             m.ack().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -242,15 +246,7 @@ pub async fn raw_pipeline_rate(
                 ..Default::default()
             })
             .await?;
-        let mut msgs = shared::pull::Pull::start(
-            js,
-            &c,
-            shared::pull::PullOptions {
-                batch: 1000,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let mut msgs = pull(js, &c).await?;
         let mut acks = Vec::with_capacity(WINDOW);
         for i in 0..n {
             let m = msgs.next().await.context("pipeline consumer ended")?;
@@ -289,4 +285,101 @@ pub fn commit_latency_ms(dir: &std::path::Path, n: usize) -> Result<(f64, f64)> 
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     Ok((crate::quantile_of(&ms, 0.5), crate::quantile_of(&ms, 0.99)))
+}
+
+/// Waits until the command stream holds `n` messages; when (ms, server clock) the last of
+/// them was stored.
+pub async fn commands_stored(js: &jetstream::Context, n: u64, within: Duration) -> Result<u64> {
+    let deadline = Instant::now() + within;
+    loop {
+        let mut s = js.get_stream(shared::names::DEFAULT_COMMAND_STREAM).await?;
+        let st = &s.info().await?.state;
+        if st.messages >= n {
+            return Ok((st.last_timestamp.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("only {} of {n} commands stored in {within:?}", st.messages);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Event-stored to command-stored latencies (ms, both by the server's clock) of the
+/// deposits numbered `from..from + n` (event `e<i>` is the event stream's sequence i + 1),
+/// from the two streams' own timestamps: (p50, p99).
+pub async fn command_latency_ms(js: &jetstream::Context, from: u64, n: u64) -> Result<(f64, f64)> {
+    use jetstream::consumer;
+    let read = |stream: &'static str, start: consumer::DeliverPolicy| async move {
+        let c = js
+            .get_stream(stream)
+            .await?
+            .create_consumer(consumer::pull::Config {
+                deliver_policy: start,
+                ack_policy: consumer::AckPolicy::None,
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await?;
+        let mut pending = c.cached_info().num_pending;
+        let mut msgs = pull(js, &c).await?;
+        let mut out = Vec::with_capacity(pending as usize);
+        while pending > 0 {
+            for m in msgs.next_chunk(1000).await? {
+                let info = m.info().map_err(|e| anyhow::anyhow!("{e}"))?;
+                pending = info.pending;
+                let at = info.published.unix_timestamp_nanos() as f64 / 1e6;
+                out.push((info.stream_sequence, at, m.message));
+            }
+        }
+        Ok::<_, anyhow::Error>(out)
+    };
+    let events = read(
+        shared::names::DEFAULT_EVENT_STREAM,
+        consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: from + 1,
+        },
+    )
+    .await?;
+    let stored: Vec<f64> = events
+        .iter()
+        .filter(|(seq, _, _)| *seq <= from + n)
+        .map(|(_, at, _)| *at)
+        .collect();
+    let first_at = stored.first().copied().unwrap_or(0.0);
+    let start_time = time::OffsetDateTime::from_unix_timestamp_nanos(
+        ((first_at - 1000.0).max(0.0) * 1e6) as i128,
+    )?;
+    let commands = read(
+        shared::names::DEFAULT_COMMAND_STREAM,
+        consumer::DeliverPolicy::ByStartTime { start_time },
+    )
+    .await?;
+    let mut lat = Vec::with_capacity(n as usize);
+    for (_, at, m) in &commands {
+        let Some(id) = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(shared::names::headers::EVENT_ID))
+        else {
+            continue;
+        };
+        let Some(i) = id
+            .as_str()
+            .strip_prefix('e')
+            .and_then(|i| i.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if (from..from + n).contains(&i) {
+            lat.push(at - stored[(i - from) as usize]);
+        }
+    }
+    anyhow::ensure!(
+        lat.len() as u64 == n,
+        "found {} of the {n} commands of the steady events",
+        lat.len()
+    );
+    lat.sort_by(f64::total_cmp);
+    let q = |p: f64| lat[((lat.len() - 1) as f64 * p).round() as usize];
+    Ok((q(0.5), q(0.99)))
 }

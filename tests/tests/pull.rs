@@ -46,6 +46,11 @@ async fn publish_n(js: &jetstream::Context, from: usize, n: usize) -> anyhow::Re
             js.publish(format!("pull.t-{}_x.ev", i % 7), i.to_string().into())
                 .await?,
         );
+        if acks.len() == 1000 {
+            for a in acks.drain(..) {
+                a.await?;
+            }
+        }
     }
     for a in acks {
         a.await?;
@@ -78,6 +83,7 @@ async fn every_message_comes_once_in_order_with_requests_of_one_and_of_seven() -
             &js,
             &c,
             PullOptions {
+                max_bytes: 0,
                 batch,
                 expires: Duration::from_secs(5),
                 heartbeat: Duration::from_millis(250),
@@ -119,6 +125,7 @@ async fn requests_that_expire_unanswered_are_asked_again() -> anyhow::Result<()>
         &js,
         &c,
         PullOptions {
+            max_bytes: 0,
             batch: 10,
             expires: Duration::from_millis(300),
             heartbeat: Duration::from_millis(100),
@@ -174,6 +181,7 @@ async fn a_server_gone_silent_ends_the_pull_after_two_heartbeats() -> anyhow::Re
         &js,
         &c,
         PullOptions {
+            max_bytes: 0,
             batch: 100,
             expires: Duration::from_secs(30),
             heartbeat: Duration::from_millis(200),
@@ -199,6 +207,7 @@ async fn a_consumer_not_there_yet_is_asked_again_and_one_never_made_ends_the_pul
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let (js, _) = setup(&nats, 3).await?;
     let opts = PullOptions {
+        max_bytes: 0,
         batch: 10,
         expires: Duration::from_secs(5),
         heartbeat: Duration::from_millis(500),
@@ -226,5 +235,45 @@ async fn a_consumer_not_there_yet_is_asked_again_and_one_never_made_ends_the_pul
     let mut never = Pull::start_named(&js, "PULL", "never", opts).await?;
     let r = tokio::time::timeout(WAIT, never.next()).await?;
     assert!(matches!(r, Err(PullError::NoResponders)), "{r:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_ended_by_their_bytes_are_followed_by_the_next() -> anyhow::Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let (js, c) = setup(&nats, 0).await?;
+    // 6,000 messages of 1 KiB: more than one request's bytes (asked: 1 byte, raised to
+    // twice the server's largest message, 2 MiB), so requests end with "409 Message Size
+    // Exceeds MaxBytes" and the count they did not deliver.
+    let pad = "x".repeat(1024);
+    for from in (0..6000usize).step_by(1000) {
+        // Acks awaited a thousand at a time (the client holds at most so many).
+        let mut acks = Vec::new();
+        for i in from..from + 1000 {
+            acks.push(js.publish("pull.big", format!("{i} {pad}").into()).await?);
+        }
+        for a in acks {
+            a.await?;
+        }
+    }
+    let mut pull = Pull::start(
+        &js,
+        &c,
+        PullOptions {
+            batch: 10_000,
+            max_bytes: 1,
+            expires: Duration::from_secs(5),
+            heartbeat: Duration::from_millis(250),
+        },
+    )
+    .await?;
+    let mut next = 0usize;
+    while next < 6000 {
+        for m in pull.next_chunk(1000).await? {
+            let body = std::str::from_utf8(&m.payload)?;
+            assert_eq!(body.split(' ').next(), Some(next.to_string().as_str()));
+            next += 1;
+        }
+    }
     Ok(())
 }

@@ -49,13 +49,11 @@ use crate::state::{ReaderId, SharedState, TenantView};
 pub const QUEUE_MAX_EVENTS: usize = 10_000;
 /// Most payload bytes queued for a tenant while it catches up.
 const QUEUE_MAX_BYTES: usize = 16 << 20;
-/// Most batches of one reader applied in one transaction while batches of other readers
+/// Most events of one reader applied in one transaction while batches of other readers
 /// wait too (alone, a reader's batches fill a transaction up to `max_batch`): a burst on
-/// one reader delays the others by one short transaction.
-pub const MERGE_PER_READER: usize = 1;
-/// Batches a reader may have in flight (`reader::BATCHES_PER_READER`): enough to read ahead
-/// while a transaction of `max_batch` events commits.
-pub const BATCHES_IN_FLIGHT: usize = 16;
+/// one reader delays the others by one short transaction. At least one batch of each
+/// reader goes in.
+pub const MERGE_PER_READER_EVENTS: usize = 1000;
 /// Most timers fired by the watermark in one transaction (more wait for the next one,
 /// which follows at once unless other work is waiting).
 const TIMERS_PER_TXN: usize = 5000;
@@ -1033,80 +1031,48 @@ impl Engine {
                 } => {
                     // While a commit runs the readers keep fetching: what they queued
                     // meanwhile goes into the same transaction, whichever reader it comes
-                    // from, so transactions grow exactly when commits are the bottleneck.
-                    // When several readers have batches waiting, each puts at most
-                    // MERGE_PER_READER in one: a burst on one reader delays the others by
-                    // one short transaction, not by its whole backlog.
+                    // from, so transactions grow exactly when commits are the bottleneck
+                    // (within each reader's share: `joining`).
                     while let Ok(m) = rx.try_recv() {
                         held.push_back(m);
                     }
-                    let busy = {
-                        let mut readers = vec![reader];
-                        for m in &held {
-                            match m {
-                                EngineMsg::Batch { reader: r, .. } => {
-                                    if !readers.contains(r) {
-                                        readers.push(*r);
-                                    }
-                                }
-                                _ => break,
-                            }
-                        }
-                        readers.len()
-                    };
-                    let per_reader = if busy > 1 {
-                        MERGE_PER_READER
-                    } else {
-                        usize::MAX
-                    };
-                    let mut n = msgs.len();
-                    let mut batches: Vec<(ReaderId, Vec<Msg>, bool, usize)> =
-                        vec![(reader, msgs, caught_up, 1)];
-                    let mut deferred: VecDeque<EngineMsg> = VecDeque::new();
-                    while n < self.cfg.max_batch {
-                        let next = match held.pop_front() {
-                            Some(m) => Ok(m),
-                            None => rx.try_recv(),
-                        };
-                        match next {
-                            Ok(EngineMsg::Batch {
+                    let shape: Vec<Option<(ReaderId, usize)>> = held
+                        .iter()
+                        .map(|m| match m {
+                            EngineMsg::Batch { reader, msgs, .. } => Some((*reader, msgs.len())),
+                            _ => None,
+                        })
+                        .collect();
+                    let joins = joining((reader, msgs.len()), &shape, self.cfg.max_batch);
+                    let mut batches: Vec<(ReaderId, Vec<Msg>, bool)> =
+                        vec![(reader, msgs, caught_up)];
+                    let mut rest: VecDeque<EngineMsg> = VecDeque::with_capacity(held.len());
+                    for (m, join) in held
+                        .drain(..)
+                        .zip(joins.into_iter().chain(std::iter::repeat(false)))
+                    {
+                        match m {
+                            EngineMsg::Batch {
                                 reader,
                                 msgs,
                                 caught_up,
                                 ticket: more,
-                            }) => {
-                                let mine = batches.iter_mut().find(|b| b.0 == reader);
-                                if mine.as_ref().is_some_and(|b| b.3 >= per_reader) {
-                                    deferred.push_back(EngineMsg::Batch {
-                                        reader,
-                                        msgs,
-                                        caught_up,
-                                        ticket: more,
-                                    });
-                                    continue;
-                                }
+                            } if join => {
                                 ticket.absorb(more);
-                                n += msgs.len();
-                                match mine {
+                                match batches.iter_mut().find(|b| b.0 == reader) {
                                     Some(b) => {
                                         b.1.extend(msgs);
                                         b.2 = caught_up;
-                                        b.3 += 1;
                                     }
-                                    None => batches.push((reader, msgs, caught_up, 1)),
+                                    None => batches.push((reader, msgs, caught_up)),
                                 }
                             }
-                            Ok(other) => {
-                                deferred.push_back(other);
-                                break;
-                            }
-                            Err(_) => break,
+                            // What was passed over goes first next time, in its order.
+                            other => rest.push_back(other),
                         }
                     }
-                    // What was passed over goes first next time, in its order.
-                    deferred.append(&mut held);
-                    held = deferred;
-                    self.apply_batches(batches.into_iter().map(|(r, m, c, _)| (r, m, c)).collect());
+                    held = rest;
+                    self.apply_batches(batches);
                     drop(ticket);
                 }
                 EngineMsg::Tick => self.tick(),
@@ -1763,6 +1729,57 @@ impl Engine {
 /// and the position of the least advanced of its tenants here (`at`; none: the stored
 /// position). Nothing a tenant here still needs is before it, and a group read before
 /// is not read again from its start.
+/// Which queued messages join a transaction that starts with `first` (reader, events):
+/// batches, in queue order, until `max_batch` events or a message that is not a batch.
+/// While several readers have batches queued, each puts at most
+/// [`MERGE_PER_READER_EVENTS`] in (and at least its first batch): a burst on one reader
+/// delays the others by one short transaction, not by its whole backlog. Once a batch of
+/// a reader stays out, its later ones do too, so a reader's events keep their order.
+fn joining(
+    first: (ReaderId, usize),
+    queued: &[Option<(ReaderId, usize)>],
+    max_batch: usize,
+) -> Vec<bool> {
+    let mut readers = vec![first.0];
+    for (r, _) in queued.iter().map_while(|q| *q) {
+        if !readers.contains(&r) {
+            readers.push(r);
+        }
+    }
+    let per_reader = if readers.len() > 1 {
+        MERGE_PER_READER_EVENTS
+    } else {
+        usize::MAX
+    };
+    let mut taken: Vec<(ReaderId, usize)> = vec![first];
+    let mut closed: Vec<ReaderId> = Vec::new();
+    let mut n = first.1;
+    let mut out = Vec::with_capacity(queued.len());
+    for q in queued {
+        let Some((reader, len)) = *q else { break };
+        if n >= max_batch {
+            break;
+        }
+        let mine = taken.iter_mut().find(|t| t.0 == reader);
+        let join = !closed.contains(&reader)
+            && match &mine {
+                Some(t) => t.1 + len <= per_reader,
+                None => true,
+            };
+        if join {
+            n += len;
+            match mine {
+                Some(t) => t.1 += len,
+                None => taken.push((reader, len)),
+            }
+        } else {
+            closed.push(reader);
+        }
+        out.push(join);
+    }
+    out
+}
+
 fn start_whole_at(stored: u64, at: Option<u64>) -> u64 {
     stored.max(at.unwrap_or(0))
 }

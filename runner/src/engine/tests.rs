@@ -643,3 +643,35 @@ fn a_restart_under_placement_goes_on_from_the_volume() {
         Some(30)
     );
 }
+
+#[test]
+fn a_transaction_takes_what_is_queued_up_to_its_size_and_each_readers_share() {
+    let (g, l1, l2) = (ReaderId::Group(0), ReaderId::Lane(1), ReaderId::Lane(2));
+    // Alone, a reader's small batches fill the transaction (its room is counted in events,
+    // not batches: 40 batches of 25 make one transaction of 1,000, then the rest waits).
+    let small: Vec<Option<(ReaderId, usize)>> = (0..60).map(|_| Some((g, 25))).collect();
+    let j = joining((g, 25), &small, 1000);
+    assert_eq!(j.iter().filter(|x| **x).count(), 39);
+    assert!(j[..39].iter().all(|x| *x));
+    // Several readers: each puts up to its share in, at least its first batch, and once one
+    // of its batches waits its later ones wait too (its order is kept), also those that
+    // would fit.
+    let q = vec![
+        Some((g, 600)),
+        Some((l1, 5)),
+        Some((g, 300)),
+        Some((l2, 2000)),
+        Some((g, 10)),
+        Some((l1, 5)),
+    ];
+    assert_eq!(
+        joining((g, 500), &q, 100_000),
+        vec![false, true, false, true, false, true]
+    );
+    // A message that is not a batch ends the transaction's batches.
+    let q = vec![Some((l1, 5)), None, Some((l1, 5))];
+    assert_eq!(joining((g, 5), &q, 100_000), vec![true]);
+    // Full: nothing more joins.
+    let q = vec![Some((l1, 5))];
+    assert_eq!(joining((g, 1000), &q, 1000), Vec::<bool>::new());
+}

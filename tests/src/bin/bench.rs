@@ -1,7 +1,8 @@
 //! `just bench`: the runner's end-to-end throughput (published -> applied durably) beside
 //! the raw rate of one unfiltered JetStream pull consumer acking each message, on the same
 //! server and messages in the same run, for backlogs spread over 10, 100 and 1,000 tenants;
-//! then publish-to-applied latency at a steady 10,000 events/s, and peak RSS.
+//! then latency at a steady 10,000 events/s (apply: event stored to its batch committed;
+//! commands: event stored to its command stored), and peak RSS.
 //!
 //! Two workloads: `apply` (an account saga that updates its instance and emits nothing) and
 //! `commands` (the example `account` saga, which also emits one command per event through
@@ -84,10 +85,16 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
         // clock below, so a coarse poll loses no precision.
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    // From the runner's own clock: when the batch holding the last event was committed.
-    let done_ms = metric(&http, &url, "runner_last_commit_unix_ms")
-        .await
-        .unwrap_or(0.0) as u64;
+    // Apply: from the runner's own clock, when the batch holding the last event was
+    // committed. Commands: when the last command was stored in its stream (server clock,
+    // the same host).
+    let done_ms = if workload == "apply" {
+        metric(&http, &url, "runner_last_commit_unix_ms")
+            .await
+            .unwrap_or(0.0) as u64
+    } else {
+        commands_stored(&js, n_events, Duration::from_secs(600)).await?
+    };
     let runner_eps = n_events as f64 / (done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0);
     if std::env::var_os("BENCH_VERBOSE").is_some() {
         for m in [
@@ -138,6 +145,16 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
     )
     .await?;
     let after = latency_buckets(&http, &url).await?;
+    // Commands: from the event stored to its command stored, off the two streams.
+    let (p50_ms, p99_ms) = if workload == "apply" {
+        (
+            quantile(&before, &after, 0.5) * 1000.0,
+            quantile(&before, &after, 0.99) * 1000.0,
+        )
+    } else {
+        commands_stored(&js, n_events + total, Duration::from_secs(60)).await?;
+        command_latency_ms(&js, n_events, total).await?
+    };
     let rss_mb = peak_rss_mb(runner.pid().unwrap_or(0));
     runner.terminate(Duration::from_secs(30))?;
     Ok(Case {
@@ -151,8 +168,8 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
         raw_eps,
         pipeline_eps,
         runner_eps,
-        p50_ms: quantile(&before, &after, 0.5) * 1000.0,
-        p99_ms: quantile(&before, &after, 0.99) * 1000.0,
+        p50_ms,
+        p99_ms,
         steady_rate,
         rss_mb,
     })

@@ -365,15 +365,7 @@ async fn raw_rate(js: &async_nats::jetstream::Context, layout: &Layout) -> Resul
                 ..Default::default()
             })
             .await?;
-        let mut msgs = shared::pull::Pull::start(
-            js,
-            &c,
-            shared::pull::PullOptions {
-                batch: 1000,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let mut msgs = e2e::bench::pull(js, &c).await?;
         for _ in 0..n {
             msgs.next().await.context("raw read ended")?;
         }

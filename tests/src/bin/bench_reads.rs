@@ -42,15 +42,7 @@ async fn read_from(
             ..Default::default()
         })
         .await?;
-    let mut msgs = shared::pull::Pull::start(
-        js,
-        &c,
-        shared::pull::PullOptions {
-            batch: 1000,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut msgs = e2e::bench::pull(js, &c).await?;
     let mut n = 0;
     while n < want {
         match tokio::time::timeout(Duration::from_secs(60), msgs.next()).await {
@@ -120,15 +112,7 @@ async fn main() -> Result<()> {
                 ..Default::default()
             })
             .await?;
-        let mut msgs = shared::pull::Pull::start(
-            &js,
-            &c,
-            shared::pull::PullOptions {
-                batch: 1000,
-                ..Default::default()
-            },
-        )
-        .await?;
+        let mut msgs = e2e::bench::pull(&js, &c).await?;
         for _ in 0..tenants {
             let m = msgs.next().await?;
             let mut it = m.subject.split('.');
