@@ -6,6 +6,12 @@ use clap::Parser;
 use runner::config::{Args, Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than glibc's malloc: the relay, the NATS client and the engine allocate
+/// and free small buffers on several threads, and glibc's arenas spent 16% of the machine's
+/// CPU in the commands workload (`docs/performance.md`).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging(format: LogFormat) {
     // MDBX's own notices and the NATS client's reconnect chatter are for debugging only.
     let filter = EnvFilter::try_from_default_env()

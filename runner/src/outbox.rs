@@ -24,7 +24,7 @@
 //! `Nats-Msg-Id`; an entry found there is deleted without being published. So a command
 //! is not stored twice even when the restart comes after JetStream's duplicate window.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,12 @@ use crate::state::SharedState;
 /// Entries published per round: small enough that a quiet tenant's entry, picked in the
 /// next round, waits for few acknowledgements.
 const ROUND: usize = 250;
+/// Rounds published and not yet acknowledged, at most: the next round goes out while the
+/// acks of the earlier ones are on their way, so the relay waits for a round trip once per
+/// `IN_FLIGHT` rounds rather than once per round (the pipeline's window of 1,000 acks).
+const IN_FLIGHT: usize = 4;
+/// How often the outbox depth gauge is refreshed while rounds follow each other.
+const DEPTH_EVERY: Duration = Duration::from_millis(250);
 /// How long a JetStream API request of the lookup waits for its answer (one sent while a
 /// cluster elects a leader can go unanswered; the next round asks again).
 const API_TIMEOUT: Duration = Duration::from_secs(2);
@@ -198,6 +204,23 @@ pub struct Relay {
     /// Entries that can never be published (e.g. larger than the server accepts): skipped,
     /// kept, and reported.
     poisoned: HashSet<Vec<u8>>,
+    /// Published in a round whose acks are not all in yet: not picked again meanwhile.
+    flying: HashSet<Vec<u8>>,
+    /// When the depth gauge was last refreshed.
+    depth_at: Option<Instant>,
+}
+
+/// The acks of one round, in the batch's order: whether the entry was sent (`false`: found
+/// in its stream or acknowledged before), or why its publish was not acknowledged.
+type AckResults = Vec<(usize, Result<bool, String>)>;
+
+/// A round published whose acks are on their way.
+struct Flight {
+    batch: Vec<(Vec<u8>, OutboxEntry)>,
+    acks: std::pin::Pin<Box<dyn std::future::Future<Output = AckResults> + Send>>,
+    /// Publishes that failed before an ack could be awaited (or a lookup that could not be
+    /// made).
+    failed: usize,
 }
 
 /// What one round did.
@@ -243,35 +266,67 @@ impl Relay {
             queues: Queues::new(),
             turn: None,
             poisoned: HashSet::new(),
+            flying: HashSet::new(),
+            depth_at: None,
         }
     }
 
-    /// Publishes as entries arrive, until `shutdown`.
+    /// Publishes as entries arrive, until `shutdown`: up to [`IN_FLIGHT`] rounds at a time,
+    /// each landed (acks counted, deletes handed over) in the order it was sent.
     pub async fn run(mut self, shutdown: CancellationToken) -> Relay {
         let mut backoff =
             shared::backoff::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+        let mut flying: std::collections::VecDeque<Flight> = std::collections::VecDeque::new();
+        // A round failed: land what is in flight, then wait before sending again.
+        let mut trouble = false;
         loop {
-            if shutdown.is_cancelled() {
-                return self;
+            let mut idle = false;
+            while !trouble && flying.len() < IN_FLIGHT {
+                let sent = tokio::select! {
+                    _ = shutdown.cancelled() => return self.abandon(flying),
+                    r = self.send() => r,
+                };
+                match sent {
+                    Ok(Some(f)) => {
+                        trouble = f.failed > 0;
+                        flying.push_back(f);
+                    }
+                    Ok(None) => {
+                        idle = true;
+                        break;
+                    }
+                    Err(e) => {
+                        error!(error = %e, "outbox relay cannot read the volume");
+                        trouble = true;
+                    }
+                }
             }
-            let round = tokio::select! {
-                _ = shutdown.cancelled() => return self,
-                r = self.round() => r,
-            };
-            let wait = match round {
-                Ok(r) if r.failed == 0 && r.published > 0 => {
-                    backoff.reset();
-                    continue;
+            if let Some(mut f) = flying.pop_front() {
+                let results = tokio::select! {
+                    _ = shutdown.cancelled() => {
+                        flying.push_front(f);
+                        return self.abandon(flying);
+                    }
+                    r = &mut f.acks => r,
+                };
+                let last = flying.is_empty();
+                match self.land(f.batch, results, f.failed, last).await {
+                    Ok(r) if r.failed == 0 => {}
+                    Ok(_) => trouble = true,
+                    Err(e) => {
+                        error!(error = %e, "outbox relay cannot read the volume");
+                        trouble = true;
+                    }
                 }
-                Ok(r) if r.failed == 0 => {
-                    backoff.reset();
-                    Duration::from_millis(100)
-                }
-                Ok(_) => backoff.next_wait(),
-                Err(e) => {
-                    error!(error = %e, "outbox relay cannot read the volume");
-                    backoff.next_wait()
-                }
+                continue;
+            }
+            let wait = if trouble {
+                trouble = false;
+                backoff.next_wait()
+            } else {
+                debug_assert!(idle);
+                backoff.reset();
+                Duration::from_millis(100)
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return self,
@@ -279,6 +334,21 @@ impl Relay {
                 _ = tokio::time::sleep(wait.min(Duration::from_secs(1))) => {}
             }
         }
+    }
+
+    /// Stops with rounds in flight: their entries may be stored in their streams or not, so
+    /// the flush (or the next start) looks them up before publishing them again.
+    fn abandon(mut self, flying: std::collections::VecDeque<Flight>) -> Relay {
+        for f in flying {
+            for (k, _) in f.batch {
+                if self.flying.remove(&k) {
+                    self.doubt.insert(k.clone());
+                    self.cleared.remove(&k);
+                }
+            }
+        }
+        self.flying.clear();
+        self
     }
 
     /// After the engine stopped: publishes everything left (from the head again, as deletes
@@ -474,6 +544,21 @@ impl Relay {
     /// Reads the next entries, publishes them, awaits the acks, hands the acknowledged ones
     /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
+        let Some(f) = self.send().await? else {
+            let left = self.depth().await;
+            self.metrics.outbox_depth.set(left as i64);
+            return Ok(Round {
+                left,
+                ..Round::default()
+            });
+        };
+        let results = f.acks.await;
+        self.land(f.batch, results, f.failed, true).await
+    }
+
+    /// Reads the next entries and publishes them: the round in flight, or `None` when there
+    /// is nothing to publish now.
+    async fn send(&mut self) -> Result<Option<Flight>, StorageError> {
         self.index_new().await?;
         let held = self.held.clone();
         let picked = pick_round(
@@ -481,36 +566,63 @@ impl Relay {
             self.turn.as_deref(),
             ROUND,
             |t, k| held.holds(t, k),
-            |k| self.acked.contains(k) || self.poisoned.contains(k),
+            |k| self.acked.contains(k) || self.poisoned.contains(k) || self.flying.contains(k),
         );
+        if picked.is_empty() {
+            return Ok(None);
+        }
         self.turn = picked.first().map(|(t, _)| t.clone());
         let batch = self.fetch(&picked).await?;
-        let mut round = Round::default();
         if batch.is_empty() {
-            round.left = self.depth().await;
-            self.metrics.outbox_depth.set(round.left as i64);
-            return Ok(round);
+            return Ok(None);
         }
         // Entries that may be in their stream already: look them up first.
         let Some(found) = self.look_up_doubtful(&batch).await else {
-            round.failed += 1;
-            round.left = self.depth().await;
-            return Ok(round);
+            return Ok(Some(Flight {
+                batch: Vec::new(),
+                acks: Box::pin(std::future::ready(Vec::new())),
+                failed: 1,
+            }));
         };
+        let mut round = Round::default();
         let (pending, _) = self.publish(&batch, &found, &mut round).await;
+        for (i, _) in &pending {
+            self.flying.insert(batch[*i].0.clone());
+        }
         // Await the acks together: each one's timeout starts when it is first polled.
         let acks = futures_util::future::join_all(pending.into_iter().map(|(i, ack)| async move {
             match ack {
-                Some(ack) => (i, ack.await.map(|_| true)),
+                Some(ack) => (i, ack.await.map(|_| true).map_err(|e| e.to_string())),
                 // Found in its stream, or acknowledged before: nothing to publish.
                 None => (i, Ok(false)),
             }
+        }));
+        Ok(Some(Flight {
+            batch,
+            acks: Box::pin(acks),
+            failed: round.failed,
         }))
-        .await;
+    }
+
+    /// Counts a round's acks, hands the acknowledged entries over for deletion, and marks
+    /// the others to be looked up before they are published again. `depth`: read the
+    /// outbox's depth after it (else only every [`DEPTH_EVERY`]).
+    async fn land(
+        &mut self,
+        batch: Vec<(Vec<u8>, OutboxEntry)>,
+        acks: AckResults,
+        failed: usize,
+        depth: bool,
+    ) -> Result<Round, StorageError> {
+        let mut round = Round {
+            failed,
+            ..Round::default()
+        };
         let mut done: Vec<Published> = Vec::with_capacity(acks.len());
         let mut first_error = None;
         for (i, ack) in acks {
             let (k, e) = &batch[i];
+            self.flying.remove(k);
             match ack {
                 Ok(sent) => {
                     let kind = match e.kind {
@@ -563,8 +675,11 @@ impl Relay {
             // The engine has stopped: the flush at shutdown takes over.
             return Ok(round);
         }
-        round.left = self.depth().await;
-        self.metrics.outbox_depth.set(round.left as i64);
+        if depth || self.depth_at.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
+            round.left = self.depth().await;
+            self.metrics.outbox_depth.set(round.left as i64);
+            self.depth_at = Some(Instant::now());
+        }
         Ok(round)
     }
 

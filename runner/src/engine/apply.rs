@@ -2,7 +2,7 @@
 //! checkpoint and dedupe checks, the saga's decision, and every write it implies. Nothing
 //! here commits; the batch commits once, or not at all.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};

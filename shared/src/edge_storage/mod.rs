@@ -13,8 +13,8 @@ mod migrate;
 pub mod query;
 pub mod records;
 
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use libmdbx::{
