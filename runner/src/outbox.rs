@@ -13,8 +13,11 @@
 //! turns: the relay keeps the keys of the entries not published yet in a queue per tenant
 //! (new entries are read once, after the last key read), and a round publishes up to
 //! [`ROUND`] of them, one of each tenant in turn, so the commands of a quiet tenant do not
-//! wait behind a burst of another's, however deep the outbox. After a failed publish the
-//! relay starts again from the failed entry.
+//! wait behind a burst of another's, however deep the outbox. Up to [`IN_FLIGHT`] rounds
+//! are out at once: the next is sent while the acks of the earlier ones are on their way,
+//! an entry in flight is not picked again, and rounds land (acks counted, deletes handed
+//! over) in the order they were sent. After a failed publish the relay lands what is in
+//! flight and starts again from the failed entry.
 //!
 //! Never twice: an entry that may already be in its stream is looked up there before it is
 //! published again. That is every entry found at start (the previous process may have
@@ -24,7 +27,7 @@
 //! `Nats-Msg-Id`; an entry found there is deleted without being published. So a command
 //! is not stored twice even when the restart comes after JetStream's duplicate window.
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,6 +49,10 @@ const ROUND: usize = 250;
 /// acks of the earlier ones are on their way, so the relay waits for a round trip once per
 /// `IN_FLIGHT` rounds rather than once per round (the pipeline's window of 1,000 acks).
 const IN_FLIGHT: usize = 4;
+/// Acknowledged keys remembered before the relay looks up which are gone from the outbox.
+const PRUNE_ABOVE: usize = 50_000;
+/// New entries the index hands to the round whole (read once, not again by `fetch`).
+const FRESH: usize = ROUND;
 /// How often the outbox depth gauge is refreshed while rounds follow each other.
 const DEPTH_EVERY: Duration = Duration::from_millis(250);
 /// How long a JetStream API request of the lookup waits for its answer (one sent while a
@@ -208,6 +215,8 @@ pub struct Relay {
     flying: HashSet<Vec<u8>>,
     /// When the depth gauge was last refreshed.
     depth_at: Option<Instant>,
+    /// The look-up of which remembered keys are gone from the outbox, while it runs.
+    pruning: Option<tokio::task::JoinHandle<HashSet<Vec<u8>>>>,
 }
 
 /// The acks of one round, in the batch's order: whether the entry was sent (`false`: found
@@ -268,6 +277,7 @@ impl Relay {
             poisoned: HashSet::new(),
             flying: HashSet::new(),
             depth_at: None,
+            pruning: None,
         }
     }
 
@@ -301,14 +311,15 @@ impl Relay {
                     }
                 }
             }
-            if let Some(mut f) = flying.pop_front() {
+            let room = !trouble && flying.len() < IN_FLIGHT;
+            if let Some(front) = flying.front_mut() {
                 let results = tokio::select! {
-                    _ = shutdown.cancelled() => {
-                        flying.push_front(f);
-                        return self.abandon(flying);
-                    }
-                    r = &mut f.acks => r,
+                    _ = shutdown.cancelled() => return self.abandon(flying),
+                    r = &mut front.acks => r,
+                    // Entries committed while acks are awaited go out now, not after them.
+                    _ = self.notify.notified(), if room => continue,
                 };
+                let f = flying.pop_front().expect("the front flight");
                 let last = flying.is_empty();
                 match self.land(f.batch, results, f.failed, last).await {
                     Ok(r) if r.failed == 0 => {}
@@ -417,13 +428,9 @@ impl Relay {
         Ok(())
     }
 
+    /// Entries in the outbox (a count MDBX keeps: read here, no hop to the blocking pool).
     async fn depth(&self) -> u64 {
-        let vol = self.vol.clone();
-        tokio::task::spawn_blocking(move || vol.read(|r| r.entries(TableId::Outbox)))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(0)
+        self.vol.read(|r| r.entries(TableId::Outbox)).unwrap_or(0)
     }
 
     fn doubtful(&self, key: &[u8]) -> bool {
@@ -433,26 +440,36 @@ impl Relay {
     }
 
     /// Forgets keys that are no longer in the outbox.
-    async fn prune(&mut self) {
-        let vol = self.vol.clone();
-        let keys: Vec<Vec<u8>> = self.acked.iter().chain(&self.cleared).cloned().collect();
-        let gone: HashSet<Vec<u8>> = tokio::task::spawn_blocking(move || {
-            vol.read(|r| {
-                let mut gone = HashSet::new();
-                for k in keys {
-                    if r.get_raw(TableId::Outbox, &k)?.is_none() {
-                        gone.insert(k);
-                    }
-                }
-                Ok::<_, StorageError>(gone)
-            })
-        })
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-        self.acked.retain(|k| !gone.contains(k));
-        self.cleared.retain(|k| !gone.contains(k));
+    /// Forgets keys that are no longer in the outbox, once [`PRUNE_ABOVE`] are remembered:
+    /// the look-up runs on the blocking pool while rounds go on, and its result is taken
+    /// by a later round (a key gone from the outbox never comes back: keys are a sequence).
+    fn prune(&mut self) {
+        use futures_util::FutureExt;
+        match self.pruning.take() {
+            Some(h) if h.is_finished() => {
+                let gone = h.now_or_never().and_then(Result::ok).unwrap_or_default();
+                self.acked.retain(|k| !gone.contains(k));
+                self.cleared.retain(|k| !gone.contains(k));
+            }
+            Some(h) => self.pruning = Some(h),
+            None if self.acked.len() > PRUNE_ABOVE => {
+                let vol = self.vol.clone();
+                let keys: Vec<Vec<u8>> = self.acked.iter().chain(&self.cleared).cloned().collect();
+                self.pruning = Some(tokio::task::spawn_blocking(move || {
+                    vol.read(|r| {
+                        let mut gone = HashSet::new();
+                        for k in keys {
+                            if r.get_raw(TableId::Outbox, &k)?.is_none() {
+                                gone.insert(k);
+                            }
+                        }
+                        Ok::<_, StorageError>(gone)
+                    })
+                    .unwrap_or_default()
+                }));
+            }
+            None => {}
+        }
     }
 
     /// The `Nats-Msg-Id`s among `entries` that are already stored in their streams.
@@ -559,7 +576,7 @@ impl Relay {
     /// Reads the next entries and publishes them: the round in flight, or `None` when there
     /// is nothing to publish now.
     async fn send(&mut self) -> Result<Option<Flight>, StorageError> {
-        self.index_new().await?;
+        let fresh = self.index_new().await?;
         let held = self.held.clone();
         let picked = pick_round(
             &self.queues,
@@ -572,7 +589,7 @@ impl Relay {
             return Ok(None);
         }
         self.turn = picked.first().map(|(t, _)| t.clone());
-        let batch = self.fetch(&picked).await?;
+        let batch = self.fetch(&picked, fresh).await?;
         if batch.is_empty() {
             return Ok(None);
         }
@@ -658,9 +675,7 @@ impl Relay {
             warn!(error = %e, failed = round.failed, "outbox publishes not acknowledged; will retry");
         }
         round.published = done.len();
-        if self.acked.len() > 50_000 {
-            self.prune().await;
-        }
+        self.prune();
         for p in &done {
             if let Some(q) = self.queues.get_mut(&p.tenant) {
                 while q.front().is_some_and(|k| self.acked.contains(k)) {
@@ -684,58 +699,71 @@ impl Relay {
     }
 
     /// Reads the entries written since the last read (after `after`, at most
-    /// [`INDEX_PER_ROUND`]) into the tenants' queues.
-    async fn index_new(&mut self) -> Result<(), StorageError> {
-        let vol = self.vol.clone();
-        let after = self.after.clone();
-        let new: Vec<(Vec<u8>, String)> = tokio::task::spawn_blocking(move || {
-            vol.read(|r| {
-                let mut out = Vec::new();
-                let mut from = after;
-                loop {
-                    let page = r.outbox_batch(from.as_deref(), 1000)?;
-                    let full = page.len() == 1000;
-                    from = page.last().map(|(k, _)| k.clone());
-                    out.extend(page.into_iter().map(|(k, e)| (k, e.tenant)));
-                    if out.len() >= INDEX_PER_ROUND || !full {
-                        break;
-                    }
-                }
-                Ok::<_, StorageError>(out)
+    /// [`INDEX_PER_ROUND`]) into the tenants' queues. Returns the first [`FRESH`] of them
+    /// whole, read in the same transaction: a round picks them without reading them again
+    /// (live traffic: every new entry goes out in the round that found it).
+    async fn index_new(&mut self) -> Result<HashMap<Vec<u8>, OutboxEntry>, StorageError> {
+        // Live traffic adds a few entries per commit: read them here, on this thread (a
+        // read of at most FRESH entries from the map takes microseconds, and a hop to the
+        // blocking pool costs a thread wake-up on each side); a backlog goes on there.
+        let (mut new, fresh, full) = read_new(&self.vol, self.after.clone(), FRESH, FRESH)?;
+        if full {
+            let vol = self.vol.clone();
+            let after = new.last().map(|(k, _)| k.clone());
+            let (more, _, _) = tokio::task::spawn_blocking(move || {
+                read_new(&vol, after, INDEX_PER_ROUND - FRESH, 0)
             })
-        })
-        .await
-        .expect("outbox read task")?;
+            .await
+            .expect("outbox read task")?;
+            new.extend(more);
+        }
         if let Some((k, _)) = new.last() {
             self.after = Some(k.clone());
         }
         for (k, t) in new {
             self.queues.entry(t).or_default().push_back(k);
         }
-        Ok(())
+        Ok(fresh)
     }
 
-    /// The picked entries, in the picked order; keys gone from the outbox meanwhile are
-    /// dropped from their queues.
+    /// The picked entries, in the picked order (those in `fresh` as read by the index, the
+    /// others read now); keys gone from the outbox meanwhile are dropped from their queues.
     async fn fetch(
         &mut self,
         picked: &[(String, Vec<u8>)],
+        mut fresh: HashMap<Vec<u8>, OutboxEntry>,
     ) -> Result<Vec<(Vec<u8>, OutboxEntry)>, StorageError> {
-        let vol = self.vol.clone();
-        let keys: Vec<Vec<u8>> = picked.iter().map(|(_, k)| k.clone()).collect();
-        let got: Vec<Option<OutboxEntry>> = tokio::task::spawn_blocking(move || {
-            vol.read(|r| {
-                keys.iter()
-                    .map(|k| {
-                        r.get_raw(TableId::Outbox, k)?
-                            .map(|v| shared::edge_storage::decode_value(&v))
-                            .transpose()
-                    })
-                    .collect::<Result<Vec<_>, StorageError>>()
+        let mut got: Vec<Option<OutboxEntry>> =
+            picked.iter().map(|(_, k)| fresh.remove(k)).collect();
+        let missing: Vec<(usize, Vec<u8>)> = got
+            .iter()
+            .zip(picked)
+            .enumerate()
+            .filter(|(_, (e, _))| e.is_none())
+            .map(|(i, (_, (_, k)))| (i, k.clone()))
+            .collect();
+        if !missing.is_empty() {
+            let vol = self.vol.clone();
+            let read: Vec<(usize, Option<OutboxEntry>)> = tokio::task::spawn_blocking(move || {
+                vol.read(|r| {
+                    missing
+                        .into_iter()
+                        .map(|(i, k)| {
+                            let e = r
+                                .get_raw(TableId::Outbox, &k)?
+                                .map(|v| shared::edge_storage::decode_value(&v))
+                                .transpose()?;
+                            Ok((i, e))
+                        })
+                        .collect::<Result<Vec<_>, StorageError>>()
+                })
             })
-        })
-        .await
-        .expect("outbox read task")?;
+            .await
+            .expect("outbox read task")?;
+            for (i, e) in read {
+                got[i] = e;
+            }
+        }
         let mut out = Vec::with_capacity(picked.len());
         for ((t, k), e) in picked.iter().zip(got) {
             match e {
@@ -874,9 +902,84 @@ impl Relay {
     }
 }
 
+/// Keys and tenants of up to `limit` outbox entries after `after`, the first `keep` of them
+/// whole, and whether `limit` was reached (more may follow).
+#[allow(clippy::type_complexity)]
+fn read_new(
+    vol: &Volume,
+    after: Option<Vec<u8>>,
+    limit: usize,
+    keep: usize,
+) -> Result<(Vec<(Vec<u8>, String)>, HashMap<Vec<u8>, OutboxEntry>, bool), StorageError> {
+    vol.read(|r| {
+        let mut out: Vec<(Vec<u8>, String)> = Vec::new();
+        let mut fresh = HashMap::new();
+        let mut from = after;
+        loop {
+            let want = (limit - out.len()).min(1000);
+            let page = r.outbox_batch(from.as_deref(), want)?;
+            let full = page.len() == want;
+            from = page.last().map(|(k, _)| k.clone());
+            for (k, e) in page {
+                out.push((k.clone(), e.tenant.clone()));
+                if fresh.len() < keep {
+                    fresh.insert(k, e);
+                }
+            }
+            if !full || out.len() >= limit {
+                return Ok((out, fresh, full));
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Queues, pick_round};
+    use super::{Queues, pick_round, read_new};
+    use shared::edge_storage::{OutboxEntry, OutboxKind, Volume, WriteOptions};
+
+    #[test]
+    fn new_entries_are_read_in_order_the_first_ones_whole_and_a_full_read_says_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vol = Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap();
+        let keys: Vec<Vec<u8>> = vol
+            .write(|w| {
+                (0..2_500u64)
+                    .map(|i| {
+                        w.push_outbox(&OutboxEntry {
+                            kind: OutboxKind::Command,
+                            subject: format!("cmd.t{}.account", i % 7),
+                            msg_id: format!("m{i}"),
+                            headers: Vec::new(),
+                            payload: vec![1, 2, 3],
+                            tenant: format!("t{}", i % 7),
+                            saga: "account".into(),
+                            created_at_ms: i,
+                            cause_seq: i,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        // A small read: all of it, the first 3 whole, not full.
+        let (out, fresh, full) = read_new(&vol, Some(keys[2_489].clone()), 250, 3).unwrap();
+        assert_eq!(out.len(), 10);
+        assert!(!full);
+        assert_eq!(out[0], (keys[2_490].clone(), "t5".to_string()));
+        assert_eq!(fresh.len(), 3);
+        assert_eq!(fresh[&keys[2_492]].msg_id, "m2492");
+        assert!(!fresh.contains_key(&keys[2_493]));
+        // A read that stops at its limit across pages says more may follow, and the next
+        // read goes on exactly after it.
+        let (out, fresh, full) = read_new(&vol, None, 1_200, 0).unwrap();
+        assert_eq!(out.len(), 1_200);
+        assert!(full);
+        assert!(fresh.is_empty());
+        let (rest, _, full) = read_new(&vol, out.last().map(|(k, _)| k.clone()), 5_000, 0).unwrap();
+        assert!(!full);
+        let all: Vec<Vec<u8>> = out.into_iter().chain(rest).map(|(k, _)| k).collect();
+        assert_eq!(all, keys);
+    }
 
     fn queues(entries: &[(&str, u8)]) -> Queues {
         let mut q = Queues::new();

@@ -200,17 +200,22 @@ impl Runner {
 
     /// Starts a runner and waits until it is ready (`/readyz` 200).
     pub async fn start(spec: RunnerSpec) -> Result<Runner> {
+        let mut r = Self::start_unready(spec)?;
+        r.wait_ready().await?;
+        Ok(r)
+    }
+
+    /// Starts a runner and returns at once; `wait_ready` or `wait_listening` follow.
+    pub fn start_unready(spec: RunnerSpec) -> Result<Runner> {
         let log = spec.data_dir.with_extension("log");
         let child = Self::spawn(&spec, &log)?;
-        let mut r = Runner {
+        Ok(Runner {
             spec,
             child: Some(child),
             log,
             admin_url: String::new(),
             http: reqwest::Client::new(),
-        };
-        r.wait_ready().await?;
-        Ok(r)
+        })
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -219,6 +224,16 @@ impl Runner {
 
     /// Waits for this process to hold the volume and answer `/readyz` with 200.
     pub async fn wait_ready(&mut self) -> Result<()> {
+        self.wait_admin(true).await
+    }
+
+    /// Waits only for this process to hold the volume and serve its admin API (it may still
+    /// be starting: a benchmark that samples its counters from the first event on).
+    pub async fn wait_listening(&mut self) -> Result<()> {
+        self.wait_admin(false).await
+    }
+
+    async fn wait_admin(&mut self, ready: bool) -> Result<()> {
         let pid = self.pid().ok_or_else(|| anyhow!("runner not started"))?;
         let lock = self.spec.data_dir.join(LOCK_FILE);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -240,6 +255,9 @@ impl Runner {
                 .and_then(|h| h.admin_url)
             {
                 self.admin_url = url;
+                if !ready {
+                    return Ok(());
+                }
                 let ready = self
                     .http
                     .get(format!("{}/readyz", self.admin_url))

@@ -10,7 +10,9 @@
 //!
 //! Prints a table and writes `target/bench/runner_throughput.json`.
 //! Options (env): BENCH_EVENTS (default 200000), BENCH_TENANTS (default 10,100,1000),
-//! BENCH_STEADY_SECS (default 5).
+//! BENCH_STEADY_SECS (default 5), BENCH_TICK_MS (default 1: the steady load is published
+//! as 10 events every millisecond; 10 gives bursts of 100 every 10 ms, as before issue 18's
+//! latency work).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -113,8 +115,9 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
     let pad = "x".repeat(100);
     let rate = 10_000u64;
     let total = rate * steady_secs;
-    let tick = Duration::from_millis(10);
-    let per_tick = rate / 100;
+    let tick_ms: u64 = env_or("BENCH_TICK_MS", 1).clamp(1, 1000);
+    let tick = Duration::from_millis(tick_ms);
+    let per_tick = (rate * tick_ms / 1000).max(1);
     let t0 = Instant::now();
     let mut i = n_events;
     let mut next = tokio::time::Instant::now();
@@ -179,6 +182,7 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
 async fn main() -> Result<()> {
     let n_events: u64 = env_or("BENCH_EVENTS", 200_000);
     let steady: u64 = env_or("BENCH_STEADY_SECS", 5);
+    let tick_ms: u64 = env_or("BENCH_TICK_MS", 1).clamp(1, 1000);
     let counts: Vec<usize> = std::env::var("BENCH_TENANTS")
         .unwrap_or_else(|_| "10,100,1000".into())
         .split(',')
@@ -188,7 +192,8 @@ async fn main() -> Result<()> {
         eprintln!("warning: bench built without --release; figures are not representative");
     }
     println!(
-        "runner throughput: {n_events} events of ~200 bytes, backlog read from seq 1, then {steady} s at 10,000 events/s"
+        "runner throughput: {n_events} events of ~200 bytes, backlog read from seq 1, then {steady} s at 10,000 events/s ({} every {tick_ms} ms)",
+        10 * tick_ms
     );
     println!(
         "apply = account saga updating its instance; commands = the same plus one command per event through the outbox"

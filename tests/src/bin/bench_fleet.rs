@@ -24,7 +24,9 @@
 //! shard, published at once, for `ratio_to_raw`: each sampled shard applies about that
 //! many, so its measured window is not mostly its start), FLEET_PLACEMENTS
 //! (recommended,arbitrary), FLEET_PARTITIONS (64), FLEET_ISOLATION (1: the isolation case
-//! after the grid). Writes target/bench/fleet.json.
+//! after the grid), FLEET_TICK_MS (1: the steady rate is published every millisecond, as in
+//! `just bench`; 10 gives the bursts measured before 2026-12-07). Writes
+//! target/bench/fleet.json.
 
 use std::time::{Duration, Instant};
 
@@ -222,27 +224,34 @@ async fn run_case(
         before.push(latency_buckets(&http, &r.admin_url).await?);
     }
     let delivered_before = delivered_to_runners(&http, monitor).await?;
-    // A steady rate in ticks of 10 ms, over every tenant in turn.
-    let per_tick = (rate / 100).max(1);
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    // A steady rate in ticks of FLEET_TICK_MS, over every tenant in turn.
+    let tick_ms: u64 = env_or("FLEET_TICK_MS", 1).clamp(1, 1000);
+    let per_tick = (rate * tick_ms / 1000).max(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
     let started = Instant::now();
     let mut sent = 0u64;
     let mut owned = vec![0u64; c.shards];
+    // Acks are awaited 500 publishes behind, not tick by tick: with sixteen runners on two
+    // cores an ack can take longer than a tick, and waiting for each tick's acks held the
+    // rate at 4,000 events/s.
+    let mut acks = std::collections::VecDeque::new();
     while sent < events {
         tick.tick().await;
-        let mut acks = Vec::new();
         for _ in 0..per_tick.min(events - sent) {
             let t = &tenants[sent as usize % n];
             owned[owner(sent as usize % n)] += 1;
-            acks.push(
+            acks.push_back(
                 js.publish(format!("evt.{t}.account"), payload(sent, &pad))
                     .await?,
             );
             sent += 1;
         }
-        for a in acks {
-            a.await?;
+        while acks.len() > 500 {
+            acks.pop_front().expect("an ack").await?;
         }
+    }
+    for a in acks {
+        a.await?;
     }
     let secs = started.elapsed().as_secs_f64();
     // Applied, by the runners' own counters (their metrics: no NATS request), then the
@@ -279,8 +288,10 @@ async fn run_case(
         let spec = runner_spec(&nats, &dir, &format!("alone-{s}"), &mine, &sagas, layout);
         // The apply rate from the runner's own count, sampled every 20 ms from its first
         // applied event to its last: the process start and the consumers' creation are
-        // not the apply rate.
-        let mut r = Runner::start(spec).await?;
+        // not the apply rate. Sampling starts as soon as the admin API answers, before the
+        // runner is ready: a small shard can apply all its events before that.
+        let mut r = Runner::start_unready(spec)?;
+        r.wait_listening().await?;
         let applied = || metric(&http, &r.admin_url, "runner_events_applied_total");
         let (mut first, mut last) = (None::<(Instant, f64)>, None::<(Instant, f64)>);
         let deadline = Instant::now() + Duration::from_secs(300);
@@ -299,6 +310,11 @@ async fn run_case(
         let ((t1, v1), (t2, v2)) = (
             first.context("the shard applied nothing")?,
             last.context("the shard did not apply its events in 300 s")?,
+        );
+        anyhow::ensure!(
+            v2 - v1 >= owned[s] as f64 / 2.0,
+            "shard {s} applied {v1} of its {} events before the first sample: no window to measure (raise FLEET_BACKLOG)",
+            owned[s]
         );
         let secs = t2.duration_since(t1).as_secs_f64().max(0.02);
         ratio = ratio.min((v2 - v1).max(1.0) / secs / raw);
