@@ -27,12 +27,12 @@
 //! `Nats-Msg-Id`; an entry found there is deleted without being published. So a command
 //! is not stored twice even when the restart comes after JetStream's duplicate window.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer, context::PublishErrorKind, message::PublishMessage};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use shared::edge_storage::{OutboxEntry, OutboxKind, StorageError, TableId, Volume};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -391,7 +391,7 @@ impl Relay {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => return self.depth().await,
+                Ok(Err(_)) | Err(_) => return self.depth(),
             }
         }
     }
@@ -429,7 +429,7 @@ impl Relay {
     }
 
     /// Entries in the outbox (a count MDBX keeps: read here, no hop to the blocking pool).
-    async fn depth(&self) -> u64 {
+    fn depth(&self) -> u64 {
         self.vol.read(|r| r.entries(TableId::Outbox)).unwrap_or(0)
     }
 
@@ -439,7 +439,6 @@ impl Relay {
             && !self.acked.contains(key)
     }
 
-    /// Forgets keys that are no longer in the outbox.
     /// Forgets keys that are no longer in the outbox, once [`PRUNE_ABOVE`] are remembered:
     /// the look-up runs on the blocking pool while rounds go on, and its result is taken
     /// by a later round (a key gone from the outbox never comes back: keys are a sequence).
@@ -562,7 +561,7 @@ impl Relay {
     /// over for deletion.
     pub async fn round(&mut self) -> Result<Round, StorageError> {
         let Some(f) = self.send().await? else {
-            let left = self.depth().await;
+            let left = self.depth();
             self.metrics.outbox_depth.set(left as i64);
             return Ok(Round {
                 left,
@@ -691,7 +690,7 @@ impl Relay {
             return Ok(round);
         }
         if depth || self.depth_at.is_none_or(|t| t.elapsed() >= DEPTH_EVERY) {
-            round.left = self.depth().await;
+            round.left = self.depth();
             self.metrics.outbox_depth.set(round.left as i64);
             self.depth_at = Some(Instant::now());
         }

@@ -24,11 +24,11 @@ pub mod apply;
 mod control;
 
 use std::collections::VecDeque;
-
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use foldhash::{HashMap, HashMapExt};
 
 use shared::edge_storage::{CursorMode, StorageError, TenantCursor, Volume, Writer, meta};
 use shared::ids::{TenantId, is_valid_id};

@@ -13,10 +13,10 @@ mod migrate;
 pub mod query;
 pub mod records;
 
-use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt};
 use libmdbx::{
     Database, DatabaseOptions, Mode, NoWriteMap, ReadWriteOptions, SyncMode, Table, TableFlags,
     Transaction, WriteFlags,

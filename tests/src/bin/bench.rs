@@ -36,7 +36,13 @@ struct Case {
     rss_mb: f64,
 }
 
-async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str) -> Result<Case> {
+async fn case(
+    n_tenants: usize,
+    n_events: u64,
+    steady_secs: u64,
+    tick_ms: u64,
+    workload: &str,
+) -> Result<Case> {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let js = jetstream(&nats).await?;
     ensure_event_stream(&js).await?;
@@ -115,7 +121,6 @@ async fn case(n_tenants: usize, n_events: u64, steady_secs: u64, workload: &str)
     let pad = "x".repeat(100);
     let rate = 10_000u64;
     let total = rate * steady_secs;
-    let tick_ms: u64 = env_or("BENCH_TICK_MS", 1).clamp(1, 1000);
     let tick = Duration::from_millis(tick_ms);
     let per_tick = (rate * tick_ms / 1000).max(1);
     let t0 = Instant::now();
@@ -230,7 +235,7 @@ async fn main() -> Result<()> {
     let mut results = BTreeMap::new();
     for w in &workloads {
         for &n in &counts {
-            let c = case(n, n_events, steady, w).await?;
+            let c = case(n, n_events, steady, tick_ms, w).await?;
             let base = c.pipeline_eps.unwrap_or(c.raw_eps);
             let ratio = c.runner_eps / base;
             println!(
