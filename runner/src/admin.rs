@@ -230,7 +230,36 @@ async fn tenant_delete(
     Ok(axum::Json(ops(&st)?.delete_tenant(&t).await?).into_response())
 }
 
-pub fn router(state: Arc<AdminState>) -> Router {
+/// The admin server's limits (`RUNNER_ADMIN_HEADER_TIMEOUT`, `RUNNER_ADMIN_REQUEST_TIMEOUT`,
+/// `RUNNER_ADMIN_MAX_CONNECTIONS`): whoever can reach the port, token or not, cannot hold
+/// the runner's file descriptors or tasks for longer than these allow.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub fn from_args(a: &crate::config::Args) -> Limits {
+        Limits {
+            header_timeout: a.admin_header_timeout,
+            request_timeout: a.admin_request_timeout,
+            max_connections: a.admin_max_connections as usize,
+        }
+    }
+}
+
+pub fn router(state: Arc<AdminState>, limits: Limits) -> Router {
+    use tower_http::trace::{DefaultMakeSpan, DefaultOnFailure, DefaultOnResponse, TraceLayer};
+    let timeout = middleware::from_fn_with_state(limits.request_timeout, request_timeout);
+    // The access log: one line per request at debug level (RUST_LOG=runner=debug,
+    // tower_http=debug), with method, path, status and latency; never the headers (the token).
+    let access_log = TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::DEBUG))
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG))
+        .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG));
     let admin = Router::new()
         .route(routes::STATUS, get(status))
         .route(routes::DRAIN, post(drain))
@@ -242,6 +271,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
             get(tenant_info).delete(tenant_delete),
         )
         .route(routes::pattern::TENANT_EXPORT, get(tenant_export))
+        // Every route above answers within the request timeout; an import's upload (up to
+        // 4 GiB) is exempt, added after the layer.
+        .layer(timeout.clone())
         .route(
             routes::pattern::TENANT_IMPORT,
             post(tenant_import).layer(DefaultBodyLimit::disable()),
@@ -251,10 +283,111 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route(routes::HEALTHZ, get(healthz))
         .route(routes::READYZ, get(readyz))
         .route(routes::METRICS, get(metrics))
-        .merge(admin)
         .fallback(not_found)
+        .layer(timeout)
+        .merge(admin)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(access_log)
         .with_state(state)
+}
+
+/// Serves the admin API on `listener` until `stop`, with the header-read timeout and the
+/// connection limit of `limits` (axum's own `serve` sets neither). A connection over the
+/// limit is answered `503` and closed at once, so a flood of slow clients delays probes by
+/// at most the header timeout instead of queueing them unseen. On `stop`, open connections
+/// finish the request they are in and close.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tokio::io::AsyncWriteExt;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let conns = tokio_util::task::TaskTracker::new();
+    loop {
+        let (mut stream, peer) = tokio::select! {
+            _ = stop.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: keep serving what is open and
+                    // try again shortly rather than spin.
+                    tracing::warn!(error = %e, "admin server cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, limit = limits.max_connections, "admin connection refused: at the connection limit");
+            conns.spawn(async move {
+                let answer = busy_answer(limits.max_connections);
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    stream.write_all(answer.as_bytes()),
+                )
+                .await;
+            });
+            continue;
+        };
+        let svc = TowerToHyperService::new(app.clone());
+        let stop = stop.clone();
+        conns.spawn(async move {
+            let _slot = slot;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout);
+            let conn = http.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            let r = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = r {
+                tracing::debug!(%peer, error = %e, "admin connection closed");
+            }
+        });
+    }
+    conns.close();
+    conns.wait().await;
+}
+
+/// The whole answer to a connection over the limit, in the API's error shape.
+fn busy_answer(limit: usize) -> String {
+    let body = serde_json::json!({
+        "error": ErrorCode::Unavailable.as_str(),
+        "message": format!("the admin server has {limit} connections open, its limit (RUNNER_ADMIN_MAX_CONNECTIONS); try again shortly"),
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 1\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Answers `408` with the API's error body when a handler takes longer than
+/// `RUNNER_ADMIN_REQUEST_TIMEOUT`; the handler's work is dropped with it.
+async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    let what = format!("{} {}", req.method(), req.uri().path());
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::Timeout,
+            format!(
+                "{what} took longer than {} (RUNNER_ADMIN_REQUEST_TIMEOUT); what it started may still be going on: check /admin/status",
+                humantime::format_duration(limit)
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn not_found(req: Request) -> ApiError {
@@ -334,16 +467,78 @@ async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
         st.metrics.outbox_depth.set(outbox as i64);
         st.metrics.timers_pending.set(timers as i64);
     }
+    let vol = st.vol.clone();
+    if let Ok(Ok(first)) =
+        tokio::task::spawn_blocking(move || vol.read(|r| r.outbox_batch(None, 1))).await
+    {
+        let age_ms = first
+            .first()
+            .map(|(_, e)| shared::now_ms().saturating_sub(e.created_at_ms))
+            .unwrap_or(0);
+        st.metrics.outbox_oldest_age.set(age_ms as f64 / 1000.0);
+    }
+    if let Some((fence, ttl)) = st.lease.get() {
+        st.metrics.lease_ttl.set(ttl.as_secs_f64());
+        if let Some(age) = fence.since_renewal() {
+            st.metrics.lease_age.set(age.as_secs_f64());
+        }
+    }
+    st.metrics.set_state(st.shared.state());
     unplaced(&st).await;
+    let tenants = lag(&st).await;
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        st.metrics.encode(),
+        st.metrics.encode(tenants),
     )
         .into_response()
 }
+
+/// Refreshes the lag gauges from a status with lag, at most every [`LAG_EVERY`] (it asks
+/// the stream for each tenant+saga's last event) and bounded to 3 s; on failure the shard's
+/// sum keeps its last value and the per-tenant gauges are left out. Returns how many
+/// tenants the runner serves.
+async fn lag(st: &AdminState) -> usize {
+    let tenants = st.shared.engine.lock().expect("lock").tenants.len();
+    {
+        let mut last = st.metrics.lag_refreshed.lock().expect("lock");
+        if last.is_some_and(|t| t.elapsed() < LAG_EVERY) {
+            return tenants;
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    let Ok(Ok(status)) =
+        tokio::time::timeout(Duration::from_secs(3), crate::status::build(st, true)).await
+    else {
+        st.metrics.lag.clear();
+        return tenants;
+    };
+    st.metrics.lag.clear();
+    let per_tenant = status.tenants.len() <= st.metrics.max_tenants;
+    let mut sum = 0u64;
+    for t in &status.tenants {
+        for s in &t.sagas {
+            let Some(lag) = s.lag else { continue };
+            sum += lag;
+            if per_tenant {
+                st.metrics
+                    .lag
+                    .get_or_create(&crate::metrics::SagaLabels {
+                        tenant: t.tenant.clone(),
+                        saga: s.saga.clone(),
+                    })
+                    .set(lag as i64);
+            }
+        }
+    }
+    st.metrics.shard_lag.set(sum as i64);
+    status.tenants.len()
+}
+
+/// How often a scrape measures the lag again; scrapes in between expose the last figures.
+const LAG_EVERY: Duration = Duration::from_secs(5);
 
 /// Refreshes the unplaced-tenant gauges (placement mode), bounded to 3 s; on failure they
 /// keep their last values.

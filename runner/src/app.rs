@@ -89,18 +89,13 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             ))
         })?;
     let admin_url = format!("http://{}", listener.local_addr().map_err(runtime)?);
+    let cfg_args = cfg.args.clone();
     let vol = open_volume(&cfg, &admin_url).await?;
     let base = base(cfg, vol, admin_url)?;
     let admin = sup.spawn("admin", {
-        let app = admin::router(base.admin.clone());
-        move |stop| async move {
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-            {
-                error!(error = %e, "admin server failed");
-            }
-        }
+        let limits = admin::Limits::from_args(&cfg_args);
+        let app = admin::router(base.admin.clone(), limits);
+        move |stop| admin::serve(listener, app, limits, stop)
     });
     let result = serve(&sup, &base).await;
     // A client holding a connection may not hold the exit hostage.
@@ -153,7 +148,9 @@ async fn open_volume(cfg: &Config, admin_url: &str) -> Result<Arc<Volume>, RunEr
 
 fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunError> {
     let shared = Arc::new(SharedState::new());
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::with_max_tenants(
+        cfg.args.metrics_max_tenants as usize,
+    ));
     let args = &cfg.args;
     let admin = Arc::new(AdminState {
         shared: shared.clone(),
@@ -172,6 +169,7 @@ fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunErr
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
         placement_bucket: args.tenant_placement_bucket.clone(),
+        lease: OnceLock::new(),
         ops: OnceLock::new(),
     });
     let volume_id = vol
@@ -236,6 +234,7 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
     else {
         return Ok(());
     };
+    let _ = b.admin.lease.set((fence.clone(), ttl));
     notice(
         &client,
         b.cfg.shard_id.as_str(),

@@ -20,6 +20,9 @@ Examples:
   RUNNER_DATA_DIR=/data RUNNER_SHARD_ID=shard-a RUNNER_SAGAS=/etc/runner/sagas.toml \\
   RUNNER_TENANT_ALLOWLIST=t1,t2 RUNNER_NATS_URL=nats://nats:4222 runner
 
+  # Validate a saga file before deploying it (exit 0 valid, 1 with the located error)
+  runner check --sagas docs/examples/sagas.toml
+
 Exit codes: 0 stopped cleanly, 1 failed while running, 2 bad configuration,
 3 the volume is held by another runner or unusable, or the event stream is not the one
 the volume was built from.";
@@ -122,6 +125,22 @@ pub struct Args {
     /// Bearer token every /admin/* request must carry.
     #[arg(long, env = "RUNNER_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Admin API: how long a client has to send a request's headers, and how long an idle
+    /// kept-alive connection stays open. Slower connections are closed.
+    #[arg(long, env = "RUNNER_ADMIN_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub admin_header_timeout: Duration,
+    /// Admin API: how long a request may take to be answered (408 after it). A tenant
+    /// import's upload is exempt; an export's body streams after its answer starts.
+    #[arg(long, env = "RUNNER_ADMIN_REQUEST_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub admin_request_timeout: Duration,
+    /// Admin API: most connections open at once. One more is answered 503 and closed.
+    #[arg(long, env = "RUNNER_ADMIN_MAX_CONNECTIONS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub admin_max_connections: u32,
+
+    /// `/metrics` drops its per-tenant series (tenant × saga labels) while the runner serves
+    /// more tenants than this; the shard's own series, with per-saga sums, remain.
+    #[arg(long, env = "RUNNER_METRICS_MAX_TENANTS", default_value_t = crate::metrics::DEFAULT_MAX_TENANTS as u32)]
+    pub metrics_max_tenants: u32,
 
     /// Log format; RUST_LOG sets the level (default info).
     #[arg(long, env = "RUNNER_LOG_FORMAT", value_enum, default_value = "human")]

@@ -21,6 +21,8 @@ fn now_ms() -> u64 {
 pub struct Fence {
     /// Open until this many ms after the process epoch; `u64::MAX` for "always".
     until_ms: AtomicU64,
+    /// When the lease was last confirmed (ms after the process epoch; `u64::MAX`: never).
+    renewed_ms: AtomicU64,
 }
 
 impl Fence {
@@ -28,6 +30,7 @@ impl Fence {
     pub fn open() -> Fence {
         Fence {
             until_ms: AtomicU64::new(u64::MAX),
+            renewed_ms: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -35,6 +38,7 @@ impl Fence {
     pub fn closed() -> Fence {
         Fence {
             until_ms: AtomicU64::new(0),
+            renewed_ms: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -44,9 +48,16 @@ impl Fence {
 
     /// Opens the fence until `from + valid`.
     pub fn extend(&self, from: Instant, valid: Duration) {
-        let until =
-            from.saturating_duration_since(epoch()).as_millis() as u64 + valid.as_millis() as u64;
-        self.until_ms.store(until, Ordering::Release);
+        let from = from.saturating_duration_since(epoch()).as_millis() as u64;
+        self.until_ms
+            .store(from + valid.as_millis() as u64, Ordering::Release);
+        self.renewed_ms.store(from, Ordering::Release);
+    }
+
+    /// How long ago the lease was last confirmed (`None`: never).
+    pub fn since_renewal(&self) -> Option<Duration> {
+        let at = self.renewed_ms.load(Ordering::Acquire);
+        (at != u64::MAX).then(|| Duration::from_millis(now_ms().saturating_sub(at)))
     }
 
     /// Closes the fence for good (the lease is lost or given up).

@@ -1,5 +1,11 @@
 //! Prometheus metrics (`GET /metrics`). The event counters here are also what
 //! `/admin/status` reports, so the two never disagree.
+//!
+//! Two registries: the shard's own series, always exposed, and the per-tenant ones
+//! (`tenant` × `saga` labels), exposed while the runner serves at most
+//! `RUNNER_METRICS_MAX_TENANTS` tenants. Above that only the shard's series remain, among
+//! them the same counts summed per saga (`runner_saga_events_total`) and the shard's lag, so
+//! a large shard cannot flood Prometheus with series. Units are base units (seconds).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,6 +33,35 @@ pub struct KindLabels {
     pub kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SagaOutcomeLabels {
+    pub saga: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
+/// Every state `runner_state` has a series for (1 for the current one, 0 for the others).
+pub const STATES: [shared::wire::RunnerState; 5] = [
+    shared::wire::RunnerState::Starting,
+    shared::wire::RunnerState::Running,
+    shared::wire::RunnerState::Draining,
+    shared::wire::RunnerState::Drained,
+    shared::wire::RunnerState::Stopping,
+];
+
+/// Per-tenant series are dropped from `/metrics` above this many tenants, unless
+/// `RUNNER_METRICS_MAX_TENANTS` says otherwise.
+pub const DEFAULT_MAX_TENANTS: usize = 500;
+
 /// Outcomes counted per event in `runner_events_total`.
 pub mod outcome {
     pub const APPLIED: &str = "applied";
@@ -38,8 +73,30 @@ pub mod outcome {
 }
 
 pub struct Metrics {
+    /// The shard's own series.
     pub registry: Registry,
+    /// The per-tenant series.
+    pub tenant_registry: Registry,
+    /// Above this many served tenants, `tenant_registry` is left out of `/metrics`.
+    pub max_tenants: usize,
     pub events: Family<OutcomeLabels, Counter>,
+    /// `events` summed over tenants.
+    pub saga_events: Family<SagaOutcomeLabels, Counter>,
+    /// Stream sequences not yet applied, per tenant and saga (refreshed at each scrape).
+    pub lag: Family<SagaLabels, Gauge>,
+    /// `lag` summed over the shard (refreshed at each scrape; kept when lag is unknown).
+    pub shard_lag: Gauge,
+    /// When the lag gauges were last measured.
+    pub lag_refreshed: std::sync::Mutex<Option<std::time::Instant>>,
+    pub state: Family<StateLabels, Gauge>,
+    pub dead_letters: Family<ReasonLabels, Counter>,
+    /// Durable commit of one batch (write-out and sync), as MDBX's commit call takes it.
+    pub commit_seconds: Histogram,
+    /// How late timers fired: the batch's wall clock against the timer's due time.
+    pub timer_delay: Histogram,
+    pub outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub lease_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub lease_ttl: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub timers_fired: Family<SagaLabels, Counter>,
     pub checkpoint: Family<SagaLabels, Gauge>,
     pub invalid_subjects: Counter,
@@ -50,7 +107,8 @@ pub struct Metrics {
     pub apply_latency: Histogram,
     pub batch_seconds: Histogram,
     pub reader_position: Gauge,
-    pub last_commit_ms: Gauge,
+    /// When the main reader's last batch was committed (unix seconds).
+    pub last_commit: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub outbox_depth: Gauge,
     pub timers_pending: Gauge,
     pub nats_connected: Gauge,
@@ -71,9 +129,28 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
+        Self::with_max_tenants(DEFAULT_MAX_TENANTS)
+    }
+
+    pub fn with_max_tenants(max_tenants: usize) -> Metrics {
         let mut registry = Registry::with_prefix("runner");
+        let mut tenant_registry = Registry::with_prefix("runner");
         let m = Metrics {
+            max_tenants,
             events: Family::default(),
+            saga_events: Family::default(),
+            lag: Family::default(),
+            shard_lag: Gauge::default(),
+            lag_refreshed: Default::default(),
+            state: Family::default(),
+            dead_letters: Family::default(),
+            // 50 µs .. ~13 s, doubling.
+            commit_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 19)),
+            // 1 ms .. ~65 s, doubling.
+            timer_delay: Histogram::new(exponential_buckets(0.001, 2.0, 17)),
+            outbox_oldest_age: Gauge::default(),
+            lease_age: Gauge::default(),
+            lease_ttl: Gauge::default(),
             timers_fired: Family::default(),
             checkpoint: Family::default(),
             invalid_subjects: Counter::default(),
@@ -85,7 +162,7 @@ impl Metrics {
             apply_latency: Histogram::new(exponential_buckets(0.000_05, 1.25, 60)),
             batch_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 18)),
             reader_position: Gauge::default(),
-            last_commit_ms: Gauge::default(),
+            last_commit: Gauge::default(),
             outbox_depth: Gauge::default(),
             timers_pending: Gauge::default(),
             nats_connected: Gauge::default(),
@@ -96,17 +173,76 @@ impl Metrics {
             unplaced_events: Gauge::default(),
             stream_gap: Counter::default(),
             registry: Registry::default(),
+            tenant_registry: Registry::default(),
         };
-        registry.register("events", "Events handled, by tenant, saga and outcome (applied, deduped, skipped, ignored, dead_lettered)", m.events.clone());
-        registry.register(
+        tenant_registry.register("events", "Events handled, by tenant, saga and outcome (applied, deduped, skipped, ignored, dead_lettered)", m.events.clone());
+        tenant_registry.register(
             "timers_fired",
             "Timers fired, by tenant and saga",
             m.timers_fired.clone(),
         );
-        registry.register(
+        tenant_registry.register(
             "checkpoint_sequence",
             "Last stream sequence applied, by tenant and saga",
             m.checkpoint.clone(),
+        );
+        tenant_registry.register(
+            "lag_sequences",
+            "Stream sequences after the last one applied, by tenant and saga (0 when caught up; measured at each scrape)",
+            m.lag.clone(),
+        );
+        registry.register(
+            "saga_events",
+            "Events handled, by saga and outcome, all tenants together",
+            m.saga_events.clone(),
+        );
+        registry.register(
+            "shard_lag_sequences",
+            "Stream sequences after the last one applied, summed over the shard's tenants and sagas (measured at each scrape)",
+            m.shard_lag.clone(),
+        );
+        registry.register(
+            "state",
+            "The runner's state: 1 for the current one (starting, running, draining, drained, stopping)",
+            m.state.clone(),
+        );
+        registry.register(
+            "build",
+            "The runner's version",
+            prometheus_client::metrics::info::Info::new(vec![(
+                "version",
+                env!("CARGO_PKG_VERSION"),
+            )]),
+        );
+        registry.register(
+            "dead_letters",
+            "Events and timers dead-lettered, by reason code",
+            m.dead_letters.clone(),
+        );
+        registry.register(
+            "commit_seconds",
+            "Durable commit of one batch to the volume (write-out and sync)",
+            m.commit_seconds.clone(),
+        );
+        registry.register(
+            "timer_delay_seconds",
+            "How late timers fired, against their due time",
+            m.timer_delay.clone(),
+        );
+        registry.register(
+            "outbox_oldest_age_seconds",
+            "Age of the oldest message waiting in the outbox (0 when empty)",
+            m.outbox_oldest_age.clone(),
+        );
+        registry.register(
+            "lease_renewal_age_seconds",
+            "Time since the shard's lease was last renewed",
+            m.lease_age.clone(),
+        );
+        registry.register(
+            "lease_ttl_seconds",
+            "The shard's lease time: another runner may take the shard this long after the last renewal",
+            m.lease_ttl.clone(),
         );
         registry.register(
             "invalid_subjects",
@@ -149,9 +285,9 @@ impl Metrics {
             m.reader_position.clone(),
         );
         registry.register(
-            "last_commit_unix_ms",
-            "When the main reader's last batch was committed (ms since the epoch)",
-            m.last_commit_ms.clone(),
+            "last_commit_timestamp_seconds",
+            "When the main reader's last batch was committed (unix time)",
+            m.last_commit.clone(),
         );
         registry.register(
             "outbox_depth",
@@ -198,7 +334,20 @@ impl Metrics {
             "Stream sequences removed by the stream's limits before the main reader read them (their events were never applied)",
             m.stream_gap.clone(),
         );
-        Metrics { registry, ..m }
+        Metrics {
+            registry,
+            tenant_registry,
+            ..m
+        }
+    }
+
+    /// Sets `runner_state` to `state`.
+    pub fn set_state(&self, state: shared::wire::RunnerState) {
+        for s in STATES {
+            self.state
+                .get_or_create(&StateLabels { state: s.as_str() })
+                .set(i64::from(s == state));
+        }
     }
 
     /// Counters of one tenant+saga.
@@ -230,10 +379,17 @@ impl Metrics {
         }
     }
 
-    pub fn encode(&self) -> String {
+    /// The text exposition; the per-tenant series only while `tenants` is at most
+    /// `max_tenants`.
+    pub fn encode(&self, tenants: usize) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
+        encode_registry(&mut out, &self.registry).expect("writing to a String cannot fail");
+        if tenants <= self.max_tenants {
+            encode_registry(&mut out, &self.tenant_registry)
+                .expect("writing to a String cannot fail");
+        }
+        encode_eof(&mut out).expect("writing to a String cannot fail");
         out
     }
 }

@@ -123,6 +123,8 @@ pub enum ErrorCode {
     ReplayRunning,
     TenantServed,
     TenantHasState,
+    /// The request took longer than the runner's request timeout.
+    Timeout,
     /// A code this client does not know (a newer runner).
     #[serde(other)]
     Other,
@@ -141,6 +143,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Storage => "storage",
             ErrorCode::Internal => "internal",
+            ErrorCode::Timeout => "timeout",
             ErrorCode::Draining => "draining",
             ErrorCode::NotDrained => "not_drained",
             ErrorCode::NotRunning => "not_running",

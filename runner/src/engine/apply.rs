@@ -62,6 +62,11 @@ pub struct BatchCtx {
     /// Per tenant, the latest due time of a timer fired, as `meta::fired_through` holds it
     /// (read once per batch).
     fired_through: HashMap<String, u64>,
+    /// The reason code of each event or timer this batch dead-lettered.
+    pub dead_letter_codes: Vec<&'static str>,
+    /// How late each timer this batch fired was (wall clock at the batch against its due
+    /// time, ms).
+    pub timer_delays_ms: Vec<u64>,
 }
 
 impl BatchCtx {
@@ -257,6 +262,7 @@ fn dead_letter_with_id(
         cause_seq,
     })?;
     ctx.outbox_added += 1;
+    ctx.dead_letter_codes.push(why.code);
     if owner.is_some() {
         ctx.count(tenant, saga, outcome::DEAD_LETTERED);
     } else {
@@ -712,5 +718,7 @@ fn fire_timer(
         },
     )?;
     ctx.acc(tenant, saga_name).timers_fired += 1;
+    ctx.timer_delays_ms
+        .push(env.now_ms.saturating_sub(due.due_ms));
     Ok(())
 }

@@ -1138,6 +1138,9 @@ impl Engine {
             });
             match result {
                 Ok(r) => {
+                    self.metrics
+                        .commit_seconds
+                        .observe(self.vol.last_commit().as_secs_f64());
                     if last_log.is_some() {
                         info!("volume writes succeed again");
                         self.shared.set_storage_problem(None);
@@ -1356,7 +1359,9 @@ impl Engine {
         }
         if !moved_groups.is_empty() {
             self.set_position_gauge();
-            self.metrics.last_commit_ms.set(shared::now_ms() as i64);
+            self.metrics
+                .last_commit
+                .set(shared::now_ms() as f64 / 1000.0);
             if !self.live_after.is_empty() {
                 let passed: Vec<TenantId> = self
                     .live_after
@@ -1660,6 +1665,12 @@ impl Engine {
                             saga: saga.clone(),
                             outcome: outcome::ALL[i],
                         };
+                        m.saga_events
+                            .get_or_create(&crate::metrics::SagaOutcomeLabels {
+                                saga: saga.clone(),
+                                outcome: outcome::ALL[i],
+                            })
+                            .inc_by(*n);
                         m.events.get_or_create(&labels).inc_by(*n);
                     }
                 }
@@ -1676,6 +1687,14 @@ impl Engine {
                     m.checkpoint.get_or_create(&labels).set(seq as i64);
                 }
             }
+        }
+        for code in &ctx.dead_letter_codes {
+            m.dead_letters
+                .get_or_create(&crate::metrics::ReasonLabels { reason: code })
+                .inc();
+        }
+        for d in &ctx.timer_delays_ms {
+            m.timer_delay.observe(*d as f64 / 1000.0);
         }
         if ctx.invalid_subjects > 0 {
             m.invalid_subjects.inc_by(ctx.invalid_subjects);

@@ -226,6 +226,9 @@ impl WriteOptions {
 pub struct Volume {
     db: Database<NoWriteMap>,
     dir: PathBuf,
+    /// How long the last write's commit took (ns): the durable part of a batch, for the
+    /// runner's commit-latency histogram.
+    last_commit_ns: std::sync::atomic::AtomicU64,
     read_only: bool,
     migrated: Option<Migrated>,
     _lock: Option<lock::ExclusiveLock>,
@@ -325,6 +328,7 @@ impl Volume {
         let vol = Volume {
             db,
             dir: dir.to_path_buf(),
+            last_commit_ns: Default::default(),
             read_only: false,
             migrated: None,
             _lock: Some(lock),
@@ -444,6 +448,7 @@ impl Volume {
         let vol = Volume {
             db,
             dir: dir.to_path_buf(),
+            last_commit_ns: Default::default(),
             read_only: true,
             migrated: None,
             _lock: None,
@@ -538,9 +543,22 @@ impl Volume {
         let out = f(&mut w)?;
         w.finish()?;
         drop(w);
+        let started = std::time::Instant::now();
         txn.commit()
             .map_err(|e| map_mdbx(&self.dir, "cannot commit", e))?;
+        self.last_commit_ns.store(
+            started.elapsed().as_nanos() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(out)
+    }
+
+    /// How long the last successful [`Volume::write`]'s commit took (write-out and sync).
+    pub fn last_commit(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(
+            self.last_commit_ns
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 }
 

@@ -97,9 +97,10 @@ async fn case(
     // committed. Commands: when the last command was stored in its stream (server clock,
     // the same host).
     let done_ms = if workload == "apply" {
-        metric(&http, &url, "runner_last_commit_unix_ms")
+        (metric(&http, &url, "runner_last_commit_timestamp_seconds")
             .await
-            .unwrap_or(0.0) as u64
+            .unwrap_or(0.0)
+            * 1000.0) as u64
     } else {
         commands_stored(&js, n_events, Duration::from_secs(600)).await?
     };

@@ -73,9 +73,10 @@ async fn replay_bench(http: &reqwest::Client, n: u64) -> Result<Value> {
         },
     )
     .await?;
-    let done_ms = metric(http, &url, "runner_last_commit_unix_ms")
+    let done_ms = (metric(http, &url, "runner_last_commit_timestamp_seconds")
         .await
-        .unwrap_or(0.0) as u64;
+        .unwrap_or(0.0)
+        * 1000.0) as u64;
     let live_eps = n as f64 / (done_ms.saturating_sub(start_ms).max(1) as f64 / 1000.0);
     let accepted = post(
         http,

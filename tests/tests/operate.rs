@@ -1,0 +1,284 @@
+//! What operators run into around the runner, tried the way an unfriendly network or a
+//! hurried deploy would: an admin port flooded with half-sent requests, a saga file checked
+//! before it ships, logs read from a file rather than a terminal.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, ensure};
+use e2e::*;
+
+/// 200 clients that send half a request header and then nothing: each is closed by the
+/// header timeout or, over the connection limit, answered 503 and closed at once. Meanwhile
+/// and afterwards the API still answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn half_open_admin_connections_are_closed_and_a_flood_is_turned_away() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let runner = Runner::start(
+        RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])
+            .env("RUNNER_ADMIN_HEADER_TIMEOUT", "1s")
+            .env("RUNNER_ADMIN_MAX_CONNECTIONS", "50"),
+    )
+    .await?;
+    let addr = runner
+        .admin_url
+        .strip_prefix("http://")
+        .context("admin url")?
+        .to_string();
+
+    let started = Instant::now();
+    let mut held = Vec::new();
+    for i in 0..200 {
+        let mut s = TcpStream::connect(&addr).with_context(|| format!("connection {i}"))?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: runner\r\nX-Slow: ")?;
+        s.set_read_timeout(Some(Duration::from_secs(15)))?;
+        held.push(s);
+    }
+    // Each connection must end (EOF, or a reset) well before the client would give up.
+    let (mut busy, mut cut) = (0, 0);
+    for (i, mut s) in held.into_iter().enumerate() {
+        let mut got = Vec::new();
+        match s.read_to_end(&mut got) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => anyhow::bail!("connection {i} was still open after 15 s: {e}"),
+        }
+        let text = String::from_utf8_lossy(&got);
+        if text.starts_with("HTTP/1.1 503") {
+            ensure!(
+                text.contains("RUNNER_ADMIN_MAX_CONNECTIONS"),
+                "the 503 says why: {text}"
+            );
+            busy += 1;
+        } else {
+            cut += 1;
+        }
+    }
+    let took = started.elapsed();
+    // About 50 held until the header timeout (fewer while the test's own kept-alive client
+    // holds a slot; more when opening 200 took longer than the timeout and slots came free
+    // meanwhile), the rest turned away at once.
+    ensure!(
+        cut >= 40 && busy >= 50,
+        "expected about 50 held until the header timeout and the rest answered 503; got {cut} closed by the timeout, {busy} answered 503"
+    );
+    ensure!(
+        took < Duration::from_secs(12),
+        "200 half-open connections took {took:?} to be closed (header timeout 1 s)"
+    );
+    // Still serving, with a free slot for a well-behaved client.
+    let s = runner.status().await?;
+    ensure!(s.shard_id == "shard-a", "status after the flood: {s:?}");
+    Ok(())
+}
+
+/// `runner check --sagas FILE` says ok (exit 0) for a good file and names the place of the
+/// first error (exit 1) for a bad one, without NATS or a volume.
+#[test]
+fn runner_check_validates_a_saga_file_offline() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let out = std::process::Command::new(bin("runner"))
+        .args(["check", "--sagas"])
+        .arg(example_sagas())
+        .env_clear()
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.code() == Some(0) && stdout.contains(": ok, ") && stdout.contains("order"),
+        "good file: {:?} {stdout} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[saga]]\nname = \"order\"\n[[saga.transition]]\nfrom = \"new\"\non = \"A\"\nto = \"b\"\n[[saga.transition.emit]]\nsubject = \"evt.elsewhere\"\n",
+    )?;
+    let out = std::process::Command::new(bin("runner"))
+        .args(["check", "--sagas"])
+        .arg(&bad)
+        .env_clear()
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(1) && stderr.contains("bad.toml:8:11: emit subject"),
+        "bad file: {:?} {stderr}",
+        out.status
+    );
+
+    let out = std::process::Command::new(bin("runner"))
+        .args(["check", "--sagas", "/nonexistent.toml"])
+        .env_clear()
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(1) && stderr.contains("cannot read it"),
+        "missing file: {:?} {stderr}",
+        out.status
+    );
+    Ok(())
+}
+
+/// Written to a file (journald, `kubectl logs`, a pipe), the runner's human log has no
+/// colour escape sequences, even without NO_COLOR.
+#[test]
+fn logs_to_a_file_are_plain_text() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let out = std::process::Command::new(bin("runner"))
+        .env_clear()
+        .env("RUNNER_DATA_DIR", tmp.path().join("vol"))
+        .env("RUNNER_SAGAS", example_sagas())
+        .env("RUNNER_SHARD_ID", "a")
+        .env("RUNNER_TENANT_ALLOWLIST", "t1,bad tenant")
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(2) && err.contains("'bad tenant'"),
+        "{err}"
+    );
+    ensure!(
+        !err.contains('\u{1b}'),
+        "escape sequences in a piped log: {err:?}"
+    );
+    Ok(())
+}
+
+async fn scrape(url: &str) -> Result<String> {
+    Ok(reqwest::get(format!("{url}/metrics"))
+        .await?
+        .error_for_status()?
+        .text()
+        .await?)
+}
+
+/// The value of the series whose line starts with `series` (name and labels, exactly).
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `/metrics` has lag per tenant and saga, the runner's state, build info, dead letters by
+/// reason code, commit latency and timer delay, all in base units; above
+/// RUNNER_METRICS_MAX_TENANTS tenants the per-tenant series go and per-saga sums stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_carry_lag_state_build_and_dead_letter_reasons_and_cap_tenant_labels() -> Result<()>
+{
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let small = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("a"), &["t1"])).await?;
+    let mut capped = RunnerSpec::new(&nats, &tmp.path().join("b"), &["c1", "c2", "c3"])
+        .env("RUNNER_METRICS_MAX_TENANTS", "2");
+    capped.shard = "shard-b".into();
+    let capped = Runner::start(capped).await?;
+    let js = jetstream(&nats).await?;
+    let mut events = Vec::new();
+    for t in ["t1", "c1", "c2", "c3"] {
+        for i in 0..5 {
+            events.push((
+                format!("evt.{t}.account"),
+                event(
+                    &format!("{t}-{i}"),
+                    "Deposited",
+                    "a",
+                    serde_json::json!({"amount": 1}),
+                ),
+            ));
+        }
+        events.push((
+            format!("evt.{t}.account"),
+            bytes::Bytes::from_static(b"{not json"),
+        ));
+    }
+    publish_all(&js, &events).await?;
+    for r in [&small, &capped] {
+        r.wait_caught_up(Duration::from_secs(30)).await?;
+    }
+
+    let text = eventually(
+        Duration::from_secs(30),
+        "the dead letters counted",
+        || async {
+            let t = scrape(&small.admin_url).await.ok()?;
+            (value(&t, r#"runner_dead_letters_total{reason="bad_json"}"#) == Some(1.0)).then_some(t)
+        },
+    )
+    .await?;
+    let version = env!("CARGO_PKG_VERSION");
+    for (series, want) in [
+        (format!(r#"runner_build_info{{version="{version}"}}"#), 1.0),
+        (r#"runner_state{state="running"}"#.to_string(), 1.0),
+        (r#"runner_state{state="draining"}"#.to_string(), 0.0),
+        (
+            r#"runner_lag_sequences{tenant="t1",saga="account"}"#.to_string(),
+            0.0,
+        ),
+        ("runner_shard_lag_sequences".to_string(), 0.0),
+        (
+            r#"runner_events_total{tenant="t1",saga="account",outcome="applied"}"#.to_string(),
+            5.0,
+        ),
+        (
+            r#"runner_saga_events_total{saga="account",outcome="applied"}"#.to_string(),
+            5.0,
+        ),
+        ("runner_lease_ttl_seconds".to_string(), 15.0),
+        ("runner_outbox_oldest_age_seconds".to_string(), 0.0),
+    ] {
+        ensure!(
+            value(&text, &series) == Some(want),
+            "{series} should be {want} in:\n{text}"
+        );
+    }
+    ensure!(
+        value(&text, "runner_commit_seconds_count").is_some_and(|n| n >= 1.0),
+        "commit latency observed:\n{text}"
+    );
+    ensure!(
+        value(&text, "runner_lease_renewal_age_seconds").is_some_and(|a| a < 15.0),
+        "lease renewal age:\n{text}"
+    );
+    ensure!(
+        text.contains("runner_timer_delay_seconds_bucket"),
+        "timer delay histogram:\n{text}"
+    );
+    let ms: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .filter(|n| n.ends_with("_ms") || n.contains("_ms_"))
+        .collect();
+    ensure!(ms.is_empty(), "series not in base units: {ms:?}");
+
+    // Three tenants over a cap of two: no tenant label anywhere, the sums still there.
+    let text = eventually(
+        Duration::from_secs(30),
+        "the capped shard's sums",
+        || async {
+            let t = scrape(&capped.admin_url).await.ok()?;
+            (value(
+                &t,
+                r#"runner_saga_events_total{saga="account",outcome="applied"}"#,
+            ) == Some(15.0))
+            .then_some(t)
+        },
+    )
+    .await?;
+    ensure!(
+        !text.contains("tenant=\""),
+        "per-tenant series above the cap:\n{text}"
+    );
+    ensure!(
+        value(&text, r#"runner_dead_letters_total{reason="bad_json"}"#) == Some(3.0),
+        "dead letters by reason above the cap:\n{text}"
+    );
+    ensure!(
+        value(&text, "runner_shard_lag_sequences") == Some(0.0),
+        "{text}"
+    );
+    Ok(())
+}
