@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_runnerctl_global_optspecs
-    string join \n o/output= token= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= replicas= stream= h/help V/version
+    string join \n o/output= token= ca-cert= context= nats-url= nats-creds= nats-user= nats-password= nats-token= nats-nkey= nats-tls-ca= placement-bucket= registry-bucket= handoff-bucket= replicas= stream= h/help V/version
 end
 
 function __fish_runnerctl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_needs_command" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -l nats-creds -d 'NATS credentials file' -r -F
@@ -64,11 +65,12 @@ complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "config" -d 'The
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish). The generated files are also in completions/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "man" -d 'Write the man pages (runnerctl.1 and one per command) into a directory. The generated pages are also in docs/man/'
 complete -c runnerctl -n "__fish_runnerctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l url -d 'The runner\'s admin URL (its RUNNER_ADMIN_ADDR), e.g. http://127.0.0.1:7070' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l url -d 'The runner\'s admin URL instead (works without the registry)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l watch -d 'Refresh every INTERVAL (e.g. 2s) until Ctrl-C' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand status" -l nats-creds -d 'NATS credentials file' -r -F
@@ -88,6 +90,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l reason -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand place" -l nats-creds -d 'NATS credentials file' -r -F
@@ -109,6 +112,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l reason -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand unplace" -l nats-creds -d 'NATS credentials file' -r -F
@@ -127,6 +131,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l reason -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -l nats-creds -d 'NATS credentials file' -r -F
@@ -145,6 +150,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand release" -s h -l hel
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -l nats-creds -d 'NATS credentials file' -r -F
@@ -162,6 +168,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand placements" -s h -l 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -l nats-creds -d 'NATS credentials file' -r -F
@@ -179,6 +186,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand watch" -s h -l help 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -l nats-creds -d 'NATS credentials file' -r -F
@@ -196,6 +204,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand history" -s h -l hel
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand shards" -l nats-creds -d 'NATS credentials file' -r -F
@@ -216,6 +225,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l flush-time
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand drain" -l nats-creds -d 'NATS credentials file' -r -F
@@ -235,6 +245,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l url -d 'T
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand resume" -l nats-creds -d 'NATS credentials file' -r -F
@@ -260,6 +271,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l timeout -
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand replay" -l nats-creds -d 'NATS credentials file' -r -F
@@ -282,6 +294,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l timeout -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand move" -l nats-creds -d 'NATS credentials file' -r -F
@@ -307,6 +320,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l reason
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand rebalance" -l nats-creds -d 'NATS credentials file' -r -F
@@ -329,6 +343,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l timeout 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand migrate" -l nats-creds -d 'NATS credentials file' -r -F
@@ -353,6 +368,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l lease-ttl 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand setup" -l nats-creds -d 'NATS credentials file' -r -F
@@ -374,6 +390,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l log-file -d 
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -l nats-creds -d 'NATS credentials file' -r -F
@@ -393,6 +410,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand tui" -s h -l help -d
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __fish_seen_subcommand_from summary tenants sagas instances instance checkpoints dedupe outbox timers export diff help" -l nats-creds -d 'NATS credentials file' -r -F
@@ -423,6 +441,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and not __f
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from summary" -l nats-creds -d 'NATS credentials file' -r -F
@@ -440,6 +459,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from tenants" -l nats-creds -d 'NATS credentials file' -r -F
@@ -458,6 +478,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from sagas" -l nats-creds -d 'NATS credentials file' -r -F
@@ -480,6 +501,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instances" -l nats-creds -d 'NATS credentials file' -r -F
@@ -500,6 +522,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from instance" -l nats-creds -d 'NATS credentials file' -r -F
@@ -518,6 +541,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from checkpoints" -l nats-creds -d 'NATS credentials file' -r -F
@@ -539,6 +563,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from dedupe" -l nats-creds -d 'NATS credentials file' -r -F
@@ -558,6 +583,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from outbox" -l nats-creds -d 'NATS credentials file' -r -F
@@ -578,6 +604,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from timers" -l nats-creds -d 'NATS credentials file' -r -F
@@ -597,6 +624,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from export" -l nats-creds -d 'NATS credentials file' -r -F
@@ -616,6 +644,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand inspect; and __fish_seen_subcommand_from diff" -l nats-creds -d 'NATS credentials file' -r -F
@@ -653,6 +682,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l sagas -d 'Sa
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -l nats-creds -d 'NATS credentials file' -r -F
@@ -672,6 +702,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand dev" -s h -l help -d
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fish_seen_subcommand_from show help" -l nats-creds -d 'NATS credentials file' -r -F
@@ -691,6 +722,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and not __fi
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_seen_subcommand_from show" -l nats-creds -d 'NATS credentials file' -r -F
@@ -710,6 +742,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand config; and __fish_s
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand completions" -l nats-creds -d 'NATS credentials file' -r -F
@@ -728,6 +761,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l out-dir -d '
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l ca-cert -d 'CA certificate(s) (PEM) to trust, besides the system\'s, for https:// admin URLs (a TLS proxy or ingress in front of the runners)' -r -F
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l context -d 'A context of the config file (NATS, buckets, token, output); default: the file\'s current_context' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-url -d 'NATS server URL, or several comma-separated (nats://a:4222,nats://b:4222)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand man" -l nats-creds -d 'NATS credentials file' -r -F

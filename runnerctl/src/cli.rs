@@ -37,6 +37,10 @@ pub struct Cli {
     /// Bearer token for runners started with RUNNER_ADMIN_TOKEN.
     #[arg(long, global = true, env = "RUNNERCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// CA certificate(s) (PEM) to trust, besides the system's, for https:// admin URLs (a
+    /// TLS proxy or ingress in front of the runners).
+    #[arg(long, global = true, env = "RUNNERCTL_CA_CERT", value_name = "PEM")]
+    pub ca_cert: Option<PathBuf>,
     /// A context of the config file (NATS, buckets, token, output); default: the file's
     /// current_context.
     #[arg(long, global = true, env = "RUNNERCTL_CONTEXT")]
@@ -123,8 +127,9 @@ pub enum Command {
     /// Show a runner's status: state, tenants, checkpoints and lag, counters, problems.
     #[command(after_help = "\
 Examples:
+  runnerctl status shard-a                          # found through the shard registry
   runnerctl status --url http://127.0.0.1:7070
-  runnerctl status --url http://127.0.0.1:7070 --watch 2s
+  runnerctl status shard-a --watch 2s
   runnerctl status --url http://10.0.0.5:7070 --token \"$TOKEN\" -o json")]
     Status(StatusArgs),
     /// Place a tenant on a shard (compare-and-swap on the placement key). Refuses a shard
@@ -654,9 +659,8 @@ pub enum InspectCmd {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The runner's admin URL (its RUNNER_ADMIN_ADDR), e.g. http://127.0.0.1:7070.
-    #[arg(long, env = "RUNNERCTL_URL")]
-    pub url: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Refresh every INTERVAL (e.g. 2s) until Ctrl-C.
     #[arg(long, value_name = "INTERVAL", value_parser = humantime::parse_duration)]
     pub watch: Option<Duration>,

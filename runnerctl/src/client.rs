@@ -19,6 +19,33 @@ use crate::exit::{CliError, Kind};
 /// Requests that carry a tenant's whole state (export, import) may take this long.
 const BULK_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// Extra CA certificates for https:// admin URLs (`--ca-cert`), read once at start.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Sets up TLS for every admin client of this process: rustls on ring, the system's roots,
+/// and the CA certificates of `ca_cert` (a PEM bundle) when given.
+pub fn init_tls(ca_cert: Option<&std::path::Path>) -> Result<(), CliError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(path) = ca_cert else { return Ok(()) };
+    let pem = std::fs::read(path).map_err(|e| {
+        CliError::usage(format!("--ca-cert {}: cannot read it: {e}", path.display()))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        CliError::usage(format!(
+            "--ca-cert {}: not a PEM certificate bundle: {e}",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(CliError::usage(format!(
+            "--ca-cert {}: holds no certificate (expected PEM, '-----BEGIN CERTIFICATE-----')",
+            path.display()
+        )));
+    }
+    let _ = EXTRA_ROOTS.set(certs);
+    Ok(())
+}
+
 pub struct Admin {
     base: String,
     token: Option<String>,
@@ -33,11 +60,17 @@ impl Admin {
                 "--url {url}: expected the runner's admin URL, e.g. http://127.0.0.1:7070"
             )));
         }
-        let http = reqwest::Client::builder()
+        // rustls on ring for https:// (idempotent; `init_tls` did it already in the binary).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
-            .connect_timeout(Duration::from_secs(3))
+            .connect_timeout(Duration::from_secs(3));
+        if let Some(roots) = EXTRA_ROOTS.get() {
+            builder = builder.tls_certs_merge(roots.iter().cloned());
+        }
+        let http = builder
             .build()
-            .map_err(|e| CliError::failure(e.to_string()))?;
+            .map_err(|e| CliError::failure(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Admin { base, token, http })
     }
 
@@ -163,6 +196,26 @@ impl Admin {
             req = req.bearer_auth(t);
         }
         req.send().await.map_err(|e| {
+            // The innermost cause names a TLS failure (an untrusted or mismatched
+            // certificate, a plain-HTTP server behind https://) better than reqwest's summary.
+            let mut root: &dyn std::error::Error = &e;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            let tls = root.downcast_ref::<rustls::Error>().map(|r| r.to_string()).or_else(|| {
+                let text = root.to_string();
+                (text.contains("certificate") || text.contains("InvalidContentType"))
+                    .then_some(text)
+            });
+            if let Some(why) = tls {
+                return CliError::new(
+                    Kind::Unreachable,
+                    format!(
+                        "cannot talk TLS to the runner at {}: {why}; for a private CA pass --ca-cert <PEM> (or RUNNERCTL_CA_CERT)",
+                        self.base
+                    ),
+                );
+            }
             let why = if e.is_timeout() {
                 "timed out".to_string()
             } else if e.is_connect() {

@@ -29,6 +29,10 @@ fn main() -> ExitCode {
             return ExitCode::from(e.code());
         }
     };
+    if let Err(e) = client::init_tls(cli.ca_cert.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(e.code());
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

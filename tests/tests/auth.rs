@@ -378,34 +378,6 @@ async fn nkey() -> Result<()> {
     exercise(&nats, tmp.path(), &good, &bad, &[&seed, &stranger]).await
 }
 
-/// A CA, and a server certificate it signed for 127.0.0.1 and localhost; returns the CA's
-/// PEM path and the server's cert and key paths.
-fn certificates(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate()?;
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("{name} test CA"));
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate()?;
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    let cert = params.signed_by(&key, &issuer)?;
-    let paths = (
-        dir.join(format!("{name}-ca.pem")),
-        dir.join(format!("{name}-server.pem")),
-        dir.join(format!("{name}-server-key.pem")),
-    );
-    std::fs::write(&paths.0, ca_cert.pem())?;
-    std::fs::write(&paths.1, cert.pem())?;
-    std::fs::write(&paths.2, key.serialize_pem())?;
-    Ok(paths)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_with_a_private_ca() -> Result<()> {
     let tmp = tempfile::tempdir()?;

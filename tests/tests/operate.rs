@@ -282,3 +282,88 @@ async fn metrics_carry_lag_state_build_and_dead_letter_reasons_and_cap_tenant_la
     );
     Ok(())
 }
+
+/// A TLS-terminating proxy on a free loopback port in front of `target` (host:port), as an
+/// ingress would be; returns its port.
+async fn tls_proxy(target: String, cert: &std::path::Path, key: &std::path::Path) -> Result<u16> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert)?.collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key)?;
+    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(cfg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let (acceptor, target) = (acceptor.clone(), target.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// `runnerctl status` takes a shard name like drain and replay do, and speaks https to an
+/// admin API behind TLS, trusting a private CA given with --ca-cert; without it, it says
+/// the certificate is not trusted.
+#[tokio::test(flavor = "multi_thread")]
+async fn runnerctl_status_by_shard_name_and_over_https() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let runner = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("vol"), &["t1"])).await?;
+
+    let (code, out, err) = runnerctl_out(&nats, &["status", "shard-a", "-o", "json"], &[])?;
+    ensure!(code == 0, "status shard-a: {code} {err}");
+    let s: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(s["shard_id"] == "shard-a", "{out}");
+
+    let (code, _, err) = runnerctl_out(&nats, &["status", "shard-zz"], &[])?;
+    ensure!(
+        code == 5 && err.contains("shard-zz") && err.contains("runnerctl shards"),
+        "unknown shard: {code} {err}"
+    );
+
+    let (ca, cert, key) = certificates(tmp.path(), "admin")?;
+    let target = runner.admin_url.trim_start_matches("http://").to_string();
+    let port = tls_proxy(target, &cert, &key).await?;
+    let url = format!("https://127.0.0.1:{port}");
+    let ca = ca.display().to_string();
+    let (code, out, err) = runnerctl_out(
+        &nats,
+        &["status", "--url", &url, "--ca-cert", &ca, "-o", "json"],
+        &[],
+    )?;
+    ensure!(code == 0, "status over https: {code} {err}");
+    let s: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(s["shard_id"] == "shard-a", "{out}");
+
+    let (code, _, err) = runnerctl_out(&nats, &["status", "--url", &url], &[])?;
+    ensure!(
+        code == 3 && err.to_lowercase().contains("certificate"),
+        "untrusted certificate: {code} {err}"
+    );
+    let (code, _, err) = runnerctl_out(
+        &nats,
+        &["status", "--url", &url, "--ca-cert", "/nonexistent.pem"],
+        &[],
+    )?;
+    ensure!(
+        code == 2 && err.contains("/nonexistent.pem"),
+        "missing CA file: {code} {err}"
+    );
+    Ok(())
+}

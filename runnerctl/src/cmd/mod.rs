@@ -46,7 +46,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         return Err(crate::exit::CliError::usage(format!("--output json: {why}")).into());
     }
     match cli.command {
-        Command::Status(a) => status::run(a, cli.output, cli.token).await,
+        Command::Status(a) => status::run(a, &cli.nats, cli.output, cli.token).await,
         Command::Place(a) => place::place(a, &cli.nats, cli.token, cli.output).await,
         Command::Unplace(a) => place::unplace(a, &cli.nats, cli.output).await,
         Command::Release(a) => release::run(a, &cli.nats, cli.output).await,

@@ -10,8 +10,13 @@ use crate::cli::StatusArgs;
 use crate::client::Admin;
 use crate::output::{self, Format};
 
-pub async fn run(args: StatusArgs, format: Format, token: Option<String>) -> anyhow::Result<()> {
-    let admin = Admin::new(&args.url, token)?;
+pub async fn run(
+    args: StatusArgs,
+    nats: &crate::cli::NatsArgs,
+    format: Format,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    let admin: Admin = crate::cmd::target::admin(&args.target, nats, token).await?;
     let Some(every) = args.watch else {
         let s = admin.status(true).await?;
         match format {
