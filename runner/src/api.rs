@@ -29,6 +29,8 @@ pub struct AdminState {
     pub sagas: Vec<String>,
     pub token: Option<String>,
     pub placement_bucket: Option<String>,
+    /// The hand-over bucket (`RUNNER_HANDOFF_BUCKET`), where a cordon is kept.
+    pub handoff_bucket: String,
     /// The shard's lease fence and lease time, once the lease is held (for `/metrics`).
     pub lease: OnceLock<(Arc<crate::fence::Fence>, std::time::Duration)>,
     /// Drain, resume and replay; set once the engine runs (503 before).

@@ -169,6 +169,7 @@ fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunErr
         sagas: cfg.sagas.names().map(|n| n.to_string()).collect(),
         token: args.admin_token.clone(),
         placement_bucket: args.tenant_placement_bucket.clone(),
+        handoff_bucket: args.handoff_bucket.clone(),
         lease: OnceLock::new(),
         ops: OnceLock::new(),
     });

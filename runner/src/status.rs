@@ -57,6 +57,8 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
     let mut problems = st.shared.problems();
     problems.extend(stream_problems(st, &snap, &mut stream));
     let (tenants, totals) = tenant_statuses(st, &view, &snap, &stream);
+    // Awaited here: the struct below holds lock guards as temporaries.
+    let cordon = cordon(st).await;
     Ok(StatusResponse {
         shard_id: st.shard.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -118,6 +120,7 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
         },
         problems,
         drain: st.shared.drain.lock().expect("lock").clone(),
+        cordon,
         replays: st.shared.replays.lock().expect("lock").clone(),
     })
 }
@@ -363,4 +366,23 @@ async fn stream_view(
         by_subject,
         identity,
     }
+}
+
+/// The shard's cordon, if an operator set one (`runnerctl cordon`); none when NATS does not
+/// answer within a second.
+async fn cordon(st: &AdminState) -> Option<shared::placement::CordonRecord> {
+    let js = st.js.get()?.clone();
+    let (bucket, key) = (
+        st.handoff_bucket.clone(),
+        shared::placement::cordon_key(&st.shard),
+    );
+    let read = async move {
+        let kv = js.get_key_value(bucket).await.ok()?;
+        let v = kv.get(key).await.ok()??;
+        serde_json::from_slice::<shared::placement::CordonRecord>(&v).ok()
+    };
+    tokio::time::timeout(Duration::from_secs(1), read)
+        .await
+        .ok()
+        .flatten()
 }

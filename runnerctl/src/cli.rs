@@ -185,6 +185,20 @@ Examples:
   runnerctl shards
   runnerctl shards -o json | jq -r '.[].admin_url'")]
     Shards,
+    /// Keep new tenants off a shard: it keeps serving the tenants it has, and place, move
+    /// and rebalance do not pick it as a target (--ignore-cordon overrides). Shown by
+    /// `shards`, the dashboard and the runner's status.
+    #[command(after_help = "\
+Examples:
+  runnerctl cordon shard-b --reason \"disk replacement on Thursday\"
+  runnerctl rebalance --apply          # moves nothing onto shard-b
+  runnerctl uncordon shard-b")]
+    Cordon(CordonArgs),
+    /// Let placement tools pick a cordoned shard again.
+    #[command(after_help = "\
+Examples:
+  runnerctl uncordon shard-b")]
+    Uncordon(CordonArgs),
     /// Drain a runner: stop reading, commit what is in flight, flush the outbox, hold
     /// timers; follow it until drained. For a rolling restart or maintenance.
     #[command(after_help = "\
@@ -346,6 +360,18 @@ pub struct PlaceArgs {
     /// Create the placement bucket if it does not exist.
     #[arg(long)]
     pub create: bool,
+    /// Place on the shard even if it is cordoned (`runnerctl cordon`).
+    #[arg(long)]
+    pub ignore_cordon: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CordonArgs {
+    /// The shard.
+    pub shard: String,
+    /// Why, shown with the cordon (cordon only).
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -462,6 +488,9 @@ pub struct MoveArgs {
     /// Roll an unfinished move back: the source serves the tenant again.
     #[arg(long)]
     pub abort: bool,
+    /// Move even onto a cordoned shard (`runnerctl cordon`).
+    #[arg(long)]
+    pub ignore_cordon: bool,
     /// How long to wait for each phase (release, the target taking over).
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
@@ -494,6 +523,9 @@ pub struct RebalanceArgs {
     /// Why, for the audit trail of every move.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Treat cordoned shards like the others: move tenants onto and off them.
+    #[arg(long)]
+    pub ignore_cordon: bool,
 }
 
 #[derive(Debug, Args)]

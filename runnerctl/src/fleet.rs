@@ -18,8 +18,11 @@ pub struct Fleet {
     pub layout: Layout,
     /// Placed tenants (a tenant being moved counts on its target).
     pub placement: Placement,
-    /// Live shards that take tenants.
+    /// Live shards that take tenants (not cordoned, unless the caller said to ignore
+    /// cordons).
     pub shards: Vec<String>,
+    /// Cordoned shards (`runnerctl cordon`), live or not.
+    pub cordoned: std::collections::BTreeMap<String, shared::placement::CordonRecord>,
     pub load: Load,
     /// What the load is: `events/s` or `events retained`.
     pub unit: &'static str,
@@ -65,7 +68,9 @@ pub async fn read(
     nats: &Nats,
     args: &NatsArgs,
     window: Option<Duration>,
+    ignore_cordon: bool,
 ) -> Result<Fleet, CliError> {
+    let cordoned = crate::nats::cordons(nats, &args.handoff_bucket).await?;
     let layout = shared::nats::discover_layout(&nats.js, &args.stream).await;
     let placement: Placement = placement_targets(nats, &args.placement_bucket)
         .await?
@@ -75,6 +80,7 @@ pub async fn read(
         .await?
         .into_iter()
         .filter(|r| !r.state.is_stopping())
+        .filter(|r| ignore_cordon || !cordoned.contains_key(&r.shard_id))
         .map(|r| r.shard_id)
         .collect();
     let first = retained(nats, &layout).await?;
@@ -105,6 +111,7 @@ pub async fn read(
         layout,
         placement,
         shards,
+        cordoned,
         load,
         unit,
     })

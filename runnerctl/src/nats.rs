@@ -172,6 +172,35 @@ pub async fn latest(
         .map_err(CliError::failure)
 }
 
+/// The cordoned shards, by shard (none without a hand-over bucket). Unreadable records
+/// count as cordons too: whoever wrote the key meant to keep tenants off the shard.
+pub async fn cordons(
+    nats: &Nats,
+    handoff_bucket: &str,
+) -> Result<std::collections::BTreeMap<String, shared::placement::CordonRecord>, CliError> {
+    let mut out = std::collections::BTreeMap::new();
+    if nats.maybe_bucket(handoff_bucket).await?.is_none() {
+        return Ok(out);
+    }
+    for e in latest(nats, handoff_bucket, "cordon.>").await? {
+        if !e.live {
+            continue;
+        }
+        let Some(shard) = e.key.strip_prefix("cordon.") else {
+            continue;
+        };
+        let rec =
+            serde_json::from_slice(&e.value).unwrap_or_else(|_| shared::placement::CordonRecord {
+                shard: shard.to_string(),
+                reason: Some("(unreadable cordon record)".into()),
+                by: String::new(),
+                at_ms: 0,
+            });
+        out.insert(shard.to_string(), rec);
+    }
+    Ok(out)
+}
+
 /// `user@host` of whoever runs this command.
 pub fn who() -> (String, String) {
     let user = std::env::var("RUNNERCTL_USER")

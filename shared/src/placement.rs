@@ -12,7 +12,8 @@
 //!   where its last owner released it), `positions.<shard>` = [`PositionsRecord`] (how far
 //!   each tenant of a shard was applied, reported with every heartbeat) and
 //!   `ended.<shard>.<tenant>` = [`EndedRecord`] (where a shard's ownership of a tenant ended,
-//!   for that shard to read when it comes back).
+//!   for that shard to read when it comes back), and `cordon.<shard>` = [`CordonRecord`]
+//!   (present while an operator keeps new tenants off the shard).
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,23 @@ pub const PLACEMENT_HISTORY: i64 = 64;
 /// Key of a tenant's claim in the hand-over bucket.
 pub fn claim_key(tenant: &str) -> String {
     format!("claim.{tenant}")
+}
+
+/// Key of a shard's cordon in the hand-over bucket: present while the shard is cordoned.
+pub fn cordon_key(shard: &str) -> String {
+    format!("cordon.{shard}")
+}
+
+/// A cordoned shard keeps serving its tenants, but `runnerctl place`, `move` and
+/// `rebalance` do not pick it as a target (`runnerctl cordon`, like `kubectl cordon`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CordonRecord {
+    pub shard: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `user@host` of who cordoned it.
+    pub by: String,
+    pub at_ms: u64,
 }
 
 /// Key of a shard's position report in the hand-over bucket.

@@ -250,6 +250,10 @@ pub struct StatusResponse {
     /// The drain in progress or done (none while running normally).
     #[serde(default)]
     pub drain: Option<DrainStatus>,
+    /// Set while the shard is cordoned (`runnerctl cordon`): it serves its tenants, and
+    /// placement tools do not pick it as a target.
+    #[serde(default)]
+    pub cordon: Option<crate::placement::CordonRecord>,
     /// Replays running, paused, or finished since the runner started (latest 100).
     #[serde(default)]
     pub replays: Vec<ReplayStatus>,

@@ -367,3 +367,107 @@ async fn runnerctl_status_by_shard_name_and_over_https() -> Result<()> {
     );
     Ok(())
 }
+
+/// A cordoned shard keeps serving its tenants while `place` (named or recommended) and
+/// `move` do not pick it, unless told to with --ignore-cordon; `shards`, `status` and the
+/// runner's status show the cordon, and uncordon lifts it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cordoned_shard_serves_on_and_takes_no_new_tenants() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let a = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("a"), "shard-a")).await?;
+    let b = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("b"), "shard-b")).await?;
+    runnerctl_ok(&nats, &["place", "t1", "shard-a"])?;
+    runnerctl_ok(&nats, &["place", "k1", "shard-b"])?;
+    a.wait_serving(&["t1"], Duration::from_secs(30)).await?;
+    b.wait_serving(&["k1"], Duration::from_secs(30)).await?;
+
+    let out = runnerctl_ok(
+        &nats,
+        &["cordon", "shard-b", "--reason", "disk swap", "-o", "json"],
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(
+        v["changed"] == true && v["cordon"]["reason"] == "disk swap",
+        "{out}"
+    );
+    let again = runnerctl_ok(&nats, &["cordon", "shard-b", "-o", "json"])?;
+    ensure!(
+        serde_json::from_str::<serde_json::Value>(&again)?["changed"] == false,
+        "{again}"
+    );
+
+    let shards: serde_json::Value =
+        serde_json::from_str(&runnerctl_ok(&nats, &["shards", "-o", "json"])?)?;
+    let cordon_of = |s: &str| {
+        shards
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["shard_id"] == s))
+            .map(|r| r["cordon"].clone())
+    };
+    ensure!(
+        cordon_of("shard-b").is_some_and(|c| c["reason"] == "disk swap"),
+        "{shards}"
+    );
+    ensure!(
+        cordon_of("shard-a").is_some_and(|c| c.is_null()),
+        "{shards}"
+    );
+    let table = runnerctl_ok(&nats, &["shards"])?;
+    ensure!(
+        table.contains("CORDONED") && table.contains("disk swap"),
+        "{table}"
+    );
+    ensure!(
+        b.status()
+            .await?
+            .cordon
+            .is_some_and(|c| c.reason.as_deref() == Some("disk swap")),
+        "the runner's status shows the cordon"
+    );
+
+    // Named target: refused, nothing written.
+    let (code, _, err) = runnerctl_out(&nats, &["place", "t2", "shard-b"], &[])?;
+    ensure!(
+        code == 7
+            && err.contains("cordoned")
+            && err.contains("disk swap")
+            && err.contains("--ignore-cordon"),
+        "place on a cordoned shard: {code} {err}"
+    );
+    let (code, _, err) = runnerctl_out(&nats, &["place", "t2", "shard-b", "--force"], &[])?;
+    ensure!(code == 7, "--force is not --ignore-cordon: {code} {err}");
+    // Recommended target: never the cordoned shard.
+    for t in ["t2", "t3", "t4"] {
+        let out = runnerctl_ok(&nats, &["place", t, "-o", "json"])?;
+        let v: serde_json::Value = serde_json::from_str(&out)?;
+        ensure!(v["after"] == "shard-a", "{t} recommended onto: {out}");
+    }
+    let (code, _, err) = runnerctl_out(&nats, &["move", "t1", "--to", "shard-b"], &[])?;
+    ensure!(
+        code == 7 && err.contains("cordoned"),
+        "move onto a cordoned shard: {code} {err}"
+    );
+    a.wait_serving(&["t1", "t2", "t3", "t4"], Duration::from_secs(30))
+        .await?;
+
+    // The override, then uncordon; shard-b served k1 all along.
+    runnerctl_ok(&nats, &["place", "t5", "shard-b", "--ignore-cordon"])?;
+    b.wait_serving(&["k1", "t5"], Duration::from_secs(30))
+        .await?;
+    let out = runnerctl_ok(&nats, &["uncordon", "shard-b", "-o", "json"])?;
+    ensure!(
+        serde_json::from_str::<serde_json::Value>(&out)?["changed"] == true,
+        "{out}"
+    );
+    runnerctl_ok(&nats, &["place", "t6", "shard-b"])?;
+    b.wait_serving(&["k1", "t5", "t6"], Duration::from_secs(30))
+        .await?;
+    ensure!(
+        b.status().await?.cordon.is_none(),
+        "uncordoned in the runner's status"
+    );
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod completions;
+pub(crate) mod cordon;
 mod dev;
 mod drain;
 mod history;
@@ -54,6 +55,8 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Watch => watch::run(&cli.nats, cli.output).await,
         Command::History { tenant } => history::run(&tenant, &cli.nats, cli.output).await,
         Command::Shards => shards::run(&cli.nats, cli.output).await,
+        Command::Cordon(a) => cordon::cordon(a, &cli.nats, cli.output).await,
+        Command::Uncordon(a) => cordon::uncordon(a, &cli.nats, cli.output).await,
         Command::Drain(a) => drain::drain(a, &cli.nats, cli.token, cli.output).await,
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
         Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,

@@ -62,6 +62,7 @@ pub async fn run(
         keep_source: args.keep_source,
         dry_run: args.dry_run,
         abort: args.abort,
+        ignore_cordon: args.ignore_cordon,
         timeout: args.timeout,
         stop_after: stop_after(),
     };

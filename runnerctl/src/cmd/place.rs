@@ -157,7 +157,17 @@ pub async fn place(
     } else {
         nats.placement().await?
     };
-    let fleet = crate::fleet::read(&nats, nats_args, None).await?;
+    let fleet = crate::fleet::read(&nats, nats_args, None, args.ignore_cordon).await?;
+    if let Some(s) = &args.shard
+        && !args.ignore_cordon
+        && let Some(c) = fleet.cordoned.get(s)
+    {
+        return Err(CliError::refused(format!(
+            "shard {s} is cordoned{}: no tenant is placed on it; nothing changed (`runnerctl uncordon {s}`, or --ignore-cordon)",
+            crate::cmd::cordon::describe(c)
+        ))
+        .into());
+    }
     let recommended = shared::layout::plan::recommend(
         &fleet.layout,
         tenant.as_str(),

@@ -51,6 +51,8 @@ struct Shown {
     read_amplification_after: f64,
     shards: Vec<ShardLoad>,
     moves: Vec<Move>,
+    /// Cordoned shards: nothing moves onto or off them (unless --ignore-cordon).
+    cordoned: Vec<String>,
 }
 
 fn round(x: f64) -> f64 {
@@ -65,6 +67,12 @@ fn show(s: &Shown, format: Format) {
                 "layout {}; load in {}; read amplification {:.2} -> {:.2}",
                 s.layout, s.unit, s.read_amplification_before, s.read_amplification_after
             ));
+            if !s.cordoned.is_empty() {
+                output::println(&format!(
+                    "cordoned, left as they are: {} (--ignore-cordon includes them)",
+                    s.cordoned.join(", ")
+                ));
+            }
             let mut t = output::table(["SHARD", "READS NOW", "READS AFTER"]);
             for l in &s.shards {
                 t.add_row(vec![
@@ -139,7 +147,7 @@ pub async fn run(
         output::println("the saved rebalance plan is forgotten (moves already made stay)");
         return Ok(());
     }
-    let fleet = crate::fleet::read(&nats, nats_args, Some(args.window)).await?;
+    let fleet = crate::fleet::read(&nats, nats_args, Some(args.window), args.ignore_cordon).await?;
     if !fleet.layout.is_partitioned() {
         return Err(CliError::refused(
             "the event layout is the single stream: every shard reads every event, wherever tenants are placed, so there is nothing to rebalance for reads (docs/consumption.md#moving-from-the-single-stream-to-partitioned-streams)",
@@ -149,9 +157,22 @@ pub async fn run(
     if fleet.shards.is_empty() {
         return Err(CliError::refused("no live shard takes tenants (`runnerctl shards`)").into());
     }
+    // A cordoned shard keeps its tenants and gets no new ones: its tenants are left out of
+    // the plan, and it is not among the shards to move to.
+    let cordoned: Vec<String> = if args.ignore_cordon {
+        Vec::new()
+    } else {
+        fleet.cordoned.keys().cloned().collect()
+    };
+    let movable: shared::layout::plan::Placement = fleet
+        .placement
+        .iter()
+        .filter(|(_, s)| !cordoned.contains(s))
+        .map(|(t, s)| (t.clone(), s.clone()))
+        .collect();
     let moves = plan::rebalance(
         &fleet.layout,
-        &fleet.placement,
+        &movable,
         &fleet.load,
         &fleet.shards,
         args.tolerance,
@@ -184,6 +205,7 @@ pub async fn run(
             })
             .collect(),
         moves: moves.clone(),
+        cordoned,
     };
     if !args.apply || moves.is_empty() {
         show(&shown, format);
@@ -282,6 +304,7 @@ async fn apply(
                     keep_source: false,
                     dry_run: false,
                     abort: false,
+                    ignore_cordon: args.ignore_cordon,
                     timeout: args.timeout,
                     stop_after: super::moves::stop_after(),
                 };

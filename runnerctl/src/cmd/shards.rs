@@ -2,7 +2,7 @@
 
 use comfy_table::Cell;
 use serde::Serialize;
-use shared::placement::ShardRecord;
+use shared::placement::{CordonRecord, ShardRecord};
 
 use crate::cli::NatsArgs;
 use crate::nats::{connect, registry};
@@ -13,11 +13,14 @@ struct Row<'a> {
     #[serde(flatten)]
     record: &'a ShardRecord,
     heartbeat_age_ms: u64,
+    /// Set while the shard is cordoned (`runnerctl cordon`).
+    cordon: Option<&'a CordonRecord>,
 }
 
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let nats = connect(args).await?;
     let shards = registry(&nats).await?;
+    let cordons = crate::nats::cordons(&nats, &args.handoff_bucket).await?;
     let now = shared::now_ms();
     match format {
         Format::Json => {
@@ -26,6 +29,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
                 .map(|r| Row {
                     record: r,
                     heartbeat_age_ms: now.saturating_sub(r.heartbeat_at_ms),
+                    cordon: cordons.get(&r.shard_id),
                 })
                 .collect();
             output::json(&rows);
@@ -41,6 +45,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
             let mut t = output::table([
                 "SHARD",
                 "STATE",
+                "CORDONED",
                 "TENANTS",
                 "APPLIED",
                 "READ",
@@ -55,6 +60,10 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
                 t.add_row(vec![
                     Cell::new(&r.shard_id),
                     Cell::new(r.state),
+                    Cell::new(match cordons.get(&r.shard_id) {
+                        Some(c) => format!("yes{}", crate::cmd::cordon::describe(c)),
+                        None => String::new(),
+                    }),
                     Cell::new(r.tenants.len()),
                     Cell::new(r.counters.applied),
                     Cell::new(r.events_read),
@@ -66,6 +75,19 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
                 ]);
             }
             output::println(&t.to_string());
+            let gone: Vec<&String> = cordons
+                .keys()
+                .filter(|s| !shards.iter().any(|r| &r.shard_id == *s))
+                .collect();
+            if !gone.is_empty() {
+                output::println(&format!(
+                    "cordoned, not running now: {}",
+                    gone.iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
     }
     Ok(())

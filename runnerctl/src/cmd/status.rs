@@ -70,6 +70,12 @@ pub fn render(s: &StatusResponse) -> String {
         s.version,
         output::age(up)
     );
+    if let Some(c) = &s.cordon {
+        out += &format!(
+            "cordoned{}: serving its tenants, taking no new ones\n",
+            crate::cmd::cordon::describe(c)
+        );
+    }
     out += &match &s.placement_bucket {
         Some(b) => format!("tenants by placement (bucket {b})\n"),
         None => "tenants by allowlist\n".to_string(),

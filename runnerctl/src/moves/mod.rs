@@ -54,6 +54,8 @@ pub struct Request {
     pub dry_run: bool,
     /// Roll an unfinished move back instead.
     pub abort: bool,
+    /// Move even onto a cordoned shard.
+    pub ignore_cordon: bool,
     /// How long to wait for each phase.
     pub timeout: Duration,
     /// Stop right after this phase is recorded, as if interrupted there (a test hook).
@@ -118,6 +120,7 @@ pub async fn run(
                 reason: req.reason.clone(),
                 keep_source: req.keep_source,
                 dry_run: req.dry_run,
+                ignore_cordon: req.ignore_cordon,
             };
             match preflight::run(&ctx, tenant, &want).await? {
                 Checked::Plan(p) => return Ok(Done::Planned(p)),

@@ -29,6 +29,8 @@ pub struct Wanted<'a> {
     pub reason: Option<String>,
     pub keep_source: bool,
     pub dry_run: bool,
+    /// Move even onto a cordoned shard.
+    pub ignore_cordon: bool,
 }
 
 pub enum Checked {
@@ -42,6 +44,21 @@ pub async fn run(ctx: &Ctx<'_>, tenant: &TenantId, want: &Wanted<'_>) -> Result<
     let (t, to) = (tenant.as_str(), want.to);
     ctx.step(1, "preflight");
     let from = source_shard(ctx, t, to).await?;
+    if !want.ignore_cordon
+        && let Some(c) = ctx
+            .handoff
+            .get(shared::placement::cordon_key(to))
+            .await
+            .ok()
+            .flatten()
+    {
+        let c: Option<shared::placement::CordonRecord> = serde_json::from_slice(&c).ok();
+        return Err(CliError::refused(format!(
+            "shard {to} is cordoned{}: no tenant is moved onto it; nothing changed (`runnerctl uncordon {to}`, or --ignore-cordon)",
+            c.map(|c| crate::cmd::cordon::describe(&c))
+                .unwrap_or_default()
+        )));
+    }
     let (src, dst) = (ctx.shard(&from).await?, ctx.shard(to).await?);
     for s in [&src, &dst] {
         if s.state != RunnerState::Running {

@@ -811,10 +811,16 @@ impl App {
 
     /// Whether a shard is draining or drained, for the UI.
     pub fn shard_state(&self, s: &ShardRecord) -> String {
-        match self.statuses.get(&s.shard_id).map(|st| st.state) {
+        let status = self.statuses.get(&s.shard_id);
+        let state = match status.map(|st| st.state) {
             Some(RunnerState::Draining) => "draining".into(),
             Some(RunnerState::Drained) => "drained".into(),
             _ => s.state.to_string(),
+        };
+        if status.is_some_and(|st| st.cordon.is_some()) {
+            format!("{state}, cordoned")
+        } else {
+            state
         }
     }
 }

@@ -406,6 +406,8 @@ async fn move_tenant(
             keep_source: false,
             dry_run: false,
             abort: false,
+            // The dashboard's move refuses a cordoned target like `runnerctl move` does.
+            ignore_cordon: false,
             timeout: Duration::from_secs(300),
             stop_after: None,
         };
