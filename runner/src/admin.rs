@@ -164,6 +164,109 @@ async fn tenant_info(
     Ok(axum::Json(ops(&st)?.tenant_info(&t).await?).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstancesQuery {
+    state: Option<String>,
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// Most instances in one page of `GET .../instances`.
+pub const MAX_INSTANCES_PAGE: usize = 1000;
+
+/// 404 with what the volume lacks, or runs `f` on a read of the volume (off the async
+/// workers).
+async fn lookup<T: Send + 'static>(
+    st: &AdminState,
+    tenant: &shared::ids::TenantId,
+    saga: &str,
+    f: impl FnOnce(
+        &shared::edge_storage::Reader<'_, shared::edge_storage::RO>,
+    ) -> Result<T, StorageError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    let (vol, t, s, shard) = (
+        st.vol.clone(),
+        tenant.to_string(),
+        saga.to_string(),
+        st.shard.clone(),
+    );
+    let r = tokio::task::spawn_blocking(move || {
+        vol.read(|r| match r.holds_nothing_for(&t, Some(&s))? {
+            Some(why) => Ok(Err(why)),
+            None => f(r).map(Ok),
+        })
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.to_string(),
+        )
+    })??;
+    r.map_err(|why| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("shard {shard} {why}; `runnerctl placements` says which shard serves a tenant"),
+        )
+    })
+}
+
+async fn instances(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path((t, saga)): axum::extract::Path<(String, String)>,
+    q: Result<Query<InstancesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    let Query(q) = q.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!(
+                "{}; expected e.g. ?state=open&limit=50&after=<key>",
+                e.body_text()
+            ),
+        )
+    })?;
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_INSTANCES_PAGE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!("limit {limit}: between 1 and {MAX_INSTANCES_PAGE}"),
+        ));
+    }
+    let (tt, s) = (t.to_string(), saga.clone());
+    let page = lookup(&st, &t, &saga, move |r| {
+        r.instance_summaries(&tt, &s, q.after.as_deref(), q.state.as_deref(), limit)
+    })
+    .await?;
+    Ok(axum::Json(page).into_response())
+}
+
+async fn instance(
+    State(st): State<Arc<AdminState>>,
+    axum::extract::Path((t, saga, key)): axum::extract::Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let t = tenant_arg(&t)?;
+    let (tt, s, k) = (t.to_string(), saga.clone(), key.clone());
+    match lookup(&st, &t, &saga, move |r| r.instance(&tt, &s, &k)).await? {
+        Some(rec) => Ok(axum::Json(rec).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!(
+                "no instance '{key}' of {t}/{saga} on shard {} (`runnerctl get instances --tenant {t} --saga {saga}` lists them)",
+                st.shard
+            ),
+        )),
+    }
+}
+
 async fn tenant_export(
     State(st): State<Arc<AdminState>>,
     axum::extract::Path(t): axum::extract::Path<String>,
@@ -271,6 +374,8 @@ pub fn router(state: Arc<AdminState>, limits: Limits) -> Router {
             get(tenant_info).delete(tenant_delete),
         )
         .route(routes::pattern::TENANT_EXPORT, get(tenant_export))
+        .route(routes::pattern::INSTANCES, get(instances))
+        .route(routes::pattern::INSTANCE, get(instance))
         // Every route above answers within the request timeout; an import's upload (up to
         // 4 GiB) is exempt, added after the layer.
         .layer(timeout.clone())

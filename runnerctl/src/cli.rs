@@ -227,6 +227,18 @@ Examples:
   runnerctl replay --tenant acme --saga order --mode full_reset --dry-run
   runnerctl replay --tenant acme --saga order --mode full_reset --yes -o json")]
     Replay(ReplayArgs),
+    /// Live lookups through a runner's admin API (read-only): the same output as `inspect`
+    /// gives for a stopped shard's volume, without access to the runner's filesystem.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  runnerctl get instance --tenant acme --saga order --key o-1001
+  runnerctl get instances --tenant acme --saga order --state awaiting_payment --limit 20
+  runnerctl get instances --tenant acme --saga order --after o-1020 -o json
+The shard is found from the tenant's claim; --shard or --url name it instead."
+    )]
+    Get(GetCmd),
     /// Move a tenant with its state to another shard: release, export, import, flip the
     /// placement, clean up. Resumable: rerun to finish, --abort to roll back.
     #[command(after_help = "\
@@ -363,6 +375,50 @@ pub struct PlaceArgs {
     /// Place on the shard even if it is cordoned (`runnerctl cordon`).
     #[arg(long)]
     pub ignore_cordon: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetCmd {
+    /// One instance: state, version, data, timers, history.
+    Instance {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        saga: String,
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        at: TenantShardArgs,
+    },
+    /// A page of a saga's instances, in key order.
+    Instances {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        saga: String,
+        /// Only instances in this state.
+        #[arg(long)]
+        state: Option<String>,
+        /// Most rows in the page (1-1000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        /// Start after this instance key (the previous page's `next_after`).
+        #[arg(long)]
+        after: Option<String>,
+        #[command(flatten)]
+        at: TenantShardArgs,
+    },
+}
+
+/// Which runner answers about a tenant: found from its claim unless named.
+#[derive(Debug, Args)]
+pub struct TenantShardArgs {
+    /// The shard serving the tenant (default: found from the tenant's claim).
+    #[arg(long, conflicts_with = "url")]
+    pub shard: Option<String>,
+    /// The runner's admin URL instead.
+    #[arg(long, env = "RUNNERCTL_URL")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Args)]

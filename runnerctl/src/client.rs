@@ -145,6 +145,36 @@ impl Admin {
         self.get(&routes::tenant(tenant)).await
     }
 
+    /// `GET /admin/tenants/<t>/sagas/<s>/instances/<key>`: one instance, live.
+    pub async fn instance(
+        &self,
+        tenant: &TenantId,
+        saga: &str,
+        key: &str,
+    ) -> Result<shared::edge_storage::InstanceRecord, CliError> {
+        self.get(&routes::instance(tenant, saga, key)).await
+    }
+
+    /// `GET /admin/tenants/<t>/sagas/<s>/instances`: a page of a saga's instances, live.
+    pub async fn instances(
+        &self,
+        tenant: &TenantId,
+        saga: &str,
+        state: Option<&str>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<shared::wire::InstancePage, CliError> {
+        let path = routes::instances(tenant, saga);
+        let mut url = format!("{}?limit={limit}", self.at(&path));
+        if let Some(s) = state {
+            url += &format!("&state={}", routes::segment(s));
+        }
+        if let Some(a) = after {
+            url += &format!("&after={}", routes::segment(a));
+        }
+        self.call(self.http.get(url), &path).await
+    }
+
     /// `DELETE /admin/tenants/<tenant>`: deletes the tenant's state (not served).
     pub async fn tenant_delete(&self, tenant: &TenantId) -> Result<TenantDataChange, CliError> {
         let path = routes::tenant(tenant);

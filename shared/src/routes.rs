@@ -29,6 +29,35 @@ pub mod pattern {
     pub const TENANT_EXPORT: &str = "/admin/tenants/{tenant}/export";
     /// `POST`: import an export ([`crate::wire::TenantDataChange`]).
     pub const TENANT_IMPORT: &str = "/admin/tenants/{tenant}/import";
+    /// `GET`: a page of a saga's instances ([`crate::wire::InstancePage`]); query `state`,
+    /// `limit`, `after`.
+    pub const INSTANCES: &str = "/admin/tenants/{tenant}/sagas/{saga}/instances";
+    /// `GET`: one instance (`InstanceRecord`); the key percent-encoded.
+    pub const INSTANCE: &str = "/admin/tenants/{tenant}/sagas/{saga}/instances/{key}";
+}
+
+/// A path segment percent-encoded: every byte but ASCII letters, digits and `-._~`, so an
+/// instance key with `/`, `?`, `%` or spaces stays one segment.
+pub fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `/admin/tenants/<tenant>/sagas/<saga>/instances` (the saga percent-encoded).
+pub fn instances(t: &TenantId, saga: &str) -> String {
+    format!("{}/sagas/{}/instances", tenant(t), segment(saga))
+}
+
+/// `/admin/tenants/<tenant>/sagas/<saga>/instances/<key>` (saga and key percent-encoded).
+pub fn instance(t: &TenantId, saga: &str, key: &str) -> String {
+    format!("{}/{}", instances(t, saga), segment(key))
 }
 
 /// `/admin/status`, or `/admin/status?lag=false` to skip the per-saga stream lookups.

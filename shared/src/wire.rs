@@ -906,3 +906,22 @@ mod tests {
         }
     }
 }
+
+/// One instance in a listing: `GET /admin/tenants/<t>/sagas/<s>/instances`, `runnerctl get
+/// instances` and `runnerctl inspect <volume> instances` print the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSummary {
+    pub key: String,
+    pub state: String,
+    pub version: u64,
+    pub updated_at_ms: u64,
+    pub last_seq: u64,
+}
+
+/// A page of a saga's instances in key order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstancePage {
+    pub items: Vec<InstanceSummary>,
+    /// Pass as `after` for the next page; null when this was the last.
+    pub next_after: Option<String>,
+}

@@ -278,14 +278,13 @@ impl Runner {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// `GET /admin/status`
+    /// `GET /admin/status` (with the runner's RUNNER_ADMIN_TOKEN, if it has one)
     pub async fn status(&self) -> Result<StatusResponse> {
-        let r = self
-            .http
-            .get(format!("{}/admin/status", self.admin_url))
-            .send()
-            .await?
-            .error_for_status()?;
+        let mut req = self.http.get(format!("{}/admin/status", self.admin_url));
+        if let Some(t) = self.spec.env.get("RUNNER_ADMIN_TOKEN") {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await?.error_for_status()?;
         Ok(r.json().await?)
     }
 

@@ -12,7 +12,7 @@ use shared::wire::{
     ReplayAccepted, ReplayMode, ReplayPlan, ReplayRequest, ReplayState, ReplayStatus,
 };
 
-use crate::cli::{ModeArg, NatsArgs, ReplayArgs, TargetArgs};
+use crate::cli::{ModeArg, NatsArgs, ReplayArgs};
 use crate::client::{Admin, Followed, follow_replay};
 use crate::cmd::target;
 use crate::exit::CliError;
@@ -136,16 +136,10 @@ async fn runner(
     nats: &NatsArgs,
     token: Option<String>,
 ) -> Result<Admin, CliError> {
-    let shard = match (&args.url, &args.shard) {
-        (Some(_), _) => None,
-        (None, Some(s)) => Some(s.clone()),
-        (None, None) => Some(target::shard_of_tenant(nats, &args.tenant).await?),
-    };
-    target::admin(
-        &TargetArgs {
-            shard,
-            url: args.url.clone(),
-        },
+    target::tenant_admin(
+        &args.tenant,
+        args.shard.as_deref(),
+        args.url.as_deref(),
         nats,
         token,
     )

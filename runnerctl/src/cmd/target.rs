@@ -21,6 +21,30 @@ pub async fn admin(
     }
 }
 
+/// The runner serving `tenant`: `url`, else `shard`, else the shard of its claim.
+pub async fn tenant_admin(
+    tenant: &str,
+    shard: Option<&str>,
+    url: Option<&str>,
+    nats: &NatsArgs,
+    token: Option<String>,
+) -> Result<Admin, CliError> {
+    let shard = match (url, shard) {
+        (Some(_), _) => None,
+        (None, Some(s)) => Some(s.to_string()),
+        (None, None) => Some(shard_of_tenant(nats, tenant).await?),
+    };
+    admin(
+        &TargetArgs {
+            shard,
+            url: url.map(str::to_string),
+        },
+        nats,
+        token,
+    )
+    .await
+}
+
 /// A registered shard's admin URL.
 pub async fn shard_url(nats: &NatsArgs, shard: &str) -> Result<String, CliError> {
     let n = connect(nats).await?;

@@ -237,6 +237,56 @@ impl<K: TransactionKind> Reader<'_, K> {
         )
     }
 
+    /// [`Reader::instances_page`] as a listing shows it: key, state, version, times.
+    pub fn instance_summaries(
+        &self,
+        tenant: &str,
+        saga: &str,
+        after: Option<&str>,
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::wire::InstancePage, StorageError> {
+        let p = self.instances_page(tenant, saga, after, state, limit)?;
+        let items: Vec<crate::wire::InstanceSummary> = p
+            .items
+            .into_iter()
+            .map(|i| crate::wire::InstanceSummary {
+                key: i.key,
+                state: i.record.state,
+                version: i.record.version,
+                updated_at_ms: i.record.updated_at_ms,
+                last_seq: i.record.last_seq,
+            })
+            .collect();
+        let next_after = p.next.and(items.last().map(|i| i.key.clone()));
+        Ok(crate::wire::InstancePage { items, next_after })
+    }
+
+    /// Why the volume cannot answer about `tenant` (and `saga`): it holds nothing for it.
+    /// `None` when it holds something.
+    pub fn holds_nothing_for(
+        &self,
+        tenant: &str,
+        saga: Option<&str>,
+    ) -> Result<Option<String>, StorageError> {
+        let st = self.stats(Some(tenant))?;
+        if !st.contains_key(tenant) && self.cursor(tenant)?.is_none() {
+            return Ok(Some(format!("holds nothing for tenant '{tenant}'")));
+        }
+        if let Some(s) = saga
+            && !st.get(tenant).is_some_and(|p| p.contains_key(s))
+        {
+            let have: Vec<&String> = st
+                .get(tenant)
+                .map(|p| p.keys().collect())
+                .unwrap_or_default();
+            return Ok(Some(format!(
+                "holds nothing for saga '{s}' of tenant '{tenant}' (it has: {have:?})"
+            )));
+        }
+        Ok(None)
+    }
+
     /// Outbox entries in the order they were written (by outbox sequence), after `after`.
     pub fn outbox_page(
         &self,

@@ -29,23 +29,10 @@ pub fn need_tenant<K: TransactionKind>(
     tenant: &str,
     saga: Option<&str>,
 ) -> Result<(), CliError> {
-    let st = r.stats(Some(tenant))?;
-    let known = st.contains_key(tenant) || r.cursor(tenant)?.is_some();
-    if !known {
-        return Err(CliError::not_found(format!(
-            "the volume holds nothing for tenant '{tenant}' (`runnerctl inspect <volume> tenants` lists those it has)"
-        )));
+    match r.holds_nothing_for(tenant, saga)? {
+        None => Ok(()),
+        Some(why) => Err(CliError::not_found(format!(
+            "the volume {why} (`runnerctl inspect <volume> tenants` lists what it has)"
+        ))),
     }
-    if let Some(s) = saga
-        && !st.get(tenant).is_some_and(|p| p.contains_key(s))
-    {
-        let have: Vec<&String> = st
-            .get(tenant)
-            .map(|p| p.keys().collect())
-            .unwrap_or_default();
-        return Err(CliError::not_found(format!(
-            "the volume holds nothing for saga '{s}' of tenant '{tenant}' (it has: {have:?})"
-        )));
-    }
-    Ok(())
 }

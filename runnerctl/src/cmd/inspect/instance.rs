@@ -22,6 +22,13 @@ pub fn run(
             ))
         })
     })?;
+    show(tenant, saga, key, &rec, format);
+    Ok(())
+}
+
+/// One instance as text or JSON; `runnerctl get instance` prints the runner's answer with
+/// it, the same way.
+pub fn show(tenant: &str, saga: &str, key: &str, rec: &InstanceRecord, format: Format) {
     let data: serde_json::Value =
         serde_json::from_str(&rec.data).unwrap_or(serde_json::Value::String(rec.data.clone()));
     match format {
@@ -32,9 +39,8 @@ pub fn run(
             "last_seq": rec.last_seq, "last_event_id": rec.last_event_id,
             "data": data, "timers": rec.timers, "history": rec.history,
         })),
-        Format::Table => output::print(&render(tenant, saga, key, &rec, &data)),
+        Format::Table => output::print(&render(tenant, saga, key, rec, &data)),
     }
-    Ok(())
 }
 
 fn render(

@@ -1,10 +1,11 @@
-//! `inspect instances`: a page of a saga's instances, in key order.
+//! `inspect instances`: a page of a saga's instances, in key order. `runnerctl get
+//! instances` prints the runner's answer with [`show`], the same way.
 
 use comfy_table::Cell;
-use serde::Serialize;
 use shared::edge_storage::Volume;
+use shared::wire::InstancePage;
 
-use super::common::{Page, need_tenant, time};
+use super::common::{need_tenant, time};
 use crate::exit::CliError;
 use crate::output::{self, Format};
 
@@ -17,35 +18,19 @@ pub struct Filter<'a> {
     pub after: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct Row {
-    key: String,
-    state: String,
-    version: u64,
-    updated_at_ms: u64,
-    last_seq: u64,
-}
-
 pub fn run(vol: &Volume, f: &Filter<'_>, format: Format) -> Result<(), CliError> {
     let page = vol.read(|r| {
         need_tenant(r, f.tenant, Some(f.saga))?;
-        let p = r.instances_page(f.tenant, f.saga, f.after, f.state, f.limit)?;
-        let items: Vec<Row> = p
-            .items
-            .into_iter()
-            .map(|i| Row {
-                key: i.key,
-                state: i.record.state,
-                version: i.record.version,
-                updated_at_ms: i.record.updated_at_ms,
-                last_seq: i.record.last_seq,
-            })
-            .collect();
-        let next_after = p.next.and(items.last().map(|i| i.key.clone()));
-        Ok::<_, CliError>(Page { items, next_after })
+        Ok::<_, CliError>(r.instance_summaries(f.tenant, f.saga, f.after, f.state, f.limit)?)
     })?;
+    show(&page, format);
+    Ok(())
+}
+
+/// A page as a table (the next page's `--after` on stderr) or as JSON.
+pub fn show(page: &InstancePage, format: Format) {
     match format {
-        Format::Json => output::json(&page),
+        Format::Json => output::json(page),
         Format::Table => {
             let mut t = output::table(["KEY", "STATE", "VERSION", "UPDATED", "LAST SEQ"]);
             for i in &page.items {
@@ -63,5 +48,4 @@ pub fn run(vol: &Volume, f: &Filter<'_>, format: Format) -> Result<(), CliError>
             }
         }
     }
-    Ok(())
 }
