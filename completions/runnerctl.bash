@@ -16,6 +16,9 @@ _runnerctl() {
             ",$1")
                 cmd="runnerctl"
                 ;;
+            runnerctl,check)
+                cmd="runnerctl__subcmd__check"
+                ;;
             runnerctl,completions)
                 cmd="runnerctl__subcmd__completions"
                 ;;
@@ -120,6 +123,9 @@ _runnerctl() {
                 ;;
             runnerctl__subcmd__get__subcmd__help,instances)
                 cmd="runnerctl__subcmd__get__subcmd__help__subcmd__instances"
+                ;;
+            runnerctl__subcmd__help,check)
+                cmd="runnerctl__subcmd__help__subcmd__check"
                 ;;
             runnerctl__subcmd__help,completions)
                 cmd="runnerctl__subcmd__help__subcmd__completions"
@@ -317,12 +323,146 @@ _runnerctl() {
 
     case "${cmd}" in
         runnerctl)
-            opts="-o -h -V --output --token --ca-cert --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help --version status place unplace release placements watch history shards cordon uncordon drain resume replay get move rebalance migrate setup tui inspect dev config completions man help"
+            opts="-o -h -V --output --token --ca-cert --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help --version status place unplace release placements watch history shards cordon check uncordon drain resume replay get move rebalance migrate setup tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-creds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-nkey)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nats-tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --placement-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handoff-bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        runnerctl__subcmd__check)
+            opts="-o -h --lag-warn --lag-crit --outbox-age-warn --outbox-age-crit --heartbeat-warn --heartbeat-crit --dlq-warn --dlq-crit --dlq-window --dlq-stream --mismatch-warn --mismatch-crit --expect-shards --output --token --ca-cert --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --stream --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lag-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lag-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outbox-age-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outbox-age-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --heartbeat-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --heartbeat-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dlq-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dlq-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dlq-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dlq-stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mismatch-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mismatch-crit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-shards)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -1331,8 +1471,22 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__help)
-            opts="status place unplace release placements watch history shards cordon uncordon drain resume replay get move rebalance migrate setup tui inspect dev config completions man help"
+            opts="status place unplace release placements watch history shards cordon check uncordon drain resume replay get move rebalance migrate setup tui inspect dev config completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        runnerctl__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -25,6 +25,8 @@ struct VolSnapshot {
     /// tenant -> saga -> (checkpoint, outbox, timers)
     tenants: BTreeMap<String, BTreeMap<String, (u64, u64, u64)>>,
     outbox: u64,
+    /// When the oldest outbox entry was written (none: empty).
+    outbox_oldest_at_ms: Option<u64>,
     timers: u64,
     file_bytes: u64,
     used_bytes: u64,
@@ -112,6 +114,7 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
         events_read: st.metrics.events_read.get(),
         invalid_subjects: st.metrics.invalid_subjects.get(),
         outbox_depth: snap.outbox,
+        outbox_oldest_at_ms: snap.outbox_oldest_at_ms,
         timers_pending: snap.timers,
         volume: VolumeStatus {
             path: st.vol.dir().display().to_string(),
@@ -154,6 +157,10 @@ async fn volume_snapshot(st: &AdminState, view: &EngineView) -> Result<VolSnapsh
             Ok::<_, StorageError>(VolSnapshot {
                 tenants: out,
                 outbox: r.entries(TableId::Outbox)?,
+                outbox_oldest_at_ms: r
+                    .outbox_batch(None, 1)?
+                    .first()
+                    .map(|(_, e)| e.created_at_ms),
                 timers: r.entries(TableId::Schedules)?,
                 file_bytes: space.file_bytes,
                 used_bytes: space.used_bytes,

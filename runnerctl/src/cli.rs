@@ -194,6 +194,18 @@ Examples:
   runnerctl rebalance --apply          # moves nothing onto shard-b
   runnerctl uncordon shard-b")]
     Cordon(CordonArgs),
+    /// Fleet health against thresholds, for monitoring: shards present and heartbeating,
+    /// admin APIs answering, lag, outbox age, dead letters, mismatched placements. Exit 0
+    /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (NATS unreachable), with a Nagios-style summary
+    /// line and performance data.
+    #[command(after_help = "\
+Examples:
+  runnerctl check
+  runnerctl check --lag-warn 5000 --lag-crit 500000 --expect-shards shard-a,shard-b
+  runnerctl check -o json | jq '.checks[] | select(.status != \"ok\")'
+
+Exit codes (monitoring plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")]
+    Check(CheckArgs),
     /// Let placement tools pick a cordoned shard again.
     #[command(after_help = "\
 Examples:
@@ -375,6 +387,50 @@ pub struct PlaceArgs {
     /// Place on the shard even if it is cordoned (`runnerctl cordon`).
     #[arg(long)]
     pub ignore_cordon: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lag (stream sequences not yet applied, the worst tenant+saga) that warns.
+    #[arg(long, default_value_t = 1_000)]
+    pub lag_warn: u64,
+    /// Lag that is critical.
+    #[arg(long, default_value_t = 100_000)]
+    pub lag_crit: u64,
+    /// Age of the oldest outbox message (any shard) that warns.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub outbox_age_warn: Duration,
+    /// Outbox age that is critical.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub outbox_age_crit: Duration,
+    /// Heartbeat age (the oldest shard's) that warns; heartbeats go every third of the
+    /// lease time (15 s by default).
+    #[arg(long, default_value = "8s", value_parser = humantime::parse_duration)]
+    pub heartbeat_warn: Duration,
+    /// Heartbeat age that is critical.
+    #[arg(long, default_value = "12s", value_parser = humantime::parse_duration)]
+    pub heartbeat_crit: Duration,
+    /// Dead letters within --dlq-window that warn.
+    #[arg(long, default_value_t = 1)]
+    pub dlq_warn: u64,
+    /// Dead letters within --dlq-window that are critical.
+    #[arg(long, default_value_t = 100)]
+    pub dlq_crit: u64,
+    /// How far back dead letters count.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub dlq_window: Duration,
+    /// The dead-letter stream (the runners' RUNNER_DLQ_STREAM).
+    #[arg(long, default_value = shared::names::DEFAULT_DLQ_STREAM)]
+    pub dlq_stream: String,
+    /// Mismatched placements (a tenant not served where it is placed) that warn.
+    #[arg(long, default_value_t = 1)]
+    pub mismatch_warn: usize,
+    /// Mismatched placements that are critical.
+    #[arg(long, default_value_t = 10)]
+    pub mismatch_crit: usize,
+    /// Shards that must be in the registry (critical when one is not), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub expect_shards: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -242,6 +242,10 @@ pub struct StatusResponse {
     pub invalid_subjects: u64,
     /// Messages waiting in the outbox (commands and dead letters).
     pub outbox_depth: u64,
+    /// When the oldest of them was written (none: the outbox is empty); a relay that is
+    /// stuck shows as an age that grows.
+    #[serde(default)]
+    pub outbox_oldest_at_ms: Option<u64>,
     /// Timers waiting to fire.
     pub timers_pending: u64,
     pub volume: VolumeStatus,

@@ -687,3 +687,150 @@ fn runnerctl_ok_env(nats: &NatsServer, args: &[&str], env: &[(&str, &str)]) -> R
     ensure!(code == 0, "runnerctl {args:?}: exit {code}: {err}");
     Ok(out)
 }
+
+fn check_json(nats: &NatsServer, extra: &[&str]) -> Result<(i32, serde_json::Value)> {
+    let mut args = vec![
+        "check",
+        "-o",
+        "json",
+        "--heartbeat-warn",
+        "60s",
+        "--heartbeat-crit",
+        "120s",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = runnerctl_out(nats, &args, &[])?;
+    let v: serde_json::Value =
+        serde_json::from_str(&out).with_context(|| format!("check output: {out} {err}"))?;
+    ensure!(
+        v["code"] == code,
+        "the JSON's code is the exit code: {code} {out}"
+    );
+    Ok((code, v))
+}
+
+fn check_status(v: &serde_json::Value, name: &str) -> String {
+    v["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["check"] == name))
+        .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_else(|| "absent".into())
+}
+
+/// `runnerctl check` answers as a monitoring plugin: OK on a healthy fleet, WARNING on a
+/// dead letter or a mismatched placement, CRITICAL on lag past the threshold or a missing
+/// shard, UNKNOWN when NATS cannot be reached; exit code and JSON agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn runnerctl_check_speaks_the_monitoring_plugin_convention() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    ensure_event_stream(&js).await?;
+    let a = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("a"), "shard-a")).await?;
+    let b = Runner::start(RunnerSpec::placed(&nats, &tmp.path().join("b"), "shard-b")).await?;
+    runnerctl_ok(&nats, &["place", "t1", "shard-a"])?;
+    runnerctl_ok(&nats, &["place", "k1", "shard-b"])?;
+    a.wait_serving(&["t1"], Duration::from_secs(30)).await?;
+    b.wait_serving(&["k1"], Duration::from_secs(30)).await?;
+    let deposit = |t: &str, i: u32| {
+        (
+            format!("evt.{t}.account"),
+            event(
+                &format!("{t}-{i}"),
+                "Deposited",
+                "a",
+                serde_json::json!({"amount": 1}),
+            ),
+        )
+    };
+    publish_all(&js, &(0..5).map(|i| deposit("t1", i)).collect::<Vec<_>>()).await?;
+    a.wait_caught_up(Duration::from_secs(30)).await?;
+
+    let (code, v) = check_json(&nats, &[])?;
+    ensure!(code == 0 && v["status"] == "ok", "healthy fleet: {v}");
+    let (code, text, _) = runnerctl_out(
+        &nats,
+        &[
+            "check",
+            "--heartbeat-warn",
+            "60s",
+            "--heartbeat-crit",
+            "120s",
+        ],
+        &[],
+    )?;
+    ensure!(
+        code == 0
+            && text.starts_with("RUNNER OK - 2 shards healthy | ")
+            && text.contains("lag=0;1000;100000"),
+        "{text}"
+    );
+
+    // A dead letter warns, unless the thresholds allow it.
+    publish_all(
+        &js,
+        &[(
+            "evt.t1.account".to_string(),
+            bytes::Bytes::from_static(b"{not json"),
+        )],
+    )
+    .await?;
+    eventually(
+        Duration::from_secs(30),
+        "the dead letter counted",
+        || async {
+            let (code, v) = check_json(&nats, &[]).ok()?;
+            (code == 1 && check_status(&v, "dead_letters") == "warning").then_some(())
+        },
+    )
+    .await?;
+    let (code, v) = check_json(&nats, &["--dlq-warn", "5", "--dlq-crit", "10"])?;
+    ensure!(code == 0, "within the dead-letter thresholds: {v}");
+
+    // A shard that must be there and is not: critical.
+    let (code, v) = check_json(
+        &nats,
+        &["--dlq-warn", "5", "--expect-shards", "shard-a,shard-z"],
+    )?;
+    ensure!(
+        code == 2
+            && check_status(&v, "shards") == "critical"
+            && v["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("shard-z"),
+        "missing shard: {v}"
+    );
+
+    // Lag past the critical threshold (shard-a drained while events arrive).
+    runnerctl_ok(&nats, &["drain", "shard-a"])?;
+    publish_all(&js, &(5..25).map(|i| deposit("t1", i)).collect::<Vec<_>>()).await?;
+    let (code, v) = check_json(
+        &nats,
+        &["--dlq-warn", "5", "--lag-warn", "2", "--lag-crit", "10"],
+    )?;
+    ensure!(
+        code == 2
+            && check_status(&v, "lag") == "critical"
+            && check_status(&v, "shards") == "warning",
+        "lagging, drained shard: {v}"
+    );
+    runnerctl_ok(&nats, &["resume", "shard-a"])?;
+    a.wait_caught_up(Duration::from_secs(30)).await?;
+
+    // A placement no shard serves: a mismatch warns.
+    runnerctl_ok(&nats, &["place", "t9", "shard-gone", "--force"])?;
+    let (code, v) = check_json(&nats, &["--dlq-warn", "5"])?;
+    ensure!(
+        code == 1 && check_status(&v, "mismatched") == "warning",
+        "mismatch: {v}"
+    );
+
+    // NATS unreachable: unknown.
+    let (code, out, _) = runnerctl_out(&nats, &["check", "--nats-url", "nats://127.0.0.1:1"], &[])?;
+    ensure!(
+        code == 3 && out.starts_with("RUNNER UNKNOWN - "),
+        "{code} {out}"
+    );
+    Ok(())
+}

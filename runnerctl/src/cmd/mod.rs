@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod check;
 mod completions;
 pub(crate) mod cordon;
 mod dev;
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Watch => watch::run(&cli.nats, cli.output).await,
         Command::History { tenant } => history::run(&tenant, &cli.nats, cli.output).await,
         Command::Shards => shards::run(&cli.nats, cli.output).await,
+        Command::Check(a) => check::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Get(c) => get::run(c, &cli.nats, cli.token, cli.output).await,
         Command::Cordon(a) => cordon::cordon(a, &cli.nats, cli.output).await,
         Command::Uncordon(a) => cordon::uncordon(a, &cli.nats, cli.output).await,

@@ -14,8 +14,8 @@ use crate::nats::{connect, latest, registry};
 use crate::output::{self, Format};
 
 #[derive(Serialize)]
-struct Row {
-    tenant: String,
+pub struct Row {
+    pub tenant: String,
     /// The shard the placement bucket names (none: not placed, but a shard claims it).
     desired: Option<String>,
     /// The shard serving it now (its claim is active).
@@ -26,8 +26,8 @@ struct Row {
     claim_position: Option<u64>,
     /// The owner shard's registry state (`running`, ...), or `dead` when it has no record.
     owner_health: Option<String>,
-    mismatch: bool,
-    why: Option<String>,
+    pub mismatch: bool,
+    pub why: Option<String>,
     /// `<from> -> <to>` while `runnerctl move` moves the tenant (no shard serves it then).
     moving: Option<String>,
     /// Events of the tenant the stream holds, for a tenant no placement names (`None` for
@@ -39,7 +39,47 @@ struct Row {
 pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let nats = connect(args).await?;
     nats.placement().await?;
-    let placed: BTreeMap<String, String> = latest(&nats, &args.placement_bucket, ">")
+    let rows = rows(&nats, args).await?;
+    match format {
+        Format::Json => output::json(&rows),
+        Format::Table => {
+            if rows.is_empty() {
+                output::println(&format!(
+                    "no tenant is placed (bucket '{}')",
+                    args.placement_bucket
+                ));
+                return Ok(());
+            }
+            let mut t = output::table(["TENANT", "DESIRED", "OWNER", "HEALTH", "MISMATCH"]);
+            let dash = || "-".to_string();
+            for r in &rows {
+                t.add_row(vec![
+                    Cell::new(&r.tenant),
+                    Cell::new(r.desired.clone().unwrap_or_else(dash)),
+                    Cell::new(r.owner.clone().unwrap_or_else(dash)),
+                    Cell::new(r.owner_health.clone().unwrap_or_else(dash)),
+                    Cell::new(r.why.clone().unwrap_or_default()),
+                ]);
+            }
+            output::println(&t.to_string());
+            let n = rows.iter().filter(|r| r.mismatch).count();
+            let unplaced = rows.iter().filter(|r| r.unplaced_events.is_some()).count();
+            let tail = if unplaced > 0 {
+                format!(" ({unplaced} unplaced, with events in the stream)")
+            } else {
+                String::new()
+            };
+            output::println(&format!("\n{} tenants, {n} mismatched{tail}", rows.len()));
+        }
+    }
+
+    Ok(())
+}
+
+/// Every placed or claimed tenant, and every unplaced one with events in the stream, sorted
+/// by tenant, each with whether (and why) where it is differs from where it should be.
+pub async fn rows(nats: &crate::nats::Nats, args: &NatsArgs) -> anyhow::Result<Vec<Row>> {
+    let placed: BTreeMap<String, String> = latest(nats, &args.placement_bucket, ">")
         .await?
         .into_iter()
         .filter(|e| e.live)
@@ -48,7 +88,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let claims: BTreeMap<String, ClaimRecord> =
         match nats.maybe_bucket(&args.handoff_bucket).await? {
             None => BTreeMap::new(),
-            Some(_) => latest(&nats, &args.handoff_bucket, "claim.>")
+            Some(_) => latest(nats, &args.handoff_bucket, "claim.>")
                 .await?
                 .into_iter()
                 .filter(|e| e.live)
@@ -60,7 +100,7 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
                 })
                 .collect(),
         };
-    let shards: BTreeMap<String, String> = registry(&nats)
+    let shards: BTreeMap<String, String> = registry(nats)
         .await?
         .into_iter()
         .map(|r| (r.shard_id, r.state.to_string()))
@@ -149,37 +189,5 @@ pub async fn run(args: &NatsArgs, format: Format) -> anyhow::Result<()> {
         });
     }
     rows.sort_by(|a, b| a.tenant.cmp(&b.tenant));
-    match format {
-        Format::Json => output::json(&rows),
-        Format::Table => {
-            if rows.is_empty() {
-                output::println(&format!(
-                    "no tenant is placed (bucket '{}')",
-                    args.placement_bucket
-                ));
-                return Ok(());
-            }
-            let mut t = output::table(["TENANT", "DESIRED", "OWNER", "HEALTH", "MISMATCH"]);
-            let dash = || "-".to_string();
-            for r in &rows {
-                t.add_row(vec![
-                    Cell::new(&r.tenant),
-                    Cell::new(r.desired.clone().unwrap_or_else(dash)),
-                    Cell::new(r.owner.clone().unwrap_or_else(dash)),
-                    Cell::new(r.owner_health.clone().unwrap_or_else(dash)),
-                    Cell::new(r.why.clone().unwrap_or_default()),
-                ]);
-            }
-            output::println(&t.to_string());
-            let n = rows.iter().filter(|r| r.mismatch).count();
-            let unplaced = rows.iter().filter(|r| r.unplaced_events.is_some()).count();
-            let tail = if unplaced > 0 {
-                format!(" ({unplaced} unplaced, with events in the stream)")
-            } else {
-                String::new()
-            };
-            output::println(&format!("\n{} tenants, {n} mismatched{tail}", rows.len()));
-        }
-    }
-    Ok(())
+    Ok(rows)
 }
