@@ -177,6 +177,7 @@ Examples:
   runnerctl history acme")]
     History {
         /// The tenant.
+        #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
     },
     /// Live shards from the registry: state, tenants, heartbeat age, admin URL.
@@ -367,9 +368,11 @@ Examples:
 #[derive(Debug, Args)]
 pub struct PlaceArgs {
     /// The tenant ([A-Za-z0-9_-], 1-64).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: String,
     /// The shard to serve it; default: the recommended one (partitioned layout: the shard
     /// reading the tenant's partition group, else the one reading least).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: Option<String>,
     /// Write only if the tenant is placed on this shard now ("-": not placed at all).
     #[arg(long, value_name = "SHARD")]
@@ -437,7 +440,7 @@ pub struct CheckArgs {
 pub enum GetCmd {
     /// One instance: state, version, data, timers, history.
     Instance {
-        #[arg(long)]
+        #[arg(long, add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         #[arg(long)]
         saga: String,
@@ -448,7 +451,7 @@ pub enum GetCmd {
     },
     /// A page of a saga's instances, in key order.
     Instances {
-        #[arg(long)]
+        #[arg(long, add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
         tenant: String,
         #[arg(long)]
         saga: String,
@@ -470,7 +473,7 @@ pub enum GetCmd {
 #[derive(Debug, Args)]
 pub struct TenantShardArgs {
     /// The shard serving the tenant (default: found from the tenant's claim).
-    #[arg(long, conflicts_with = "url")]
+    #[arg(long, conflicts_with = "url", add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: Option<String>,
     /// The runner's admin URL instead.
     #[arg(long, env = "RUNNERCTL_URL")]
@@ -480,6 +483,7 @@ pub struct TenantShardArgs {
 #[derive(Debug, Args)]
 pub struct CordonArgs {
     /// The shard.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: String,
     /// Why, shown with the cordon (cordon only).
     #[arg(long)]
@@ -489,6 +493,7 @@ pub struct CordonArgs {
 #[derive(Debug, Args)]
 pub struct UnplaceArgs {
     /// The tenant.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: String,
     /// Remove only if the tenant is placed on this shard now.
     #[arg(long, value_name = "SHARD")]
@@ -515,7 +520,7 @@ pub struct ReleaseArgs {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// The shard, looked up in the shard registry.
-    #[arg(required_unless_present = "url", conflicts_with = "url")]
+    #[arg(required_unless_present = "url", conflicts_with = "url", add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: Option<String>,
     /// The runner's admin URL instead (works without the registry).
     #[arg(long, env = "RUNNERCTL_URL")]
@@ -549,7 +554,7 @@ pub enum ModeArg {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// The tenant.
-    #[arg(long)]
+    #[arg(long, add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: String,
     /// The saga.
     #[arg(long)]
@@ -558,7 +563,7 @@ pub struct ReplayArgs {
     #[arg(long, value_enum)]
     pub mode: ModeArg,
     /// The shard serving the tenant (default: found from the tenant's claim).
-    #[arg(long, conflicts_with = "url")]
+    #[arg(long, conflicts_with = "url", add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: Option<String>,
     /// The runner's admin URL instead.
     #[arg(long, env = "RUNNERCTL_URL")]
@@ -579,14 +584,22 @@ pub struct ReplayArgs {
 pub enum ConfigCmd {
     /// Every setting, its value (secrets hidden) and its source.
     Show,
+    /// The config file's contexts, the current one marked.
+    Contexts,
+    /// Make a context the current one (the file's current_context; comments and layout kept).
+    UseContext {
+        /// The context.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct MoveArgs {
     /// The tenant.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::tenants))]
     pub tenant: String,
     /// The shard to move it to.
-    #[arg(long, value_name = "SHARD", required_unless_present = "abort")]
+    #[arg(long, value_name = "SHARD", required_unless_present = "abort", add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub to: Option<String>,
     /// Why, for the audit trail.
     #[arg(long)]

@@ -285,3 +285,104 @@ pub fn show(cli: &Cli, loaded: &Loaded) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+fn need_file() -> Result<(PathBuf, File), CliError> {
+    let p = path().ok_or_else(|| {
+        CliError::usage("no config file: HOME is not set (set RUNNERCTL_CONFIG to one)")
+    })?;
+    match read(&p)? {
+        Some(f) => Ok((p, f)),
+        None => Err(CliError::not_found(format!(
+            "there is no config file at {} (docs/configuration.md#runnerctl-config-file shows one)",
+            p.display()
+        ))),
+    }
+}
+
+/// `runnerctl config contexts`: the file's contexts, the current one marked.
+pub fn contexts(format: Format) -> anyhow::Result<()> {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        name: &'a str,
+        current: bool,
+        nats_url: Option<&'a str>,
+    }
+    let (p, f) = need_file()?;
+    let current = std::env::var("RUNNERCTL_CONTEXT")
+        .ok()
+        .or(f.current_context.clone());
+    let rows: Vec<Row> = f
+        .contexts
+        .iter()
+        .map(|(name, c)| Row {
+            name,
+            current: current.as_deref() == Some(name.as_str()),
+            nats_url: c.nats_url.as_deref(),
+        })
+        .collect();
+    match format {
+        Format::Json => crate::output::json(&rows),
+        Format::Table => {
+            let mut t = crate::output::table(["CURRENT", "NAME", "NATS URL"]);
+            for r in &rows {
+                t.add_row(vec![
+                    if r.current { "*" } else { "" }.to_string(),
+                    r.name.to_string(),
+                    r.nats_url.unwrap_or("(default)").to_string(),
+                ]);
+            }
+            crate::output::println(&format!("config file {}\n\n{t}", p.display()));
+        }
+    }
+    Ok(())
+}
+
+/// `runnerctl config use-context NAME`: sets the file's `current_context`, keeping its
+/// comments and layout, written to a temporary file and renamed over it.
+pub fn use_context(name: &str, format: Format) -> anyhow::Result<()> {
+    let (p, f) = need_file()?;
+    if !f.contexts.contains_key(name) {
+        return Err(CliError::not_found(format!(
+            "no context '{name}' in {} (it has: {})",
+            p.display(),
+            f.contexts.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+        .into());
+    }
+    let text = std::fs::read_to_string(&p)
+        .map_err(|e| CliError::failure(format!("cannot read {}: {e}", p.display())))?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| CliError::usage(format!("config file {}: {e}", p.display())))?;
+    let before = doc
+        .get("current_context")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    doc["current_context"] = toml_edit::value(name);
+    let dir = p.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| CliError::failure(format!("cannot write beside {}: {e}", p.display())))?;
+    std::io::Write::write_all(&mut tmp, doc.to_string().as_bytes())
+        .map_err(|e| CliError::failure(format!("cannot write {}: {e}", p.display())))?;
+    if let Ok(meta) = std::fs::metadata(&p) {
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(&p)
+        .map_err(|e| CliError::failure(format!("cannot replace {}: {e}", p.display())))?;
+    match format {
+        Format::Json => crate::output::json(&serde_json::json!({
+            "config_file": p, "current_context": name, "previous": before,
+        })),
+        Format::Table => crate::output::println(&format!(
+            "current context: {name} (was {}) in {}{}",
+            before.as_deref().unwrap_or("none"),
+            p.display(),
+            if std::env::var_os("RUNNERCTL_CONTEXT").is_some() {
+                "; note: RUNNERCTL_CONTEXT is set and wins over it"
+            } else {
+                ""
+            }
+        )),
+    }
+    Ok(())
+}

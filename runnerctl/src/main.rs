@@ -3,6 +3,7 @@
 mod cli;
 mod client;
 mod cmd;
+mod complete;
 mod config;
 mod exit;
 mod fleet;
@@ -17,13 +18,23 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
+    // `COMPLETE=<shell> runnerctl ...`: answer the shell's completion request and exit.
+    clap_complete::CompleteEnv::with_factory(cli::Cli::command).complete();
     let matches = cli::Cli::command().get_matches();
     let mut cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    // Listing and switching contexts must work when the current one is what is broken.
+    let fixing_contexts = matches!(
+        &cli.command,
+        cli::Command::Config {
+            what: cli::ConfigCmd::Contexts | cli::ConfigCmd::UseContext { .. }
+        }
+    );
     let loaded = match config::apply(&mut cli, &matches) {
         Ok(loaded) => loaded,
+        Err(_) if fixing_contexts => config::Loaded::default(),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(e.code());

@@ -469,6 +469,32 @@ async fn a_cordoned_shard_serves_on_and_takes_no_new_tenants() -> Result<()> {
         b.status().await?.cordon.is_none(),
         "uncordoned in the runner's status"
     );
+
+    // Shell completion (clap's dynamic engine) offers the live shards and placed tenants.
+    let complete = |words: &[&str]| -> Result<Vec<String>> {
+        let out = runnerctl(&nats)
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("runnerctl")
+            .args(words)
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+            .collect())
+    };
+    let shards = complete(&["status", "shard-"])?;
+    ensure!(shards == ["shard-a", "shard-b"], "status <TAB>: {shards:?}");
+    let shards = complete(&["move", "t1", "--to", "shard-b"])?;
+    ensure!(shards == ["shard-b"], "move --to <TAB>: {shards:?}");
+    let tenants = complete(&["move", "t"])?;
+    ensure!(
+        tenants == ["t1", "t2", "t3", "t4", "t5", "t6"],
+        "move <TAB>: {tenants:?}"
+    );
+    let tenants = complete(&["get", "instances", "--tenant", "k"])?;
+    ensure!(tenants == ["k1"], "get --tenant <TAB>: {tenants:?}");
     Ok(())
 }
 
@@ -832,5 +858,68 @@ async fn runnerctl_check_speaks_the_monitoring_plugin_convention() -> Result<()>
         code == 3 && out.starts_with("RUNNER UNKNOWN - "),
         "{code} {out}"
     );
+    Ok(())
+}
+
+fn ctl(config: &std::path::Path, args: &[&str]) -> Result<(i32, String, String)> {
+    let out = std::process::Command::new(bin("runnerctl"))
+        .env_clear()
+        .env("RUNNERCTL_CONFIG", config)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    ))
+}
+
+/// `config contexts` lists the file's contexts with the current one; `config use-context`
+/// switches it, keeping the file's comments, refuses a context the file lacks, and repairs
+/// a file whose current context is gone (every other command refuses that file).
+#[test]
+fn config_contexts_are_listed_and_switched_keeping_the_file() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "# fleet settings, kept by hand\ncurrent_context = \"dev\"\n\n[contexts.dev]\nnats_url = \"nats://127.0.0.1:4222\" # local\n\n[contexts.prod]\nnats_url = \"tls://nats.prod:4222\"\n",
+    )?;
+    let (code, out, err) = ctl(&cfg, &["config", "contexts", "-o", "json"])?;
+    ensure!(code == 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(
+        v == serde_json::json!([
+            {"name": "dev", "current": true, "nats_url": "nats://127.0.0.1:4222"},
+            {"name": "prod", "current": false, "nats_url": "tls://nats.prod:4222"}
+        ]),
+        "{out}"
+    );
+    let (code, _, err) = ctl(&cfg, &["config", "use-context", "prod"])?;
+    ensure!(code == 0, "{err}");
+    let text = std::fs::read_to_string(&cfg)?;
+    ensure!(
+        text.contains("current_context = \"prod\"")
+            && text.contains("# fleet settings, kept by hand")
+            && text.contains("# local"),
+        "{text}"
+    );
+    let (code, out, _) = ctl(&cfg, &["config", "show", "-o", "json"])?;
+    ensure!(code == 0 && out.contains("tls://nats.prod:4222"), "{out}");
+
+    let (code, _, err) = ctl(&cfg, &["config", "use-context", "staging"])?;
+    ensure!(code == 5 && err.contains("dev, prod"), "{code} {err}");
+
+    std::fs::write(&cfg, text.replace("\"prod\"\n\n", "\"gone\"\n\n"))?;
+    let (code, _, err) = ctl(&cfg, &["config", "show"])?;
+    ensure!(
+        code == 2 && err.contains("no context 'gone'"),
+        "{code} {err}"
+    );
+    let (code, _, err) = ctl(&cfg, &["config", "use-context", "dev"])?;
+    ensure!(code == 0, "repairing: {err}");
+    let (code, _, err) = ctl(&cfg, &["config", "show"])?;
+    ensure!(code == 0, "{err}");
     Ok(())
 }

@@ -74,6 +74,12 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Config {
             what: crate::cli::ConfigCmd::Show,
         } => crate::config::show(&cli, &loaded),
+        Command::Config {
+            what: crate::cli::ConfigCmd::Contexts,
+        } => crate::config::contexts(cli.output),
+        Command::Config {
+            what: crate::cli::ConfigCmd::UseContext { name },
+        } => crate::config::use_context(&name, cli.output),
         Command::Completions { shell } => completions::run(shell),
         Command::Man { out_dir } => {
             completions::write_man(&out_dir)?;
