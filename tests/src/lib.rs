@@ -2,6 +2,19 @@
 //! `runnerctl` processes, each with its own temp dirs, and helpers to publish events, wait
 //! for conditions with deadlines, and read volumes through `edge_storage`.
 
+/// An HTTP client for tests and benchmarks. In a workspace build reqwest has runnerctl's
+/// TLS features (rustls without a built-in provider), so the ring provider is installed for
+/// the process first.
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+/// [`http`]'s builder, for clients with settings of their own.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub mod bench;
 pub mod check;
 pub mod natsproxy;
@@ -82,7 +95,7 @@ pub fn quantile_of(samples: &[f64], q: f64) -> f64 {
 /// Polls `GET /admin/replay/<id>` of the runner at `url` until the replay is over
 /// (completed, or cancelled by a release); its last status as JSON.
 pub async fn wait_replay_over(url: &str, id: &str, within: Duration) -> Result<serde_json::Value> {
-    let http = reqwest::Client::new();
+    let http = http();
     let path = format!("{url}{}", shared::routes::replay_status(id));
     eventually(within, "the replay to end", || async {
         let v: serde_json::Value = http.get(&path).send().await.ok()?.json().await.ok()?;
@@ -214,7 +227,7 @@ impl Runner {
             child: Some(child),
             log,
             admin_url: String::new(),
-            http: reqwest::Client::new(),
+            http: http(),
         })
     }
 

@@ -105,7 +105,7 @@ pub async fn run(cfg: SoakConfig) -> Result<SoakReport> {
             .collect();
         r.wait_serving(&mine, Duration::from_secs(60)).await?;
     }
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let mut before = Vec::new();
     for r in &runners {
         before.push(latency_buckets(&http, &r.admin_url).await?);

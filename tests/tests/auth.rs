@@ -232,7 +232,7 @@ async fn unready_runner(
     let log = data.with_extension("log");
     let mut child = Runner::spawn(&spec, &log)?;
     let pid = child.id();
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let result = eventually(WAIT, "the runner to report the NATS failure", || async {
         let url = std::fs::read_to_string(data.join(LOCK_FILE))
             .ok()

@@ -62,7 +62,7 @@ async fn monitor(cluster: &NatsCluster, path: &str) -> Vec<(String, serde_json::
             continue;
         }
         let url = format!("{}{path}", n.monitor_url());
-        if let Ok(r) = reqwest::get(&url).await
+        if let Ok(r) = e2e::http().get(&url).send().await
             && let Ok(v) = r.json::<serde_json::Value>().await
         {
             out.push((n.name.clone(), v));

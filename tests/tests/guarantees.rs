@@ -644,7 +644,7 @@ async fn a_move_aborted_after_its_flip_removes_nothing() -> Result<()> {
     let instances = |r: &Runner| {
         let url = format!("{}/admin/tenants/t1", r.admin_url);
         async move {
-            let v: serde_json::Value = reqwest::get(url).await?.json().await?;
+            let v: serde_json::Value = e2e::http().get(url).send().await?.json().await?;
             anyhow::Ok(v["instances"].as_u64().unwrap_or(0))
         }
     };
@@ -718,7 +718,7 @@ async fn lost_event_warnings_appear_only_when_events_were_lost() -> Result<()> {
         (s.totals.timers_fired >= 20 && s.timers_pending == 0).then_some(())
     })
     .await?;
-    let plan: serde_json::Value = reqwest::Client::new()
+    let plan: serde_json::Value = e2e::http()
         .post(format!("{}/admin/replay", r.admin_url))
         .json(&json!({"tenant_id": "t1", "saga_name": "order", "mode": "full_reset", "dry_run": true}))
         .send()
@@ -746,7 +746,9 @@ async fn lost_event_warnings_appear_only_when_events_were_lost() -> Result<()> {
     let r = Runner::start(spec).await?;
     r.wait_caught_up(WAIT).await?;
     r.wait_log("no longer holds sequences", WAIT).await?;
-    let metrics = reqwest::get(format!("{}/metrics", r.admin_url))
+    let metrics = e2e::http()
+        .get(format!("{}/metrics", r.admin_url))
+        .send()
         .await?
         .text()
         .await?;

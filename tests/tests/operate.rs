@@ -147,7 +147,9 @@ fn logs_to_a_file_are_plain_text() -> Result<()> {
 }
 
 async fn scrape(url: &str) -> Result<String> {
-    Ok(reqwest::get(format!("{url}/metrics"))
+    Ok(e2e::http()
+        .get(format!("{url}/metrics"))
+        .send()
         .await?
         .error_for_status()?
         .text()

@@ -82,7 +82,7 @@ async fn moving_a_tenant_between_live_shards_applies_every_event_once_across_the
     let seqs = publisher.await??;
     b.wait_caught_up(WAIT).await?;
     // A replay sent to the old owner says which shard serves the tenant now.
-    let r = reqwest::Client::new()
+    let r = e2e::http()
         .post(format!("{}/admin/replay", a.admin_url))
         .json(&serde_json::json!({"tenant_id": "t1", "saga_name": "account", "mode": "checkpoint_only", "dry_run": true}))
         .send()
@@ -296,7 +296,7 @@ async fn a_tenant_with_events_and_no_placement_is_listed_and_served_from_its_fir
         .find(|r| r["tenant"] == "t1")
         .unwrap();
     assert!(t1.get("unplaced_events").is_none(), "{t1}");
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let metric = |name: &'static str| {
         let (http, url) = (http.clone(), a.admin_url.clone());
         async move { e2e::bench::metric(&http, &url, name).await }

@@ -510,7 +510,7 @@ async fn the_runner_waits_for_nats_and_says_why_it_is_not_ready() -> anyhow::Res
         h.admin_url
     })
     .await?;
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let body: shared::wire::Readiness = eventually(WAIT, "a readiness answer", || async {
         let r = http.get(format!("{admin}/readyz")).send().await.ok()?;
         (r.status() == 503).then_some(())?;

@@ -44,7 +44,11 @@ async fn or_log<T>(runner: &Runner, r: anyhow::Result<T>) -> anyhow::Result<T> {
 }
 
 async fn readiness(admin: &str) -> Option<(u16, shared::wire::Readiness)> {
-    let r = reqwest::get(format!("{admin}/readyz")).await.ok()?;
+    let r = e2e::http()
+        .get(format!("{admin}/readyz"))
+        .send()
+        .await
+        .ok()?;
     let code = r.status().as_u16();
     Some((code, r.json().await.ok()?))
 }
@@ -189,7 +193,9 @@ async fn a_full_disk_stops_work_says_so_and_resumes_when_space_returns() -> anyh
         s.problems
     );
     assert!(runner.alive(), "the runner keeps running");
-    let errors = reqwest::get(format!("{admin}/metrics"))
+    let errors = e2e::http()
+        .get(format!("{admin}/metrics"))
+        .send()
         .await?
         .text()
         .await?;

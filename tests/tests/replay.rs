@@ -69,7 +69,7 @@ fn instances(
 }
 
 async fn post(url: &str, path: &str, body: Value) -> anyhow::Result<(u16, Value)> {
-    let r = reqwest::Client::new()
+    let r = e2e::http()
         .post(format!("{url}{path}"))
         .json(&body)
         .send()
@@ -382,7 +382,7 @@ async fn drain_with_events_in_flight_ends_drained_and_resume_loses_nothing() -> 
     assert_eq!(d["state"], "drained", "{d}");
     assert_eq!(d["drain"]["outbox_left"], 0);
     assert_eq!(d["drain"]["in_flight_batches"], 0);
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let ready = http.get(format!("{}/readyz", a.admin_url)).send().await?;
     assert_eq!(ready.status().as_u16(), 503);
     let reasons: Value = ready.json().await?;
@@ -501,14 +501,14 @@ async fn a_drain_pauses_a_running_replay_and_every_error_has_its_code() -> anyho
         why.contains("saga_name: saga name 'acc.ount'") && !why.contains("tenant"),
         "{e}"
     );
-    let r = reqwest::Client::new()
+    let r = e2e::http()
         .post(format!("{url}/admin/replay"))
         .body(body("t1", "account", "full_reset").to_string())
         .send()
         .await?;
     assert_eq!(r.status().as_u16(), 415);
     assert_eq!(r.json::<Value>().await?["error"], "unsupported_media_type");
-    let r = reqwest::Client::new()
+    let r = e2e::http()
         .post(format!("{url}/admin/replay"))
         .header("content-type", "application/json")
         .body(vec![b' '; 100 * 1024])
@@ -533,7 +533,7 @@ async fn a_drain_pauses_a_running_replay_and_every_error_has_its_code() -> anyho
     assert_eq!((c, e["error"].as_str()), (404, Some("unknown_saga")), "{e}");
     let (c, e) = post(&url, "/admin/drain", json!({"timeout_ms": "soon"})).await?;
     assert_eq!((c, e["error"].as_str()), (400, Some("bad_request")), "{e}");
-    let r = reqwest::Client::new()
+    let r = e2e::http()
         .get(format!("{url}/admin/replay/r-nope"))
         .send()
         .await?;

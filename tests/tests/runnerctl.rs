@@ -37,7 +37,7 @@ async fn status_shows_the_runner_as_a_table_and_as_json() -> anyhow::Result<()> 
         })
         .collect();
     publish_all(&js, &evs).await?;
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let unauth = http
         .get(format!("{}/admin/status", runner.admin_url))
         .send()
@@ -183,7 +183,7 @@ async fn dev_stack(cluster: usize) -> anyhow::Result<()> {
         .map(|s| s["tenants"].as_array().unwrap().len())
         .sum();
     assert_eq!(served, 3, "every tenant placed on a shard");
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     e2e::eventually(
         Duration::from_secs(60),
         "events applied on both shards",

@@ -77,7 +77,7 @@ async fn case(
     let start_ms = shared::now_ms();
     let start = Instant::now();
     let mut runner = Runner::start(spec).await?;
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     let url = runner.admin_url.clone();
     loop {
         let pos = metric(&http, &url, "runner_reader_position")

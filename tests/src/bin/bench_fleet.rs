@@ -195,7 +195,7 @@ async fn run_case(
         let spec = runner_spec(&nats, &dir, &format!("shard-{s}"), &mine, &sagas, layout);
         runners.push(Runner::start(spec).await?);
     }
-    let http = reqwest::Client::new();
+    let http = e2e::http();
     // Warm-up: an event per tenant, then time for every shard to measure its groups'
     // shares (RUNNER_READING_EVERY=1s): the fleet's steady state is measured, not the
     // seconds after a start on empty streams.
@@ -476,7 +476,7 @@ async fn isolation(layout: &Layout, dump: u64) -> Result<Isolation> {
     let sampler = {
         let (url, stop) = (r.admin_url.clone(), stop.clone());
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = e2e::http();
             let mut max = 0f64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Some(v) = metric(&http, &url, "runner_outbox_depth").await {

@@ -33,7 +33,7 @@ async fn main() -> Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: bench built without --release; figures are not representative");
     }
-    let http = reqwest::Client::new();
+    let http = e2e::http();
 
     let replay = replay_bench(&http, n).await?;
     let drain = drain_bench(&http).await?;

@@ -624,7 +624,7 @@ async fn move_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
     let mut targets = Vec::new();
     for s in SHARDS.iter().filter(|s| **s != from) {
         let url = format!("{}/admin/tenants/{t}", fleet.runner(s).admin_url);
-        let info: shared::wire::TenantInfo = reqwest::get(url).await?.json().await?;
+        let info: shared::wire::TenantInfo = crate::http().get(url).send().await?.json().await?;
         if !info.has_state() {
             targets.push(s.to_string());
         }
@@ -699,7 +699,7 @@ async fn replay_step(fleet: &mut Fleet, r: &mut Rng) -> Result<String> {
     ]);
     let owner = fleet.owner[&t].clone();
     let url = fleet.runner(&owner).admin_url.clone();
-    let http = reqwest::Client::new();
+    let http = crate::http();
     let resp = http
         .post(format!("{url}/admin/replay"))
         .json(&json!({"tenant_id": t, "saga_name": saga, "mode": mode}))
