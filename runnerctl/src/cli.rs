@@ -252,6 +252,19 @@ Examples:
 The shard is found from the tenant's claim; --shard or --url name it instead."
     )]
     Get(GetCmd),
+    /// Dead letters, the events the runners could not use: list them, show one in full,
+    /// and redrive them to their original subjects once the cause is fixed.
+    #[command(after_help = "\
+Examples:
+  runnerctl dlq ls                                  # the newest 100, oldest first
+  runnerctl dlq ls --tenant acme --reason bad_envelope --since 1h
+  runnerctl dlq show 42                             # headers and payload of dead letter 42
+  runnerctl dlq redrive 42 57 --dry-run             # what would be published, and where
+  runnerctl dlq redrive --tenant acme --reason unknown_saga --yes
+
+runnerctl never deletes dead letters; purge those you are done with using natscli
+(`nats stream purge RUNNER_DLQ --subject dlq.acme.order`). See docs/runbooks.md#dead-letters.")]
+    Dlq(DlqArgs),
     /// Move a tenant with its state to another shard: release, export, import, flip the
     /// placement, clean up. Resumable: rerun to finish, --abort to roll back.
     #[command(after_help = "\
@@ -578,6 +591,127 @@ pub struct ReplayArgs {
     /// How long to follow the replay before giving up (it keeps running); exit 8.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// The dead-letter stream (the runners' RUNNER_DLQ_STREAM).
+    #[arg(long, global = true, env = "RUNNERCTL_DLQ_STREAM", default_value = shared::names::DEFAULT_DLQ_STREAM)]
+    pub dlq_stream: String,
+    #[command(subcommand)]
+    pub what: DlqCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCmd {
+    /// List dead letters in stream order (newest last): sequence, time, tenant, saga, reason,
+    /// original subject and sequence, event id.
+    #[command(after_help = "\
+Examples:
+  runnerctl dlq ls
+  runnerctl dlq ls --tenant acme --saga order --since 2h
+  runnerctl dlq ls --reason bad_json,bad_envelope --since 2026-11-25T10:00:00Z --until 30m
+  runnerctl dlq ls --limit 0 -o json | jq -r '.[].event_id'")]
+    Ls(DlqLsArgs),
+    /// One dead letter in full: every header, the payload (pretty JSON when it is JSON), whether
+    /// it was truncated and whether it can be redriven.
+    #[command(after_help = "\
+Examples:
+  runnerctl dlq show 42
+  runnerctl dlq show 42 -o json | jq .payload")]
+    Show {
+        /// The dead letter's sequence in the dead-letter stream (`dlq ls` shows it).
+        #[arg(value_name = "DLQ_SEQ")]
+        seq: u64,
+    },
+    /// Publish dead letters' events again to their original subjects, with a Nats-Msg-Id per
+    /// dead letter (the event stream drops a second redrive within its duplicate window; the
+    /// runner skips an event id it applied). Dead letters that cannot be redriven are skipped
+    /// with the reason. Nothing is deleted from the dead-letter stream.
+    #[command(after_help = "\
+Examples:
+  runnerctl dlq redrive 42 57 --dry-run             # the plan; nothing is published
+  runnerctl dlq redrive 42 57                       # asks first (scripts: --yes)
+  runnerctl dlq redrive --tenant acme --reason unknown_saga --since 1h --yes
+  runnerctl dlq redrive --all --dry-run -o json
+
+Fix the cause first (the saga file, the producer): an event redriven unchanged into the same
+problem is dead-lettered again.")]
+    Redrive(DlqRedriveArgs),
+}
+
+/// Which dead letters: the subject filter (tenant, saga) is applied by the server, the time
+/// range starts there too.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DlqFilter {
+    /// Only this tenant's dead letters.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only this saga's.
+    #[arg(long)]
+    pub saga: Option<String>,
+    /// Only these reason codes (the Runner-Dlq-Code header), comma-separated: bad_json,
+    /// bad_envelope, bad_field, too_large, unknown_saga, apply_failed, conflicting_duplicate,
+    /// invalid_subject, wrong_group.
+    #[arg(long, value_name = "CODE", value_delimiter = ',')]
+    pub reason: Vec<String>,
+    /// Only dead letters stored at or after this: a time (RFC 3339, e.g.
+    /// 2026-11-25T10:00:00Z) or a duration ago (1h, 30m).
+    #[arg(long, value_name = "TIME|AGO", value_parser = parse_when)]
+    pub since: Option<std::time::SystemTime>,
+    /// Only dead letters stored at or before this: a time or a duration ago.
+    #[arg(long, value_name = "TIME|AGO", value_parser = parse_when)]
+    pub until: Option<std::time::SystemTime>,
+}
+
+/// `--since`/`--until`: an RFC 3339 time (`2026-11-25T10:00:00Z`, `2026-11-25 10:00:00`,
+/// `2026-11-25T12:00:00+02:00`) or a duration ago (`1h`, `30m`, `2d`).
+pub fn parse_when(s: &str) -> Result<std::time::SystemTime, String> {
+    if let Ok(t) = humantime::parse_rfc3339_weak(s) {
+        return Ok(t);
+    }
+    if let Ok(t) = async_nats::datetime::parse_rfc3339(s) {
+        let ns = u64::try_from(t.unix_timestamp_nanos())
+            .map_err(|_| format!("{s} is before 1970 or too far ahead"))?;
+        return Ok(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns));
+    }
+    match humantime::parse_duration(s) {
+        Ok(d) => std::time::SystemTime::now()
+            .checked_sub(d)
+            .ok_or_else(|| format!("{s} ago is before the epoch")),
+        Err(_) => Err(format!(
+            "'{s}' is neither a time (RFC 3339, e.g. 2026-11-25T10:00:00Z) nor a duration ago (e.g. 1h, 30m)"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct DlqLsArgs {
+    #[command(flatten)]
+    pub filter: DlqFilter,
+    /// Most dead letters shown, the newest of those matching (0: all); how many more matched
+    /// is said on stderr.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DlqRedriveArgs {
+    /// Dead letters by their sequence in the dead-letter stream, instead of filters.
+    #[arg(value_name = "DLQ_SEQ", conflicts_with_all = ["tenant", "saga", "reason", "since", "until", "all"])]
+    pub seqs: Vec<u64>,
+    #[command(flatten)]
+    pub filter: DlqFilter,
+    /// Every dead letter in the stream (needed when neither sequences nor a filter is given).
+    #[arg(long, conflicts_with_all = ["tenant", "saga", "reason", "since", "until"])]
+    pub all: bool,
+    /// Show the plan (what would be published where, what is skipped and why) and publish
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Publish without asking (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,9 @@ pub mod headers {
     /// On a dead letter of an oversized event: the event's full size in bytes (the dead
     /// letter carries only its start).
     pub const DLQ_TRUNCATED: &str = "Runner-Dlq-Truncated";
+    /// On an event published again by `runnerctl dlq redrive`: the dead letter it came from,
+    /// `<dead-letter stream>:<sequence>`.
+    pub const REDRIVEN_FROM: &str = "Runner-Redriven-From";
 }
 
 /// `evt.<tenant>.<saga>`
@@ -77,6 +80,29 @@ where
     S: AsRef<str> + ?Sized,
 {
     format!("dlq.{}.{}", tenant.as_ref(), saga.as_ref())
+}
+
+/// The tenant and saga tokens of a dead-letter subject `dlq.<tenant>.<saga>`, borrowed and
+/// not validated; `None` for [`DLQ_INVALID_SUBJECT`] and anything else.
+pub fn split_dlq_subject(subject: &str) -> Option<(&str, &str)> {
+    let mut parts = subject.splitn(4, '.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("dlq"), Some(t), Some(s), None) => Some((t, s)),
+        _ => None,
+    }
+}
+
+/// The tenant and saga of an event subject as stored in either layout: `evt.<tenant>.<saga>`
+/// (single) or `evt.<group>.<tenant>.<saga>` (partitioned, see [`crate::layout`]), valid ids
+/// only; `None` for anything else.
+pub fn split_stored_event_subject(subject: &str) -> Option<(&str, &str)> {
+    let parts: Vec<&str> = subject.split('.').collect();
+    let (t, s) = match parts.as_slice() {
+        ["evt", t, s] => (*t, *s),
+        ["evt", g, t, s] if !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()) => (*t, *s),
+        _ => return None,
+    };
+    (crate::ids::is_valid_id(t) && crate::ids::is_valid_id(s)).then_some((t, s))
 }
 
 /// `cmd.<tenant>.`: the prefix every command subject of a tenant starts with.
@@ -228,6 +254,28 @@ mod tests {
             "cmd.t.pay",
         ] {
             assert!(!is_tenant_command(other, "t1"), "{other}");
+        }
+        assert_eq!(split_dlq_subject("dlq.t1.order"), Some(("t1", "order")));
+        assert_eq!(split_dlq_subject(DLQ_INVALID_SUBJECT), None);
+        assert_eq!(split_dlq_subject("dlq.a.b.c"), None);
+        assert_eq!(
+            split_stored_event_subject("evt.t1.order"),
+            Some(("t1", "order"))
+        );
+        assert_eq!(
+            split_stored_event_subject("evt.12.t1.order"),
+            Some(("t1", "order"))
+        );
+        for other in [
+            "evt.x.t1.order",
+            "evt..t1.order",
+            "timer.t1.order",
+            "evt.t1",
+            "evt.t@1.order",
+            "cmd.t1.order",
+            "evt.1.2.t1.order",
+        ] {
+            assert_eq!(split_stored_event_subject(other), None, "{other}");
         }
         assert_eq!(split_event_subject("evt.a.b"), Some(("a", "b")));
         assert_eq!(split_event_subject("evt.a.b.c"), None);

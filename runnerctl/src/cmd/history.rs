@@ -64,12 +64,6 @@ async fn audit_entries(nats: &Nats, tenant: &str) -> BTreeMap<u64, AuditEntry> {
     out
 }
 
-/// `2026-11-25T10:36:05Z`: RFC 3339, UTC, whole seconds.
-fn time(ms: u64) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
-    humantime::format_rfc3339_seconds(at).to_string()
-}
-
 pub async fn run(tenant: &str, args: &NatsArgs, format: Format) -> anyhow::Result<()> {
     let tenant = TenantId::new(tenant).map_err(|e| CliError::usage(e.to_string()))?;
     let nats = connect(args).await?;
@@ -117,7 +111,7 @@ pub async fn run(tenant: &str, args: &NatsArgs, format: Format) -> anyhow::Resul
             for r in &rows {
                 t.add_row(vec![
                     Cell::new(r.revision),
-                    Cell::new(time(r.at_ms)),
+                    Cell::new(output::utc(r.at_ms)),
                     Cell::new(format!(
                         "{}{}",
                         r.operation,
@@ -132,13 +126,4 @@ pub async fn run(tenant: &str, args: &NatsArgs, format: Format) -> anyhow::Resul
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_times() {
-        assert_eq!(super::time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::time(1_795_600_183_999), "2026-11-25T09:49:43Z");
-    }
 }

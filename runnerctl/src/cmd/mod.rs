@@ -4,6 +4,7 @@ mod check;
 mod completions;
 pub(crate) mod cordon;
 mod dev;
+mod dlq;
 mod drain;
 mod get;
 mod history;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Drain(a) => drain::drain(a, &cli.nats, cli.token, cli.output).await,
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,
         Command::Replay(a) => replay::run(a, &cli.nats, cli.token, cli.output).await,
+        Command::Dlq(a) => dlq::run(a, &cli.nats, cli.output).await,
         Command::Inspect(a) => inspect::run(a, cli.output),
         Command::Tui(a) => crate::tui::run(a, &cli.nats, cli.token).await,
         Command::Move(a) => moves::run(a, &cli.nats, cli.token, cli.output).await,

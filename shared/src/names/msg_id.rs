@@ -7,6 +7,8 @@
 //!              cmd:<tenant>:<saga>:tmr:<instance key>:<timer>:<due ms>:<index>   caused by a timer
 //! dead letter  dlq:<stream name>@<stream created ns>:<sequence>            an event, by its place
 //!              dlq:<tenant>:<saga>:tmr:<instance key>:<timer>:<due ms>      a timer
+//! redrive      redrive:<dlq stream name>@<dlq stream created ns>:<sequence> a dead letter's event
+//!                                                                           published again
 //! ```
 //!
 //! Free text (event ids, instance keys, timer names) is percent-encoded: every byte outside
@@ -75,6 +77,15 @@ pub fn timer_dead_letter(tenant: &str, saga: &str, key: &str, timer: &str, due_m
     )
 }
 
+/// `Nats-Msg-Id` of a dead letter's event published again to its original subject
+/// (`runnerctl dlq redrive`): the dead letter's place in its stream. `dlq_stream_id` is the
+/// dead-letter stream's identity ([`stream_identity`]), so redriving the same dead letter
+/// twice builds the same id (the event stream drops the copy within its duplicate window),
+/// and a recreated dead-letter stream whose sequences start again at 1 never reuses one.
+pub fn redrive(dlq_stream_id: &str, seq: u64) -> String {
+    format!("redrive:{}:{seq}", esc(dlq_stream_id))
+}
+
 /// A stream's identity: its name and the time the server created it (ns since the epoch).
 /// A stream deleted and created again under the same name has another identity.
 pub fn stream_identity(name: &str, created_unix_ns: i128) -> String {
@@ -98,6 +109,10 @@ pub enum Parsed {
         tenant: String,
         saga: String,
         cause: OwnedCause,
+    },
+    Redrive {
+        dlq_stream_id: String,
+        seq: u64,
     },
 }
 
@@ -158,6 +173,10 @@ pub fn parse(id: &str) -> Option<Parsed> {
             stream_id: unesc(stream_id)?,
             seq: seq.parse().ok()?,
         }),
+        ["redrive", stream_id, seq] => Some(Parsed::Redrive {
+            dlq_stream_id: unesc(stream_id)?,
+            seq: seq.parse().ok()?,
+        }),
         ["dlq", tenant, saga, cause @ ..] => Some(Parsed::TimerDeadLetter {
             tenant: tenant.to_string(),
             saga: saga.to_string(),
@@ -194,6 +213,10 @@ mod tests {
         assert_eq!(
             event_dead_letter(&stream_identity("RUNNER_EVENTS", 5), 9),
             "dlq:RUNNER_EVENTS%405:9"
+        );
+        assert_eq!(
+            redrive(&stream_identity("RUNNER_DLQ", 7), 12),
+            "redrive:RUNNER_DLQ%407:12"
         );
     }
 
@@ -256,8 +279,14 @@ mod tests {
             let sid = stream_identity(&name, ns as i128);
             prop_assert_eq!(
                 parse(&event_dead_letter(&sid, seq)),
-                Some(Parsed::EventDeadLetter { stream_id: sid, seq })
+                Some(Parsed::EventDeadLetter { stream_id: sid.clone(), seq })
             );
+            let rid = redrive(&sid, seq);
+            prop_assert_eq!(
+                parse(&rid),
+                Some(Parsed::Redrive { dlq_stream_id: sid.clone(), seq })
+            );
+            prop_assert_ne!(rid, event_dead_letter(&sid, seq));
             if let OwnedCause::Timer { key, timer, due_ms } = &c {
                 let id = timer_dead_letter("t", "s", key, timer, *due_ms);
                 prop_assert_eq!(
