@@ -12,6 +12,7 @@ mod lock;
 mod migrate;
 pub mod query;
 pub mod records;
+pub mod snapshot;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
