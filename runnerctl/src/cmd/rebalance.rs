@@ -55,6 +55,30 @@ struct Shown {
     cordoned: Vec<String>,
 }
 
+/// The rebalance's moves with `cordoned` shards left as they are: their tenants stay out of
+/// the plan, and they are not among `shards` to move to (`fleet::read` leaves them out
+/// unless told to ignore cordons).
+fn plan_around_cordons(
+    layout: &shared::layout::Layout,
+    placement: &plan::Placement,
+    load: &plan::Load,
+    shards: &[String],
+    cordoned: &[String],
+    tolerance: f64,
+) -> Vec<Move> {
+    let movable: plan::Placement = placement
+        .iter()
+        .filter(|(_, s)| !cordoned.contains(s))
+        .map(|(t, s)| (t.clone(), s.clone()))
+        .collect();
+    let targets: Vec<String> = shards
+        .iter()
+        .filter(|s| !cordoned.contains(s))
+        .cloned()
+        .collect();
+    plan::rebalance(layout, &movable, load, &targets, tolerance)
+}
+
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -164,17 +188,12 @@ pub async fn run(
     } else {
         fleet.cordoned.keys().cloned().collect()
     };
-    let movable: shared::layout::plan::Placement = fleet
-        .placement
-        .iter()
-        .filter(|(_, s)| !cordoned.contains(s))
-        .map(|(t, s)| (t.clone(), s.clone()))
-        .collect();
-    let moves = plan::rebalance(
+    let moves = plan_around_cordons(
         &fleet.layout,
-        &movable,
+        &fleet.placement,
         &fleet.load,
         &fleet.shards,
+        &cordoned,
         args.tolerance,
     );
     let mut after = fleet.placement.clone();
@@ -378,4 +397,46 @@ async fn apply(
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lopsided fleet of three shards, the busiest of them cordoned, and an empty third:
+    /// the plan moves nothing off the cordoned shard and nothing onto it, and still spreads
+    /// the rest. Without the cordon, the cordoned shard's groups move too.
+    #[test]
+    fn a_rebalance_leaves_a_cordoned_shard_as_it_is() {
+        let layout = shared::layout::Layout::new("RUNNER_EVENTS", 16);
+        let mut placement = plan::Placement::new();
+        let mut load = plan::Load::new();
+        for i in 0..60 {
+            let t = format!("t{i}");
+            let on = if i < 40 { "shard-a" } else { "shard-b" };
+            placement.insert(t.clone(), on.to_string());
+            load.insert(t, 1.0 + (i % 7) as f64);
+        }
+        let shards: Vec<String> = ["shard-a", "shard-b", "shard-c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let free = plan_around_cordons(&layout, &placement, &load, &shards, &[], 0.1);
+        assert!(
+            free.iter().any(|m| m.from == "shard-a"),
+            "uncordoned, the busiest shard gives tenants away: {free:?}"
+        );
+        let cordoned = ["shard-a".to_string()];
+        let moves = plan_around_cordons(&layout, &placement, &load, &shards, &cordoned, 0.1);
+        assert!(
+            !moves.is_empty(),
+            "shard-b's groups still spread: {moves:?}"
+        );
+        assert!(
+            moves
+                .iter()
+                .all(|m| m.from != "shard-a" && m.to != "shard-a"),
+            "nothing moves off or onto the cordoned shard: {moves:?}"
+        );
+    }
 }

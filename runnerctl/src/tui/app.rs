@@ -809,18 +809,19 @@ impl App {
         None
     }
 
-    /// Whether a shard is draining or drained, for the UI.
+    /// Whether a shard is draining or drained, for the UI; a running shard that is
+    /// cordoned shows as `cordoned` (it serves its tenants and takes no new ones).
     pub fn shard_state(&self, s: &ShardRecord) -> String {
         let status = self.statuses.get(&s.shard_id);
-        let state = match status.map(|st| st.state) {
+        match status.map(|st| st.state) {
             Some(RunnerState::Draining) => "draining".into(),
             Some(RunnerState::Drained) => "drained".into(),
+            _ if s.state == RunnerState::Running
+                && status.is_some_and(|st| st.cordon.is_some()) =>
+            {
+                "cordoned".into()
+            }
             _ => s.state.to_string(),
-        };
-        if status.is_some_and(|st| st.cordon.is_some()) {
-            format!("{state}, cordoned")
-        } else {
-            state
         }
     }
 }

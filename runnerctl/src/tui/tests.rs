@@ -566,3 +566,27 @@ fn a_long_tenant_list_scrolls_with_the_selection() {
     }
     assert_eq!(app.tenant_rows().len(), 10);
 }
+
+#[test]
+fn a_cordoned_shard_says_so_in_the_shards_pane() {
+    let mut app = fleet_app(false);
+    let mut st = status("shard-a", "running", &[("acme", 700, 0)], 100);
+    st.cordon = Some(shared::placement::CordonRecord {
+        shard: "shard-a".into(),
+        reason: Some("disk swap".into()),
+        by: "ops@vm".into(),
+        at_ms: NOW - 60_000,
+    });
+    app.update(Msg::Status("shard-a".into(), Ok(st)));
+    let s = render(&app, 120, 30);
+    let row = s
+        .lines()
+        .find(|l| l.contains("shard-a"))
+        .unwrap_or_default();
+    assert!(row.contains("cordoned"), "shard-a's row:\n{s}");
+    let row_b = s
+        .lines()
+        .find(|l| l.contains("shard-b"))
+        .unwrap_or_default();
+    assert!(!row_b.contains("cordoned"), "shard-b is not:\n{s}");
+}
