@@ -64,6 +64,26 @@ const DRAIN_EXAMPLE: &str = r#"{"timeout_ms": 30000} or no body"#;
 const REPLAY_EXAMPLE: &str =
     r#"{"tenant_id": "acme", "saga_name": "order", "mode": "checkpoint_only", "dry_run": true}"#;
 
+/// Takes a snapshot and answers once it is stored (it may take minutes on a large volume;
+/// exempt from the request timeout). A second request waits for the first to end.
+async fn snapshot(State(st): State<Arc<AdminState>>) -> Result<Response, ApiError> {
+    let s = st.snapshots.get().cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Starting,
+            "the runner is still starting (NATS, stream check, lease); retry shortly",
+        )
+    })?;
+    match s.take("requested over the admin API").await {
+        Ok(taken) => Ok(axum::Json(taken).into_response()),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            format!("snapshot failed: {e}"),
+        )),
+    }
+}
+
 async fn drain(
     State(st): State<Arc<AdminState>>,
     body: axum::body::Bytes,
@@ -377,12 +397,14 @@ pub fn router(state: Arc<AdminState>, limits: Limits) -> Router {
         .route(routes::pattern::INSTANCES, get(instances))
         .route(routes::pattern::INSTANCE, get(instance))
         // Every route above answers within the request timeout; an import's upload (up to
-        // 4 GiB) is exempt, added after the layer.
+        // 4 GiB) and a snapshot (copy and upload of the whole volume) are exempt, added
+        // after the layer.
         .layer(timeout.clone())
         .route(
             routes::pattern::TENANT_IMPORT,
             post(tenant_import).layer(DefaultBodyLimit::disable()),
         )
+        .route(routes::SNAPSHOT, post(snapshot))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route(routes::HEALTHZ, get(healthz))

@@ -35,6 +35,8 @@ pub struct AdminState {
     pub lease: OnceLock<(Arc<crate::fence::Fence>, std::time::Duration)>,
     /// Drain, resume and replay; set once the engine runs (503 before).
     pub ops: OnceLock<Arc<crate::ops::Ops>>,
+    /// Snapshots; set once the engine runs (503 before).
+    pub snapshots: OnceLock<Arc<crate::snapshot::Snapshotter>>,
 }
 
 /// An error answer: status code plus `{error, message}`.

@@ -172,6 +172,7 @@ fn base(cfg: Config, vol: Arc<Volume>, admin_url: String) -> Result<Base, RunErr
         handoff_bucket: args.handoff_bucket.clone(),
         lease: OnceLock::new(),
         ops: OnceLock::new(),
+        snapshots: OnceLock::new(),
     });
     let volume_id = vol
         .read(|r| r.meta_str(meta::VOLUME_ID))?
@@ -219,6 +220,22 @@ async fn serve(sup: &Supervisor, b: &Base) -> Result<(), RunError> {
     let Some(streams) = check_stream(sup, b, &js).await? else {
         return Ok(());
     };
+    crate::restore::check_at_start(crate::restore::Check {
+        vol: &b.vol,
+        js: &js,
+        layout: &streams.layout,
+        shard: b.cfg.shard_id.as_str(),
+        volume_id: &b.volume_id,
+        allowlist: args
+            .tenant_placement_bucket
+            .is_none()
+            .then(|| b.cfg.tenants.iter().map(|t| t.to_string()).collect()),
+        handoff_bucket: &args.handoff_bucket,
+        commands_stream: &args.commands_stream,
+        dlq_stream: &args.dlq_stream,
+        accept_loss: args.restore_accept_loss,
+    })
+    .await?;
     let streams = Arc::new(streams);
     let _ = b.admin.streams.set(streams.clone());
     let fence = Arc::new(Fence::closed());
@@ -391,6 +408,7 @@ struct Running {
     relay: Task<Relay>,
     reporter: Task<()>,
     keeper: Task<Lease>,
+    snapshots: Option<Task<()>>,
     /// Cancelled by the readers when the event stream turned out to be another one.
     stream_changed: tokio_util::sync::CancellationToken,
     /// Cancelled by the lease keeper when another runner took the lease.
@@ -518,6 +536,14 @@ fn placement_config(b: &Base, nats: &Nats) -> PlacementConfig {
         // With both set, the allowlist bounds what placement may give this shard.
         allow: (!b.cfg.tenants.is_empty())
             .then(|| b.cfg.tenants.iter().map(|t| t.to_string()).collect()),
+        restored: b
+            .vol
+            .read(|r| r.restored())
+            .ok()
+            .flatten()
+            .map(|r| (r.taken_at_ms, r.restored_at_ms)),
+        commands_stream: b.cfg.args.commands_stream.clone(),
+        dlq_stream: b.cfg.args.dlq_stream.clone(),
     }
 }
 
@@ -678,6 +704,21 @@ async fn start(
         move |stop| r.run(stop)
     });
 
+    let snapshotter = Arc::new(crate::snapshot::Snapshotter::new(
+        b.vol.clone(),
+        nats.js.clone(),
+        args.snapshot_bucket.clone(),
+        nats.replicas,
+        args.snapshot_keep,
+        args.snapshot_max_age.0,
+        b.metrics.clone(),
+    ));
+    let _ = b.admin.snapshots.set(snapshotter.clone());
+    let snapshots = args
+        .snapshot_every
+        .0
+        .map(|every| sup.spawn("snapshots", move |stop| snapshotter.run(every, stop)));
+
     announce_running(b, &nats.client);
     Ok(Running {
         client: nats.client,
@@ -691,6 +732,7 @@ async fn start(
         relay,
         reporter,
         keeper,
+        snapshots,
         stream_changed,
         lease_lost,
     })
@@ -763,7 +805,10 @@ impl Running {
             None,
             shared.state().as_str(),
         );
-        // 1. No new reads.
+        // 1. No new reads, no new snapshot (one being uploaded is abandoned).
+        if let Some(t) = self.snapshots {
+            t.stop().await;
+        }
         self.readers.stop().await;
         self.ticker.stop().await;
         if let Some(r) = self.reading {

@@ -170,6 +170,40 @@ pub struct Args {
     /// Upper bound of the volume's data file, in MiB.
     #[arg(long, env = "RUNNER_VOLUME_MAX_MB", default_value_t = 262_144)]
     pub volume_max_mb: u64,
+
+    /// NATS Object Store bucket holding the shards' snapshots (created at the first
+    /// snapshot, with the RUNNER_REPLICAS copies of everything else).
+    #[arg(long, env = "RUNNER_SNAPSHOT_BUCKET", default_value = shared::snapshots::DEFAULT_BUCKET)]
+    pub snapshot_bucket: String,
+    /// How often the runner snapshots its volume into the bucket (`0` or `off`: only when
+    /// asked, `runnerctl snapshot`). The first one is taken this long after the start.
+    #[arg(long, env = "RUNNER_SNAPSHOT_EVERY", default_value = "1h", value_parser = parse_optional_duration)]
+    pub snapshot_every: OptionalDuration,
+    /// Snapshots of this shard kept (the newest), at least 1.
+    #[arg(long, env = "RUNNER_SNAPSHOT_KEEP", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub snapshot_keep: u32,
+    /// Snapshots older than this are deleted (`0` or `off`: no age limit); the newest is
+    /// always kept.
+    #[arg(long, env = "RUNNER_SNAPSHOT_MAX_AGE", default_value = "7d", value_parser = parse_optional_duration)]
+    pub snapshot_max_age: OptionalDuration,
+    /// A volume restored from a snapshot is served only if the event stream still holds
+    /// every event since the snapshot; otherwise the runner exits 3, naming what is gone.
+    /// `true` serves it anyway, without those events (docs/runbooks.md#a-shards-volume-was-lost).
+    #[arg(long, env = "RUNNER_RESTORE_ACCEPT_LOSS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub restore_accept_loss: bool,
+}
+
+/// A duration that `0` or `off` turns off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalDuration(pub Option<Duration>);
+
+fn parse_optional_duration(s: &str) -> Result<OptionalDuration, String> {
+    match s.trim() {
+        "0" | "off" | "none" => Ok(OptionalDuration(None)),
+        s => humantime::parse_duration(s)
+            .map(|d| OptionalDuration((!d.is_zero()).then_some(d)))
+            .map_err(|e| format!("{e} (a duration like 30m or 1h, or `off`)")),
+    }
 }
 
 /// Validated settings.

@@ -125,6 +125,21 @@ pub struct Metrics {
     /// Stream sequences the main reader found removed (by the stream's limits) before it read
     /// them.
     pub stream_gap: Counter,
+    /// Snapshots taken, by result (ok, failed).
+    pub snapshots: Family<ResultLabels, Counter>,
+    pub snapshot_copy_seconds: Histogram,
+    pub snapshot_upload_seconds: Histogram,
+    pub snapshot_last_timestamp: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub snapshot_bytes: Gauge,
+    /// 1 while a restored volume's guard against publishing again is installed.
+    pub restore_guard: Gauge,
+    /// Commands and dead letters not published again after a restore (the lost volume had).
+    pub restore_suppressed: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
 }
 
 impl Metrics {
@@ -172,6 +187,14 @@ impl Metrics {
             unplaced_tenants: Gauge::default(),
             unplaced_events: Gauge::default(),
             stream_gap: Counter::default(),
+            snapshots: Family::default(),
+            // 10 ms .. ~20 min, doubling.
+            snapshot_copy_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 18)),
+            snapshot_upload_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 18)),
+            snapshot_last_timestamp: Gauge::default(),
+            snapshot_bytes: Gauge::default(),
+            restore_guard: Gauge::default(),
+            restore_suppressed: Counter::default(),
             registry: Registry::default(),
             tenant_registry: Registry::default(),
         };
@@ -243,6 +266,41 @@ impl Metrics {
             "lease_ttl_seconds",
             "The shard's lease time: another runner may take the shard this long after the last renewal",
             m.lease_ttl.clone(),
+        );
+        registry.register(
+            "snapshots",
+            "Snapshots of the volume taken, by result (ok, failed)",
+            m.snapshots.clone(),
+        );
+        registry.register(
+            "snapshot_copy_seconds",
+            "Time to copy the volume for a snapshot (one read transaction; applying goes on)",
+            m.snapshot_copy_seconds.clone(),
+        );
+        registry.register(
+            "snapshot_upload_seconds",
+            "Time to store a snapshot's copy in the Object Store bucket",
+            m.snapshot_upload_seconds.clone(),
+        );
+        registry.register(
+            "snapshot_last_timestamp_seconds",
+            "When the last snapshot stored by this runner was taken (unix time; 0: none yet)",
+            m.snapshot_last_timestamp.clone(),
+        );
+        registry.register(
+            "snapshot_bytes",
+            "Size of the last snapshot stored by this runner",
+            m.snapshot_bytes.clone(),
+        );
+        registry.register(
+            "restore_guard",
+            "1 while a restored volume skips commands and dead letters its lost predecessor published",
+            m.restore_guard.clone(),
+        );
+        registry.register(
+            "restore_suppressed",
+            "Commands and dead letters not published again after a restore, because the lost volume had published them",
+            m.restore_suppressed.clone(),
         );
         registry.register(
             "invalid_subjects",

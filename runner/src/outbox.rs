@@ -935,31 +935,30 @@ fn read_new(
 #[cfg(test)]
 mod tests {
     use super::{Queues, pick_round, read_new};
-    use shared::edge_storage::{OutboxEntry, OutboxKind, Volume, WriteOptions};
+    use shared::edge_storage::{OutboxEntry, OutboxKind, Volume, WriteOptions, keys};
 
     #[test]
     fn new_entries_are_read_in_order_the_first_ones_whole_and_a_full_read_says_so() {
         let tmp = tempfile::tempdir().unwrap();
         let vol = Volume::open_for_write(tmp.path(), &WriteOptions::new("a")).unwrap();
-        let keys: Vec<Vec<u8>> = vol
-            .write(|w| {
-                (0..2_500u64)
-                    .map(|i| {
-                        w.push_outbox(&OutboxEntry {
-                            kind: OutboxKind::Command,
-                            subject: format!("cmd.t{}.account", i % 7),
-                            msg_id: format!("m{i}"),
-                            headers: Vec::new(),
-                            payload: vec![1, 2, 3],
-                            tenant: format!("t{}", i % 7),
-                            saga: "account".into(),
-                            created_at_ms: i,
-                            cause_seq: i,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
+        let keys: Vec<Vec<u8>> = (1..=2_500u64).map(keys::outbox_key).collect();
+        vol.write(|w| {
+            (0..2_500u64).try_for_each(|i| {
+                w.push_outbox(&OutboxEntry {
+                    kind: OutboxKind::Command,
+                    subject: format!("cmd.t{}.account", i % 7),
+                    msg_id: format!("m{i}"),
+                    headers: Vec::new(),
+                    payload: vec![1, 2, 3],
+                    tenant: format!("t{}", i % 7),
+                    saga: "account".into(),
+                    created_at_ms: i,
+                    cause_seq: i,
+                })
+                .map(drop)
             })
-            .unwrap();
+        })
+        .unwrap();
         // A small read: all of it, the first 3 whole, not full.
         let (out, fresh, full) = read_new(&vol, Some(keys[2_489].clone()), 250, 3).unwrap();
         assert_eq!(out.len(), 10);

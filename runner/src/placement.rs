@@ -84,6 +84,13 @@ pub struct PlacementConfig {
     pub streams: Arc<crate::stream::Streams>,
     /// When set, only these tenants are served even if placed here.
     pub allow: Option<BTreeSet<String>>,
+    /// The volume was restored from a snapshot: when the snapshot was taken and when it was
+    /// restored (ms). This shard's claims changed between the two were made by the lost
+    /// volume, after what the snapshot holds.
+    pub restored: Option<(u64, u64)>,
+    /// The command and dead-letter streams (`RUNNER_COMMANDS_STREAM`, `RUNNER_DLQ_STREAM`).
+    pub commands_stream: String,
+    pub dlq_stream: String,
 }
 
 /// What the placement manager works with: NATS, the protocol's buckets, the engine, the
@@ -176,6 +183,7 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
         volume_id: Some(me.volume_id.clone()),
         stream_id: Some(me.streams.id_of_tenant(f.tenant).to_string()),
         timers_through_ms: 0,
+        restored_from: None,
     };
     let Some(c) = f.claim else {
         // Never placed (or the claim was deleted): from where this volume left it.
@@ -205,7 +213,15 @@ pub(crate) fn decide(f: &Facts<'_>) -> Step {
             // the acquire must not start it over from this volume's empty cursor).
             let after = same_stream.then_some(c.position);
             if c.volume_id.as_deref() == Some(me.volume_id.as_str()) && same_stream {
-                return Step::Keep { after };
+                // Taken by the lost volume after the snapshot this one was restored from:
+                // what it applied since is not here, so from where the snapshot left it
+                // (from the start if it is not in it), never after the claim's position.
+                let after_snapshot = me
+                    .restored
+                    .is_some_and(|(taken, restored)| (taken..restored).contains(&c.updated_at_ms));
+                return Step::Keep {
+                    after: if after_snapshot { None } else { after },
+                };
             }
             return Step::Take {
                 claim: mine(ClaimState::Active, position),
@@ -603,6 +619,7 @@ impl Placement {
             volume_id: Some(self.cfg.volume_id.clone()),
             stream_id: Some(self.cfg.streams.id_of_tenant(tenant).to_string()),
             timers_through_ms,
+            restored_from: None,
         }
     }
 
@@ -703,6 +720,26 @@ impl Placement {
                 after,
                 ended,
             } => {
+                // Released by `runnerctl restore --tenant` with a snapshot's state: what was
+                // published for it since the snapshot is recorded before it is taken.
+                if let Some(from) = claim
+                    .as_ref()
+                    .filter(|c| c.state == ClaimState::Released)
+                    .and_then(|c| c.restored_from.as_ref())
+                    && let Err(e) = crate::restore::guard_tenant(
+                        &self.js,
+                        &self.vol,
+                        &self.cfg.streams.layout,
+                        t.as_str(),
+                        from,
+                        (&self.cfg.commands_stream, &self.cfg.dlq_stream),
+                    )
+                    .await
+                {
+                    return Claim::Retry(format!(
+                        "cannot read what was published for it since the snapshot its state was restored from: {e}"
+                    ));
+                }
                 let r = match rev {
                     Some(rev) => self
                         .handoff
@@ -1086,6 +1123,9 @@ mod tests {
                 ids: vec!["S@2".into()],
             }),
             allow: None,
+            restored: None,
+            commands_stream: "C".into(),
+            dlq_stream: "D".into(),
         }
     }
 
@@ -1098,6 +1138,7 @@ mod tests {
             volume_id: Some(volume.into()),
             stream_id: Some("S@2".into()),
             timers_through_ms: 0,
+            restored_from: None,
         }
     }
 
@@ -1141,6 +1182,35 @@ mod tests {
     fn an_own_active_claim_keeps_its_position() {
         let s = step(Some(claim("a", ClaimState::Active, 40, "v2")), false, None);
         assert_eq!(s, Step::Keep { after: Some(40) });
+    }
+
+    /// A volume restored from a snapshot taken at 10 and restored at 20: a claim this
+    /// shard made in between (the lost volume took the tenant after the snapshot) resumes
+    /// from what the restored volume holds, never after the claim's position (that would
+    /// skip events whose effects the snapshot lacks); claims from before the snapshot or
+    /// after the restore keep their position.
+    #[test]
+    fn a_restored_volume_resumes_claims_made_after_its_snapshot_from_the_volume() {
+        let cfg = PlacementConfig {
+            restored: Some((10, 20)),
+            ..me()
+        };
+        for (updated, want) in [(5, Some(40)), (10, None), (19, None), (20, Some(40))] {
+            let c = ClaimRecord {
+                updated_at_ms: updated,
+                ..claim("a", ClaimState::Active, 40, "v2")
+            };
+            let s = decide(&Facts {
+                me: &cfg,
+                tenant: "t",
+                claim: Some(&c),
+                rev: Some(7),
+                local_state: false,
+                holder: None,
+                now_ms: 30,
+            });
+            assert_eq!(s, Step::Keep { after: want }, "claim updated at {updated}");
+        }
     }
 
     /// Finding 3: a restart with a wiped volume neither re-applies (commands again) nor

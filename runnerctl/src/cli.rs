@@ -103,6 +103,9 @@ pub struct NatsArgs {
     /// server, 3 on a cluster of three or more) or 1-5 (the runners' RUNNER_REPLICAS).
     #[arg(long, global = true, env = "RUNNERCTL_REPLICAS", default_value = "auto", value_parser = clap::value_parser!(shared::nats::Replicas))]
     pub replicas: shared::nats::Replicas,
+    /// Object Store bucket of the shard snapshots (the runners' RUNNER_SNAPSHOT_BUCKET).
+    #[arg(long, global = true, env = "RUNNERCTL_SNAPSHOT_BUCKET", default_value = shared::snapshots::DEFAULT_BUCKET)]
+    pub snapshot_bucket: String,
     /// The event stream (the runners' RUNNER_STREAM).
     #[arg(long, global = true, env = "RUNNERCTL_STREAM", default_value = shared::names::DEFAULT_EVENT_STREAM)]
     pub stream: String,
@@ -195,6 +198,31 @@ Examples:
   runnerctl rebalance --apply          # moves nothing onto shard-b
   runnerctl uncordon shard-b")]
     Cordon(CordonArgs),
+    /// Take a snapshot of a shard's volume now and store it in the snapshot bucket (the
+    /// runner also takes them every RUNNER_SNAPSHOT_EVERY). Waits until it is stored.
+    #[command(after_help = "\
+Examples:
+  runnerctl snapshot shard-a
+  runnerctl snapshot shard-a -o json | jq -r .snapshot.id")]
+    Snapshot(SnapshotArgs),
+    /// List the snapshots in the snapshot bucket, oldest first: all shards', or one's.
+    #[command(after_help = "\
+Examples:
+  runnerctl snapshots
+  runnerctl snapshots shard-a -o json | jq -r '.[-1].id'")]
+    Snapshots(SnapshotsArgs),
+    /// Write a shard's volume from a snapshot (the newest unless --snapshot), verified, into
+    /// a new directory to start the shard's runner on. Refuses (exit 7) when the event
+    /// stream no longer holds events since the snapshot, unless --accept-loss.
+    #[command(after_help = "\
+Examples:
+  runnerctl restore shard-a --to /var/lib/runner/shard-a
+  runnerctl restore shard-a --snapshot 20261207T191500.123Z --to /var/lib/runner/shard-a
+  runnerctl restore shard-a --to /var/lib/runner/shard-a --accept-loss
+
+Then start shard-a's runner on the directory: it catches up from the snapshot's positions
+and publishes no command its lost volume had published (docs/runbooks.md).")]
+    Restore(RestoreArgs),
     /// Fleet health against thresholds, for monitoring: shards present and heartbeating,
     /// admin APIs answering, lag, outbox age, dead letters, mismatched placements. Exit 0
     /// OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (NATS unreachable), with a Nagios-style summary
@@ -272,7 +300,8 @@ Examples:
   runnerctl move acme --to shard-b --reason \"shard-a is hot\"
   runnerctl move acme --to shard-b --dry-run       # the plan and the counts that would move
   runnerctl move acme --to shard-b                 # again after an interruption: finishes it
-  runnerctl move acme --abort                      # roll an unfinished move back to the source")]
+  runnerctl move acme --abort                      # roll an unfinished move back to the source
+  runnerctl move acme --to shard-b --from-snapshot # shard-a is gone: state from its snapshot")]
     Move(MoveArgs),
     /// Propose, and with --apply carry out, the moves that put each partition group on one
     /// shard and spread the load: from measured events/s per tenant and read cost. Moves
@@ -541,6 +570,39 @@ pub struct TargetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// How long to wait for the snapshot to be stored.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    /// Only this shard's snapshots.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The shard whose volume to restore.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
+    pub shard: String,
+    /// The snapshot's id (`runnerctl snapshots <shard>`); the newest by default.
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<String>,
+    /// The directory to write the volume into: new or empty (never the live volume).
+    #[arg(long, value_name = "DIR")]
+    pub to: PathBuf,
+    /// Write it even though the event stream no longer holds some events since the
+    /// snapshot; the runner then serves it without them (recorded in the volume).
+    #[arg(long)]
+    pub accept_loss: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DrainArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -750,6 +812,15 @@ pub struct MoveArgs {
     /// Move even onto a cordoned shard (`runnerctl cordon`).
     #[arg(long)]
     pub ignore_cordon: bool,
+    /// The shard that served the tenant is gone for good: take the tenant's state from its
+    /// newest snapshot holding it (or snapshot ID) instead; the target re-applies the
+    /// events since the snapshot and publishes nothing that was published already.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "latest", conflicts_with_all = ["abort", "keep_source", "dry_run"])]
+    pub from_snapshot: Option<String>,
+    /// With --from-snapshot: go on although the event stream no longer holds some of the
+    /// tenant's events since the snapshot (they are lost).
+    #[arg(long, requires = "from_snapshot")]
+    pub accept_loss: bool,
     /// How long to wait for each phase (release, the target taking over).
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: Duration,

@@ -197,6 +197,16 @@ impl Admin {
         Err(self.error(resp, &path).await)
     }
 
+    /// `POST /admin/snapshot`: takes a snapshot and answers once it is stored (waits up to
+    /// `timeout`).
+    pub async fn snapshot(
+        &self,
+        timeout: Duration,
+    ) -> Result<shared::snapshots::SnapshotTaken, CliError> {
+        let req = self.http.post(self.at(routes::SNAPSHOT)).timeout(timeout);
+        self.call(req, routes::SNAPSHOT).await
+    }
+
     /// `POST /admin/tenants/<tenant>/import`: imports an export in one transaction.
     pub async fn tenant_import(
         &self,

@@ -38,6 +38,7 @@ pub struct Context {
     pub placement_bucket: Option<String>,
     pub registry_bucket: Option<String>,
     pub handoff_bucket: Option<String>,
+    pub snapshot_bucket: Option<String>,
     /// The runners' admin token.
     pub token: Option<String>,
     /// `table` or `json`.
@@ -194,6 +195,11 @@ pub fn apply(cli: &mut Cli, m: &ArgMatches) -> Result<Loaded, CliError> {
         cli.nats.handoff_bucket,
         ctx.handoff_bucket.clone()
     );
+    merge!(
+        "snapshot_bucket",
+        cli.nats.snapshot_bucket,
+        ctx.snapshot_bucket.clone()
+    );
     merge!("token", cli.token, ctx.token.clone().map(Some));
     let output = match ctx.output.as_deref() {
         None => None,
@@ -238,6 +244,7 @@ pub fn show(cli: &Cli, loaded: &Loaded) -> anyhow::Result<()> {
         ("placement_bucket", Some(n.placement_bucket.clone())),
         ("registry_bucket", Some(n.registry_bucket.clone())),
         ("handoff_bucket", Some(n.handoff_bucket.clone())),
+        ("snapshot_bucket", Some(n.snapshot_bucket.clone())),
     ];
     let rows: Vec<Row> = values
         .into_iter()

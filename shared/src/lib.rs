@@ -12,6 +12,8 @@ pub mod placement;
 #[cfg(feature = "nats")]
 pub mod pull;
 pub mod routes;
+#[cfg(feature = "nats")]
+pub mod snapshots;
 pub mod wire;
 
 #[cfg(feature = "devtools")]

@@ -119,6 +119,19 @@ pub struct ClaimRecord {
     /// (0: none fired at the release). Kept by the shard that takes the claim.
     #[serde(default)]
     pub timers_through_ms: u64,
+    /// On a release written by `runnerctl restore --tenant`: the tenant's state (imported on
+    /// the shard placed next) comes from this snapshot, and `position` is the snapshot's.
+    /// The shard taking the claim first records what was published since the snapshot, so
+    /// that re-applying the events since does not publish it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<RestoredFrom>,
+}
+
+/// A snapshot a tenant's state was restored from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoredFrom {
+    pub snapshot: String,
+    pub taken_at_ms: u64,
 }
 
 /// Key of the record a new owner leaves for the shard it took a tenant from: where the old

@@ -17,6 +17,9 @@ pub const DRAIN: &str = "/admin/drain";
 pub const RESUME: &str = "/admin/resume";
 /// `POST`: plan or start a replay ([`crate::wire::ReplayRequest`]).
 pub const REPLAY: &str = "/admin/replay";
+/// `POST`: take a snapshot of the volume and store it in the snapshot bucket, answering once
+/// stored (`shared::snapshots::SnapshotTaken`; no body).
+pub const SNAPSHOT: &str = "/admin/snapshot";
 
 /// Route patterns (axum syntax) of the paths with parameters; build the paths with the
 /// functions below.

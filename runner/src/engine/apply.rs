@@ -52,6 +52,9 @@ pub struct BatchCtx {
     pub sagas: HashMap<String, HashMap<String, SagaAcc>>,
     pub invalid_subjects: u64,
     pub outbox_added: usize,
+    /// Commands and dead letters not written because the volume's restore guard says the
+    /// lost volume published them already.
+    pub suppressed: u64,
     /// Stream times of the events applied, for the latency histogram.
     pub applied_times: Vec<u64>,
     /// Earliest pending timer per tenant+saga as this batch left it (`u64::MAX`: none);
@@ -250,7 +253,7 @@ fn dead_letter_with_id(
     } else {
         m.payload.to_vec()
     };
-    w.push_outbox(&OutboxEntry {
+    if w.push_outbox(&OutboxEntry {
         kind: OutboxKind::DeadLetter,
         subject,
         msg_id,
@@ -260,8 +263,11 @@ fn dead_letter_with_id(
         saga: saga.to_string(),
         created_at_ms: env.now_ms,
         cause_seq,
-    })?;
-    ctx.outbox_added += 1;
+    })? {
+        ctx.outbox_added += 1;
+    } else {
+        ctx.suppressed += 1;
+    }
     ctx.dead_letter_codes.push(why.code);
     if owner.is_some() {
         ctx.count(tenant, saga, outcome::DEAD_LETTERED);
@@ -515,7 +521,7 @@ fn write_transition(
         if let Some(tm) = timer {
             hdrs.push((headers::TIMER.to_string(), tm.to_string()));
         }
-        w.push_outbox(&OutboxEntry {
+        if w.push_outbox(&OutboxEntry {
             kind: OutboxKind::Command,
             subject: c.subject,
             msg_id: msg_id::command(t, s, cause, i),
@@ -525,8 +531,11 @@ fn write_transition(
             saga: s.to_string(),
             created_at_ms: env.now_ms,
             cause_seq,
-        })?;
-        ctx.outbox_added += 1;
+        })? {
+            ctx.outbox_added += 1;
+        } else {
+            ctx.suppressed += 1;
+        }
     }
     let from = std::mem::replace(&mut rec.state, tr.to);
     rec.version += 1;

@@ -327,6 +327,9 @@ pub struct Engine {
     paused: bool,
     /// Replays running and recently finished.
     replays: Vec<control::ActiveReplay>,
+    /// When to look again whether a restored volume's guard against publishing again what
+    /// the lost volume published (`restore.rs`) may end.
+    guard_check: Instant,
 }
 
 impl Engine {
@@ -361,10 +364,16 @@ impl Engine {
             }
             Ok::<_, StorageError>((
                 groups,
-                (r.cursors()?, r.replay_floors()?, r.fired_throughs()?),
+                (
+                    r.cursors()?,
+                    r.replay_floors()?,
+                    r.fired_throughs()?,
+                    r.restore_guard()?,
+                ),
             ))
         })?;
-        let (cursors, replay_floors, fired) = cursors;
+        let (cursors, replay_floors, fired, guard) = cursors;
+        metrics.restore_guard.set(i64::from(guard.is_some()));
         let cursors: HashMap<String, TenantCursor> = cursors.into_iter().collect();
         let replay_floors: HashMap<String, u64> = replay_floors.into_iter().collect();
         // A group read whole where no tenant is live (it was not read whole before) starts
@@ -409,6 +418,7 @@ impl Engine {
             paused: false,
             replays: Vec::new(),
             live_after: HashMap::new(),
+            guard_check: Instant::now(),
         };
         let now = shared::now_ms();
         // Where each owned tenant stands: live, or on its own reader from a sequence.
@@ -1564,9 +1574,79 @@ impl Engine {
         }
     }
 
+    /// Ends a restored volume's guard once every tenant it covers is applied past the end
+    /// of its stream as of the restore's check, and its timers past the time of the check
+    /// (so everything the lost volume applied and fired was re-applied here, its messages
+    /// suppressed); a tenant handed over since (released here) no longer counts. Looked at
+    /// once a second.
+    fn maybe_end_guard(&mut self) {
+        let now = Instant::now();
+        if now < self.guard_check {
+            return;
+        }
+        self.guard_check = now + Duration::from_secs(1);
+        // Read each time: a tenant restored from a snapshot (`runnerctl restore --tenant`)
+        // adds to it while the runner runs.
+        let guard = match self.vol.read(|r| r.restore_guard()) {
+            Ok(Some(g)) => g,
+            Ok(None) => {
+                self.metrics.restore_guard.set(0);
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot read the restore guard");
+                return;
+            }
+        };
+        self.metrics.restore_guard.set(1);
+        if self.paused || self.timer_backlog || !self.shared.placement_ready.load(Ordering::Acquire)
+        {
+            return;
+        }
+        let waiting = self.shared.waiting.lock().expect("lock").clone();
+        let view = self.shared.engine.lock().expect("lock").clone();
+        for t in &guard.tenants {
+            match TenantId::new(t.clone())
+                .ok()
+                .filter(|id| self.tenants.contains_key(id))
+            {
+                Some(id) => {
+                    let until = guard.until.get(&self.group_of(t)).copied().unwrap_or(0);
+                    let at = view.position_of(t).unwrap_or(0);
+                    let mark = self.mark_of(&id).unwrap_or(0);
+                    if at < until || mark < guard.built_at_ms {
+                        return;
+                    }
+                }
+                // Not served: done once handed over (released here), or when it is not
+                // this shard's at all (no cursor, not waiting to be served).
+                None => {
+                    let done = match self.vol.read(|r| r.cursor(t)) {
+                        Ok(Some(c)) => c.mode == CursorMode::Released,
+                        Ok(None) => !waiting.contains_key(t),
+                        Err(_) => false,
+                    };
+                    if !done {
+                        return;
+                    }
+                }
+            }
+        }
+        if let Some(Some(left)) = self.commit(|w, _| w.clear_guard_if(&guard)) {
+            info!(
+                snapshot = %guard.snapshot,
+                ids_left = left,
+                suppressed = guard.suppressed,
+                "every tenant restored from a snapshot caught up with what its lost volume had done: the guard against publishing again ends"
+            );
+            self.metrics.restore_guard.set(0);
+        }
+    }
+
     /// Fires the live tenants' timers due by the watermark, and deletes published outbox
     /// entries when nothing else would.
     fn tick(&mut self) {
+        self.maybe_end_guard();
         self.timer_backlog = false;
         let lanes: std::collections::HashSet<u64> = self
             .tenants
@@ -1710,6 +1790,9 @@ impl Engine {
         }
         if ctx.outbox_added > 0 {
             self.outbox_notify.notify_one();
+        }
+        if ctx.suppressed > 0 {
+            m.restore_suppressed.inc_by(ctx.suppressed);
         }
         self.shared.engine.lock().expect("lock").positions = self.positions();
     }

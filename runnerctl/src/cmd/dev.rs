@@ -447,6 +447,7 @@ async fn dashboard(nats_url: String) {
         placement_bucket: shared::placement::DEFAULT_PLACEMENT_BUCKET.to_string(),
         registry_bucket: shared::placement::DEFAULT_REGISTRY_BUCKET.to_string(),
         handoff_bucket: shared::placement::DEFAULT_HANDOFF_BUCKET.to_string(),
+        snapshot_bucket: shared::snapshots::DEFAULT_BUCKET.to_string(),
         replicas: shared::nats::Replicas::Auto,
         stream: shared::names::DEFAULT_EVENT_STREAM.to_string(),
     };

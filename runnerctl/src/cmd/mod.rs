@@ -18,6 +18,7 @@ mod release;
 mod replay;
 mod setup;
 mod shards;
+mod snapshots;
 mod status;
 mod target;
 mod watch;
@@ -61,6 +62,9 @@ pub async fn run(cli: Cli, loaded: Loaded) -> anyhow::Result<()> {
         Command::Check(a) => check::run(a, &cli.nats, cli.token, cli.output).await,
         Command::Get(c) => get::run(c, &cli.nats, cli.token, cli.output).await,
         Command::Cordon(a) => cordon::cordon(a, &cli.nats, cli.output).await,
+        Command::Snapshot(a) => snapshots::take(a, &cli.nats, cli.token, cli.output).await,
+        Command::Snapshots(a) => snapshots::list(a, &cli.nats, cli.output).await,
+        Command::Restore(a) => snapshots::restore(a, &cli.nats, cli.output).await,
         Command::Uncordon(a) => cordon::uncordon(a, &cli.nats, cli.output).await,
         Command::Drain(a) => drain::drain(a, &cli.nats, cli.token, cli.output).await,
         Command::Resume(a) => drain::resume(a, &cli.nats, cli.token, cli.output).await,

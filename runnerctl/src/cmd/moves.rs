@@ -55,6 +55,43 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let tenant = TenantId::new(args.tenant.clone()).map_err(|e| CliError::usage(e.to_string()))?;
     let t = tenant.as_str().to_string();
+    if let Some(snapshot) = args.from_snapshot {
+        let req = moves::from_snapshot::Request {
+            tenant,
+            to: args
+                .to
+                .ok_or_else(|| CliError::usage("--from-snapshot needs --to SHARD"))?,
+            snapshot,
+            accept_loss: args.accept_loss,
+            ignore_cordon: args.ignore_cordon,
+            reason: args.reason,
+            timeout: args.timeout,
+        };
+        let out = moves::from_snapshot::run(&req, nats_args, token, &Stderr(format)).await?;
+        match format {
+            Format::Json => output::json(&out),
+            Format::Table => {
+                if !out.lost.is_empty() {
+                    output::warn(&format!(
+                        "loss accepted: {}",
+                        shared::snapshots::describe_gaps(&out.lost)
+                    ));
+                }
+                output::println(&format!(
+                    "moved {t} from the lost {} to {} in {:.1}s: state of snapshot {} ({} instances, {} dedupe markers), events after position {} applied again on {}",
+                    out.from,
+                    out.to,
+                    out.elapsed_ms as f64 / 1000.0,
+                    out.snapshot.id,
+                    out.imported.instances,
+                    out.imported.dedupe,
+                    out.position,
+                    out.to
+                ));
+            }
+        }
+        return Ok(());
+    }
     let req = Request {
         tenant,
         to: args.to,

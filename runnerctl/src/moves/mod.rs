@@ -23,6 +23,7 @@ mod abort;
 mod cleanup;
 mod ctx;
 mod flip;
+pub mod from_snapshot;
 mod preflight;
 mod release;
 mod transfer;

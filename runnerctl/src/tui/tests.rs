@@ -76,6 +76,7 @@ fn claim(shard: &str) -> ClaimRecord {
         volume_id: None,
         stream_id: None,
         timers_through_ms: 0,
+        restored_from: None,
     }
 }
 

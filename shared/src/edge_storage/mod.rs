@@ -35,6 +35,10 @@ use records::{decode, encode};
 /// when a runner opens them (`migrate.rs`); tools refuse them until then.
 pub const FORMAT_VERSION: u32 = 2;
 
+/// Where the runner writes a snapshot's copy before it uploads it, inside the volume
+/// directory (same file system; deleted after the upload and at the runner's start).
+pub const SNAPSHOT_TMP: &str = "snapshot.tmp";
+
 /// MDBX's data file inside a volume directory.
 pub const DATA_FILE: &str = "mdbx.dat";
 
@@ -245,7 +249,7 @@ impl std::fmt::Debug for Volume {
 }
 
 /// Entries an existing data dir may hold besides a volume's files.
-const TOLERATED: [&str; 1] = ["lost+found"];
+const TOLERATED: [&str; 2] = ["lost+found", SNAPSHOT_TMP];
 
 fn map_mdbx(dir: &Path, what: &'static str, e: libmdbx::Error) -> StorageError {
     match e {
@@ -540,6 +544,7 @@ impl Volume {
             r: Reader::new(&txn, &self.dir)?,
             deltas: HashMap::new(),
             outbox_next: None,
+            guarded: None,
         };
         let out = f(&mut w)?;
         w.finish()?;
@@ -975,6 +980,9 @@ pub struct Writer<'t> {
     /// tenant -> saga -> per-table count changes (nested so `&str` lookups allocate nothing).
     deltas: HashMap<String, HashMap<String, [i64; 5]>>,
     outbox_next: Option<u64>,
+    /// Whether a restore's guard is installed (read once per transaction, when the first
+    /// outbox entry is pushed).
+    guarded: Option<bool>,
 }
 
 impl<'t> std::ops::Deref for Writer<'t> {
@@ -1180,8 +1188,12 @@ impl<'t> Writer<'t> {
         Ok(gone)
     }
 
-    /// Appends an outbox entry and returns its key.
-    pub fn push_outbox(&mut self, entry: &OutboxEntry) -> Result<Vec<u8>, StorageError> {
+    /// Appends an outbox entry; `false` (nothing written) when a restore's guard says the
+    /// lost volume already published a message with its id (docs/storage.md#snapshots).
+    pub fn push_outbox(&mut self, entry: &OutboxEntry) -> Result<bool, StorageError> {
+        if self.take_published(&entry.msg_id)? {
+            return Ok(false);
+        }
         let seq = match self.outbox_next {
             Some(n) => n,
             None => self.r.meta_u64(meta::OUTBOX_NEXT)?.unwrap_or(1),
@@ -1190,7 +1202,7 @@ impl<'t> Writer<'t> {
         let key = keys::outbox_key(seq);
         self.put_raw(TableId::Outbox, &key, &encode(entry)?)?;
         self.count_delta(&entry.tenant, &entry.saga, TableCode::Outbox, 1);
-        Ok(key)
+        Ok(true)
     }
 
     /// Deletes an outbox entry (of `tenant`/`saga`) after its publish was acknowledged.
