@@ -12,7 +12,7 @@ dev *ARGS:
 test *ARGS:
     ./scripts/test.sh {{ARGS}}
 
-# Benchmarks (release build) beside same-run baselines: `just bench [throughput] [placement] [ops] [inspect] [tui] [timers] [fleet] [reads]` -> target/bench/
+# Benchmarks (release build) beside same-run baselines: `just bench [throughput] [placement] [ops] [inspect] [tui] [timers] [fleet] [reads] [snapshots]` -> target/bench/
 bench *ARGS:
     ./scripts/bench.sh {{ARGS}}
 

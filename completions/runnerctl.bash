@@ -5594,12 +5594,16 @@ _runnerctl() {
             return 0
             ;;
         runnerctl__subcmd__snapshots)
-            opts="-o -h --output --token --ca-cert --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --snapshot-bucket --stream --help"
+            opts="-o -h --snapshot --output --token --ca-cert --context --nats-url --nats-creds --nats-user --nats-password --nats-token --nats-nkey --nats-tls-ca --placement-bucket --registry-bucket --handoff-bucket --replicas --snapshot-bucket --stream --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0

@@ -278,6 +278,7 @@ complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshot" -l replica
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshot" -l snapshot-bucket -d 'Object Store bucket of the shard snapshots (the runners\' RUNNER_SNAPSHOT_BUCKET)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshot" -l stream -d 'The event stream (the runners\' RUNNER_STREAM)' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshots" -l snapshot -d 'Show what this snapshot of the shard holds: every tenant\'s position and each saga\'s checkpoint' -r
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshots" -s o -l output -d 'Output format: table for people, json for scripts' -r -f -a "table\t'Aligned columns for people'
 json\t'One JSON document, with stable field names, for scripts'"
 complete -c runnerctl -n "__fish_runnerctl_using_subcommand snapshots" -l token -d 'Bearer token for runners started with RUNNER_ADMIN_TOKEN' -r

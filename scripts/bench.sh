@@ -10,7 +10,9 @@
 #               server's counters, fleet apply latency at a steady rate
 #   reads       how a shard could read only its share: filtered consumers, partition-group
 #               streams, per-tenant readers, each vs a raw unfiltered read (issue 16's design)
-# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui] [timers] [fleet] [reads]
+#   snapshots   snapshot copy and upload at 100k and 1M instances vs a plain cp, applying
+#               during a snapshot vs alone, restore-to-serving time vs a rebuild from the stream
+# Usage: scripts/bench.sh [throughput] [placement] [ops] [inspect] [tui] [timers] [fleet] [reads] [snapshots]
 #        (default: all but fleet and reads)
 # Prints tables and writes target/bench/*.json. See docs/performance.md.
 set -euo pipefail
@@ -32,7 +34,8 @@ for s in "${suites[@]}"; do
     timers) target/release/bench_timers ;;
     fleet) target/release/bench_fleet ;;
     reads) target/release/bench_reads ;;
-    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect, tui, timers, fleet or reads" >&2; exit 2 ;;
+    snapshots) target/release/bench_snapshots ;;
+    *) echo "unknown benchmark '$s': expected throughput, placement, ops, inspect, tui, timers, fleet, reads or snapshots" >&2; exit 2 ;;
   esac
   echo
 done

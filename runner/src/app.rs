@@ -408,7 +408,7 @@ struct Running {
     relay: Task<Relay>,
     reporter: Task<()>,
     keeper: Task<Lease>,
-    snapshots: Option<Task<()>>,
+    snapshots: Task<()>,
     /// Cancelled by the readers when the event stream turned out to be another one.
     stream_changed: tokio_util::sync::CancellationToken,
     /// Cancelled by the lease keeper when another runner took the lease.
@@ -714,10 +714,8 @@ async fn start(
         b.metrics.clone(),
     ));
     let _ = b.admin.snapshots.set(snapshotter.clone());
-    let snapshots = args
-        .snapshot_every
-        .0
-        .map(|every| sup.spawn("snapshots", move |stop| snapshotter.run(every, stop)));
+    let every = args.snapshot_every.0;
+    let snapshots = sup.spawn("snapshots", move |stop| snapshotter.run(every, stop));
 
     announce_running(b, &nats.client);
     Ok(Running {
@@ -806,9 +804,7 @@ impl Running {
             shared.state().as_str(),
         );
         // 1. No new reads, no new snapshot (one being uploaded is abandoned).
-        if let Some(t) = self.snapshots {
-            t.stop().await;
-        }
+        self.snapshots.stop().await;
         self.readers.stop().await;
         self.ticker.stop().await;
         if let Some(r) = self.reading {

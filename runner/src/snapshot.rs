@@ -112,7 +112,7 @@ impl Snapshotter {
             .await
             .map_err(|e| e.to_string())?;
         let up = Instant::now();
-        snapshots::upload(&store, &dir.join(DATA_FILE), &summary).await?;
+        snapshots::upload(&store, &dir.join(DATA_FILE), &summary, &meta).await?;
         let upload = up.elapsed();
         self.metrics
             .snapshot_upload_seconds
@@ -158,8 +158,32 @@ impl Snapshotter {
         Ok(deleted)
     }
 
-    /// Takes a snapshot every `every` until `stop`; a failed one is retried at the next.
-    pub async fn run(self: Arc<Self>, every: Duration, stop: CancellationToken) {
+    /// Reads the shard's newest snapshot from the bucket (the age `/metrics` reports must
+    /// not start from zero at every restart), then takes a snapshot every `every` (if set)
+    /// until `stop`; a failed one is retried at the next.
+    pub async fn run(self: Arc<Self>, every: Option<Duration>, stop: CancellationToken) {
+        if let Ok(store) = snapshots::open_store(&self.js, &self.bucket).await {
+            let shard = self
+                .vol
+                .read(|r| r.meta_str(shared::edge_storage::meta::SHARD_ID))
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if let Ok(all) = snapshots::list(&store, Some(&shard)).await
+                && let Some(newest) = all.last()
+                && self.last().is_none()
+            {
+                self.metrics
+                    .snapshot_last_timestamp
+                    .set(newest.taken_at_ms as f64 / 1000.0);
+                self.metrics.snapshot_bytes.set(newest.bytes as i64);
+                *self.last.lock().expect("lock") = Some(newest.clone());
+            }
+        }
+        let Some(every) = every else {
+            stop.cancelled().await;
+            return;
+        };
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -124,6 +124,15 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
         problems,
         drain: st.shared.drain.lock().expect("lock").clone(),
         cordon,
+        snapshot: st
+            .snapshots
+            .get()
+            .and_then(|s| s.last())
+            .map(|s| shared::wire::SnapshotBrief {
+                id: s.id,
+                taken_at_ms: s.taken_at_ms,
+                bytes: s.bytes,
+            }),
         replays: st.shared.replays.lock().expect("lock").clone(),
     })
 }

@@ -209,7 +209,8 @@ Examples:
     #[command(after_help = "\
 Examples:
   runnerctl snapshots
-  runnerctl snapshots shard-a -o json | jq -r '.[-1].id'")]
+  runnerctl snapshots shard-a -o json | jq -r '.[-1].id'
+  runnerctl snapshots shard-a --snapshot 20261207T191500.123Z   # positions per tenant and saga")]
     Snapshots(SnapshotsArgs),
     /// Write a shard's volume from a snapshot (the newest unless --snapshot), verified, into
     /// a new directory to start the shard's runner on. Refuses (exit 7) when the event
@@ -583,6 +584,10 @@ pub struct SnapshotsArgs {
     /// Only this shard's snapshots.
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::complete::shards))]
     pub shard: Option<String>,
+    /// Show what this snapshot of the shard holds: every tenant's position and each saga's
+    /// checkpoint.
+    #[arg(long, value_name = "ID", requires = "shard")]
+    pub snapshot: Option<String>,
 }
 
 #[derive(Debug, Args)]

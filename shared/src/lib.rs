@@ -12,7 +12,6 @@ pub mod placement;
 #[cfg(feature = "nats")]
 pub mod pull;
 pub mod routes;
-#[cfg(feature = "nats")]
 pub mod snapshots;
 pub mod wire;
 

@@ -198,6 +198,14 @@ impl Counters {
     }
 }
 
+/// A snapshot, as `/admin/status` reports the newest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotBrief {
+    pub id: String,
+    pub taken_at_ms: u64,
+    pub bytes: u64,
+}
+
 /// `GET /admin/status`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusResponse {
@@ -258,6 +266,10 @@ pub struct StatusResponse {
     /// placement tools do not pick it as a target.
     #[serde(default)]
     pub cordon: Option<crate::placement::CordonRecord>,
+    /// The shard's newest snapshot in the snapshot bucket (as read at the start, then each
+    /// one this runner stored); `None` when it has none.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotBrief>,
     /// Replays running, paused, or finished since the runner started (latest 100).
     #[serde(default)]
     pub replays: Vec<ReplayStatus>,
@@ -725,6 +737,7 @@ mod tests {
                 typed::<ReplayPlan>(&v),
                 typed::<ReplayStatus>(&v),
                 typed::<ResumeResponse>(&v),
+                typed::<crate::snapshots::SnapshotTaken>(&v),
             ];
             let t = candidates
                 .into_iter()

@@ -41,6 +41,11 @@ const EXPECTED: &[(&str, i32, &str)] = &[
         "the move had finished: there is nothing to abort (abort is for an unfinished move)",
     ),
     (
+        "runnerctl move acme --to shard-b --from-snapshot",
+        7,
+        "acme's shard is running: a move from a snapshot is only for a shard that is gone (tests/tests/snapshots.rs loses one)",
+    ),
+    (
         "runnerctl migrate --partitions 64",
         5,
         "the dev stack is partitioned from the start: there is no single stream to move from (tests/tests/partitioned.rs runs the runbook on one)",

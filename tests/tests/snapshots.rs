@@ -392,6 +392,16 @@ async fn a_snapshot_taken_while_events_flow_is_one_consistent_boundary() -> Resu
         let (vol, _) = shared::edge_storage::Volume::open_read_only(&dir, false)?;
         let positions = vol.read(shared::edge_storage::snapshot::tenant_positions)?;
         drop(vol);
+        // Its description in the bucket says the same, without a download.
+        let described: serde_json::Value = serde_json::from_str(&runnerctl_ok(
+            &nats,
+            &["snapshots", "shard-a", "--snapshot", id, "-o", "json"],
+        )?)?;
+        ensure!(
+            described["positions"] == json!(positions),
+            "snapshot {id}: described {} against {positions:?} in its data",
+            described["positions"]
+        );
         for t in TENANTS {
             let at = positions[t];
             let mut want_ids = BTreeSet::new();

@@ -25,12 +25,13 @@ pub(super) fn stop_after() -> Option<MovePhase> {
 }
 
 /// Progress on stderr, for people (nothing with `--output json`).
-struct Stderr(Format);
+/// The progress on stderr: the output format and the number of phases.
+struct Stderr(Format, u8);
 
 impl Report for Stderr {
     fn step(&self, n: u8, what: &str) {
         if self.0 == Format::Table {
-            eprintln!("[{n}/5] {what}");
+            eprintln!("[{n}/{}] {what}", self.1);
         }
     }
 
@@ -67,7 +68,7 @@ pub async fn run(
             reason: args.reason,
             timeout: args.timeout,
         };
-        let out = moves::from_snapshot::run(&req, nats_args, token, &Stderr(format)).await?;
+        let out = moves::from_snapshot::run(&req, nats_args, token, &Stderr(format, 4)).await?;
         match format {
             Format::Json => output::json(&out),
             Format::Table => {
@@ -103,7 +104,7 @@ pub async fn run(
         timeout: args.timeout,
         stop_after: stop_after(),
     };
-    match moves::run(&req, nats_args, token, &Stderr(format)).await? {
+    match moves::run(&req, nats_args, token, &Stderr(format, 5)).await? {
         Done::Planned(plan) => match format {
             Format::Json => output::json(&plan),
             Format::Table => {

@@ -85,6 +85,9 @@ pub async fn list(args: SnapshotsArgs, nats_args: &NatsArgs, format: Format) -> 
     }
     let nats = connect(nats_args).await?;
     let store = store(&nats, &nats_args.snapshot_bucket).await?;
+    if let (Some(shard), Some(id)) = (&args.shard, &args.snapshot) {
+        return describe(&store, shard, id, format).await;
+    }
     let all = snapshots::list(&store, args.shard.as_deref())
         .await
         .map_err(CliError::failure)?;
@@ -128,6 +131,66 @@ pub async fn list(args: SnapshotsArgs, nats_args: &NatsArgs, format: Format) -> 
                     },
                     format!("{:.1}s", s.copy_ms as f64 / 1000.0),
                 ]);
+            }
+            output::println(&t.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// `snapshots <shard> --snapshot ID`: what one snapshot holds.
+async fn describe(
+    store: &async_nats::jetstream::object_store::ObjectStore,
+    shard: &str,
+    id: &str,
+    format: Format,
+) -> anyhow::Result<()> {
+    let d = snapshots::describe(store, shard, id)
+        .await
+        .map_err(|e| match e {
+            snapshots::DownloadError::NotFound { .. } => CliError::not_found(e.to_string()),
+            snapshots::DownloadError::Refused(..) => CliError::new(Kind::Unreadable, e.to_string()),
+            snapshots::DownloadError::Failed(_) => CliError::failure(e.to_string()),
+        })?;
+    match format {
+        Format::Json => output::json(&d),
+        Format::Table => {
+            output::println(&format!(
+                "snapshot {} of {} taken {} ({} ago): {}, SHA-256 {}, {} entries; volume {}, stream {}, layout {}",
+                d.id,
+                d.shard_id.as_deref().unwrap_or("?"),
+                output::utc(d.taken_at_ms),
+                output::age(shared::now_ms().saturating_sub(d.taken_at_ms)),
+                output::bytes(d.bytes),
+                d.sha256,
+                d.entries,
+                d.volume_id.as_deref().unwrap_or("?"),
+                d.stream_id.as_deref().unwrap_or("?"),
+                d.layout.as_deref().unwrap_or("single")
+            ));
+            let mut t = output::table(["TENANT", "POSITION", "SAGA", "APPLIED UP TO"]);
+            for (tenant, pos) in &d.positions {
+                let sagas = d.checkpoints.get(tenant);
+                match sagas.filter(|s| !s.is_empty()) {
+                    None => {
+                        t.add_row(vec![
+                            tenant.clone(),
+                            pos.to_string(),
+                            "-".into(),
+                            "-".into(),
+                        ]);
+                    }
+                    Some(sagas) => {
+                        for (k, (saga, at)) in sagas.iter().enumerate() {
+                            let (tn, p) = if k == 0 {
+                                (tenant.clone(), pos.to_string())
+                            } else {
+                                (String::new(), String::new())
+                            };
+                            t.add_row(vec![tn, p, saga.clone(), at.to_string()]);
+                        }
+                    }
+                }
             }
             output::println(&t.to_string());
         }

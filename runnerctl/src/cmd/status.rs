@@ -112,7 +112,7 @@ pub fn render(s: &StatusResponse) -> String {
             .unwrap_or_default()
     );
     out += &format!(
-        "outbox {}  timers {}  invalid subjects {}  volume {} ({} file, {} used)\n\n",
+        "outbox {}  timers {}  invalid subjects {}  volume {} ({} file, {} used)\n",
         s.outbox_depth,
         s.timers_pending,
         s.invalid_subjects,
@@ -120,6 +120,15 @@ pub fn render(s: &StatusResponse) -> String {
         output::bytes(s.volume.file_bytes),
         output::bytes(s.volume.used_bytes)
     );
+    out += &match &s.snapshot {
+        Some(sn) => format!(
+            "snapshot {} ({} ago, {})\n\n",
+            sn.id,
+            output::age(shared::now_ms().saturating_sub(sn.taken_at_ms)),
+            output::bytes(sn.bytes)
+        ),
+        None => "snapshot none yet (`runnerctl snapshot`)\n\n".to_string(),
+    };
     let mut t = output::table([
         "TENANT",
         "SAGA",

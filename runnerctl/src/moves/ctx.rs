@@ -17,7 +17,7 @@ use crate::nats::{Nats, connect, registry, who};
 /// Where a move says how it is going: `runnerctl move` prints it on stderr, the dashboard
 /// puts it in its change log.
 pub trait Report: Send + Sync {
-    /// Phase `n` of 5 begins.
+    /// Phase `n` begins (of 5 for a move, 4 for a move from a snapshot).
     fn step(&self, n: u8, what: &str);
     /// The phase's result, `elapsed` since the command started.
     fn done(&self, detail: &str, elapsed: Duration);

@@ -174,48 +174,57 @@ pub async fn run(
             nats_args.snapshot_bucket
         )));
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("runnerctl-snapshot-")
-        .tempdir()
-        .map_err(|e| CliError::failure(format!("cannot make a scratch directory: {e}")))?;
-    let mut found = None;
-    for (k, s) in candidates.iter().enumerate() {
-        let dir = scratch.path().join(k.to_string());
-        std::fs::create_dir(&dir)
-            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", dir.display())))?;
-        snapshots::download(&store, &from, &s.id, &dir.join(DATA_FILE))
-            .await
-            .map_err(|e| CliError::new(Kind::Unreadable, e.to_string()))?;
-        let vol = Volume::open_for_write(&dir, &WriteOptions::new(&from)).map_err(|e| {
-            CliError::new(
-                Kind::Unreadable,
-                format!(
-                    "snapshot {} is refused: its data is not {from}'s volume: {e}",
-                    s.id
-                ),
-            )
-        })?;
-        let position = vol.read(tenant_positions)?.get(t).copied();
-        match position {
-            Some(p) => {
-                found = Some(((*s).clone(), vol, p));
+    // The newest snapshot whose description holds the tenant (descriptions are small:
+    // no volume is downloaded to look).
+    let mut chosen = None;
+    for s in &candidates {
+        match snapshots::describe(&store, &from, &s.id).await {
+            Ok(d) if d.positions.contains_key(t) => {
+                chosen = Some(((*s).clone(), d.positions[t]));
                 break;
             }
-            None if req.snapshot != "latest" => {
+            Ok(_) if req.snapshot != "latest" => {
                 return Err(CliError::not_found(format!(
                     "snapshot {} of {from} holds nothing of {t}",
                     s.id
                 )));
             }
-            None => {}
+            Ok(_) => {}
+            Err(e) => report.note(&format!("skipping snapshot {}: {e}", s.id)),
         }
     }
-    let Some((summary, vol, position)) = found else {
+    let Some((summary, position)) = chosen else {
         return Err(CliError::not_found(format!(
             "no snapshot of {from} holds {t} ({} looked at)",
             candidates.len()
         )));
     };
+    let scratch = tempfile::Builder::new()
+        .prefix("runnerctl-snapshot-")
+        .tempdir()
+        .map_err(|e| CliError::failure(format!("cannot make a scratch directory: {e}")))?;
+    let dir = scratch.path();
+    snapshots::download(&store, &from, &summary.id, &dir.join(DATA_FILE))
+        .await
+        .map_err(|e| CliError::new(Kind::Unreadable, e.to_string()))?;
+    let vol = Volume::open_for_write(dir, &WriteOptions::new(&from)).map_err(|e| {
+        CliError::new(
+            Kind::Unreadable,
+            format!(
+                "snapshot {} is refused: its data is not {from}'s volume: {e}",
+                summary.id
+            ),
+        )
+    })?;
+    if vol.read(tenant_positions)?.get(t) != Some(&position) {
+        return Err(CliError::new(
+            Kind::Unreadable,
+            format!(
+                "snapshot {} is refused: its data does not hold {t} at position {position}, as its description says",
+                summary.id
+            ),
+        ));
+    }
     let layout = vol.read(shared::edge_storage::snapshot::volume_layout)?;
     let ends = snapshots::stream_ends(&ctx.nats.js, &layout)
         .await
