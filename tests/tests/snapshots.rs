@@ -134,16 +134,7 @@ fn command_multiset(cmds: &[Stored]) -> BTreeMap<(String, String, String), u32> 
 }
 
 async fn metric(r: &Runner, name: &str) -> Option<f64> {
-    let text = http()
-        .get(format!("{}/metrics", r.admin_url))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} "))?.trim().parse().ok())
+    e2e::bench::metric(&http(), &r.admin_url, name).await
 }
 
 /// One side of the comparison: a nats-server with the runner's streams, and a runner.

@@ -240,7 +240,7 @@ async fn one_size(http: &reqwest::Client, n: u64, backlog_n: u64) -> Result<Valu
         rate_during / rate_alone.max(1.0)
     );
     println!(
-        "  restore to serving (RTO): {:.1} s = runnerctl restore {:.1} s + runner ready {:.1} s (start checks, guard, the killed runner's 3 s lease) + re-applying the {after_snapshot} events after the snapshot {:.1} s; rebuilding from the stream instead: {:.1} s, ratio {:.2}",
+        "  restore to serving (RTO): {:.1} s = runnerctl restore {:.1} s + runner ready {:.1} s (checks, guard, lease) + re-applying the {after_snapshot} events after the snapshot {:.1} s; rebuilding from the stream instead: {:.1} s, ratio {:.2}",
         rto.as_secs_f64(),
         restore.as_secs_f64(),
         ready.as_secs_f64(),
