@@ -373,9 +373,12 @@ PLAIN = {
     "runner_saga_events_total", "runner_checkpoint_sequence", "runner_timers_fired_total",
     "runner_batches_total", "runner_reader_position", "runner_outbox_published_total",
     "runner_outbox_publish_errors_total", "runner_storage_errors_total", "runner_reader_recreates_total",
-    "runner_unplaced_events", "runner_invalid_subjects_total", "up",
+    "runner_unplaced_events", "runner_invalid_subjects_total", "runner_snapshots_total",
+    "runner_snapshot_last_timestamp_seconds", "runner_snapshot_bytes", "runner_restore_guard",
+    "runner_restore_suppressed_total", "up",
 }
-HIST = {"runner_apply_latency_seconds", "runner_batch_seconds", "runner_commit_seconds", "runner_timer_delay_seconds"}
+HIST = {"runner_apply_latency_seconds", "runner_batch_seconds", "runner_commit_seconds", "runner_timer_delay_seconds",
+        "runner_snapshot_copy_seconds", "runner_snapshot_upload_seconds"}
 KNOWN = PLAIN | {h + s for h in HIST for s in ("_bucket", "_sum", "_count")}
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left",
             "group_right", "inf", "nan", "atan2"}
