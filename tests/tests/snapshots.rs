@@ -740,3 +740,73 @@ async fn a_tenant_of_a_lost_shard_moves_onto_another_from_its_snapshot() -> Resu
     );
     Ok(())
 }
+
+/// The schedule and retention: a runner with `RUNNER_SNAPSHOT_EVERY=1s` and
+/// `RUNNER_SNAPSHOT_KEEP=2` takes snapshots by itself, and the bucket keeps its two newest
+/// (their descriptions too; the older ones' are deleted with them); `/admin/status` names
+/// the newest.
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_snapshots_keep_the_newest_few() -> Result<()> {
+    let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
+    let tmp = tempfile::tempdir()?;
+    let js = jetstream(&nats).await?;
+    create_streams(&js, DUP).await?;
+    let a = Runner::start(
+        RunnerSpec::new(&nats, &tmp.path().join("a"), &["t1"])
+            .env("RUNNER_SNAPSHOT_EVERY", "1s")
+            .env("RUNNER_SNAPSHOT_KEEP", "2"),
+    )
+    .await?;
+    publish_all(&js, &numbered_deposits("t1", 0, 20, 3)).await?;
+    eventually(WAIT, "four scheduled snapshots", || async {
+        (metric(&a, "runner_snapshots_total{result=\"ok\"}").await? >= 4.0).then_some(())
+    })
+    .await?;
+    // Stopped, so the bucket holds still while it is looked at (at most one more snapshot
+    // comes between the status and the stop: the status's newest is still kept).
+    let newest = a
+        .status()
+        .await?
+        .snapshot
+        .context("status names no snapshot")?;
+    let mut a = a;
+    a.terminate(WAIT)?;
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&runnerctl_ok(
+        &nats,
+        &["snapshots", "shard-a", "-o", "json"],
+    )?)?;
+    ensure!(
+        listed.len() == 2,
+        "{} snapshots kept: {listed:?}",
+        listed.len()
+    );
+    let store = js
+        .get_object_store(shared::snapshots::DEFAULT_BUCKET)
+        .await?;
+    let mut names = Vec::new();
+    let mut objects = store.list().await?;
+    while let Some(o) = futures_util::StreamExt::next(&mut objects).await {
+        let o = o?;
+        if !o.deleted {
+            names.push(o.name);
+        }
+    }
+    names.sort();
+    let want: Vec<String> = listed
+        .iter()
+        .flat_map(|s| {
+            let id = s["id"].as_str().unwrap_or_default();
+            [format!("shard-a/{id}"), format!("shard-a/{id}.json")]
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    ensure!(names == want, "objects {names:?}, wanted {want:?}");
+    let ids: Vec<&str> = listed.iter().filter_map(|s| s["id"].as_str()).collect();
+    ensure!(
+        ids.contains(&newest.id.as_str()),
+        "status names {}, the bucket holds {ids:?}",
+        newest.id
+    );
+    Ok(())
+}
