@@ -720,7 +720,7 @@ impl Placement {
                 after,
                 ended,
             } => {
-                // Released by `runnerctl restore --tenant` with a snapshot's state: what was
+                // Released by `runnerctl move --from-snapshot` with a snapshot's state: what was
                 // published for it since the snapshot is recorded before it is taken.
                 if let Some(from) = claim
                     .as_ref()

@@ -68,21 +68,15 @@ pub async fn check_at_start(c: Check<'_>) -> Result<(), RunError> {
         .await
         .map_err(RunError::Runtime)?;
     // Tenants whose events the stream no longer fully holds since their position.
-    let mut lost = shared::snapshots::gaps(
-        c.layout,
-        tenants
-            .iter()
-            .map(|t| (t.as_str(), positions.get(t).copied())),
-        &ends,
-    );
-    for l in &mut lost {
-        l.sagas = c
-            .vol
-            .read(|r| r.checkpoints_of(&l.tenant))?
-            .into_iter()
-            .map(|(s, cp)| (s, cp.seq))
-            .collect();
-    }
+    let lost = c.vol.read(|r| {
+        shared::snapshots::gaps(
+            r,
+            tenants
+                .iter()
+                .map(|t| (t.as_str(), positions.get(t).copied())),
+            &ends,
+        )
+    })?;
     let accepted = c.accept_loss || rec.accepted_loss.is_some();
     if !lost.is_empty() {
         let text = shared::snapshots::describe_gaps(&lost);
@@ -95,27 +89,14 @@ pub async fn check_at_start(c: Check<'_>) -> Result<(), RunError> {
         warn!(snapshot = %rec.snapshot, "serving a restored volume although the stream no longer holds events since the snapshot (the loss was accepted): {text}");
     }
     let until: BTreeMap<u16, u64> = ends.iter().map(|(g, (_, last))| (*g, *last)).collect();
-    let since = rec
-        .taken_at_ms
-        .saturating_sub(shared::snapshots::BEFORE_SNAPSHOT.as_millis() as u64);
-    let wanted: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    let mut ids = Vec::new();
-    for (stream, root) in [(c.commands_stream, "cmd"), (c.dlq_stream, "dlq")] {
-        shared::snapshots::published_since(c.js, stream, since, None, |subject, id| {
-            // `<root>.<tenant>.…`; dead letters of invalid subjects name no tenant and are
-            // kept whoever's they are (their ids are unique to the event).
-            let tenant = subject
-                .strip_prefix(root)
-                .and_then(|s| s.strip_prefix('.'))
-                .and_then(|s| s.split('.').next())
-                .unwrap_or_default();
-            if wanted.contains(tenant) || subject == shared::names::DLQ_INVALID_SUBJECT {
-                ids.push(id.to_string());
-            }
-        })
-        .await
-        .map_err(RunError::Runtime)?;
-    }
+    let ids = shared::snapshots::published_since_snapshot(
+        c.js,
+        (c.commands_stream, c.dlq_stream),
+        rec.taken_at_ms,
+        shared::snapshots::Whose::Tenants(&tenants),
+    )
+    .await
+    .map_err(RunError::Runtime)?;
     let found = ids.len() as u64;
     let guard = RestoreGuard {
         snapshot: rec.snapshot.clone(),
@@ -193,8 +174,8 @@ async fn served(c: &Check<'_>) -> Result<BTreeSet<String>, RunError> {
     Ok(out)
 }
 
-/// One tenant's state restored from a snapshot onto this shard (`runnerctl restore
-/// --tenant`, the claim's `restored_from`): before the shard takes the tenant, records what
+/// One tenant's state restored from a snapshot onto this shard (`runnerctl move
+/// --from-snapshot`, the claim's `restored_from`): before the shard takes the tenant, records what
 /// was published for it since the snapshot and adds the tenant to the guard, so that
 /// re-applying its events since the snapshot publishes none of it again. Idempotent.
 pub async fn guard_tenant(
@@ -205,26 +186,19 @@ pub async fn guard_tenant(
     from: &shared::placement::RestoredFrom,
     streams: (&str, &str),
 ) -> Result<(), String> {
-    let since = from
-        .taken_at_ms
-        .saturating_sub(shared::snapshots::BEFORE_SNAPSHOT.as_millis() as u64);
     let g = layout.group_of(tenant);
     let until = shared::snapshots::stream_ends(js, layout)
         .await?
         .get(&g)
         .map(|(_, last)| *last)
         .unwrap_or(0);
-    let mut ids = Vec::new();
-    for (stream, root) in [(streams.0, "cmd"), (streams.1, "dlq")] {
-        shared::snapshots::published_since(
-            js,
-            stream,
-            since,
-            Some(format!("{root}.{tenant}.>")),
-            |_, id| ids.push(id.to_string()),
-        )
-        .await?;
-    }
+    let ids = shared::snapshots::published_since_snapshot(
+        js,
+        streams,
+        from.taken_at_ms,
+        shared::snapshots::Whose::Tenant(tenant),
+    )
+    .await?;
     let guard = RestoreGuard {
         snapshot: from.snapshot.clone(),
         built_at_ms: shared::now_ms(),

@@ -119,7 +119,7 @@ pub struct ClaimRecord {
     /// (0: none fired at the release). Kept by the shard that takes the claim.
     #[serde(default)]
     pub timers_through_ms: u64,
-    /// On a release written by `runnerctl restore --tenant`: the tenant's state (imported on
+    /// On a release written by `runnerctl move --from-snapshot`: the tenant's state (imported on
     /// the shard placed next) comes from this snapshot, and `position` is the snapshot's.
     /// The shard taking the claim first records what was published since the snapshot, so
     /// that re-applying the events since does not publish it again.

@@ -113,28 +113,38 @@ pub struct Gap {
 }
 
 /// The tenants (with their positions; `None`: not in the volume, read from the start)
-/// whose streams no longer hold the sequences right after their positions.
-pub fn gaps<'a>(
-    layout: &crate::layout::Layout,
+/// whose streams (`ends`: each group stream's first and last sequence) no longer hold the
+/// sequences right after their positions, each with its sagas' checkpoints in the volume
+/// `r` reads.
+pub fn gaps<'a, K: crate::edge_storage::TransactionKind>(
+    r: &crate::edge_storage::Reader<'_, K>,
     tenants: impl IntoIterator<Item = (&'a str, Option<u64>)>,
     ends: &std::collections::BTreeMap<crate::layout::Group, (u64, u64)>,
-) -> Vec<Gap> {
-    tenants
-        .into_iter()
-        .filter_map(|(t, at)| {
-            let g = layout.group_of(t);
-            let (first, _) = ends.get(&g).copied()?;
-            let p = at.unwrap_or(0);
-            (first > p + 1).then(|| Gap {
+) -> Result<Vec<Gap>, crate::edge_storage::StorageError> {
+    let layout = crate::edge_storage::snapshot::volume_layout(r)?;
+    let mut out = Vec::new();
+    for (t, at) in tenants {
+        let g = layout.group_of(t);
+        let Some((first, _)) = ends.get(&g).copied() else {
+            continue;
+        };
+        let p = at.unwrap_or(0);
+        if first > p + 1 {
+            out.push(Gap {
                 tenant: t.to_string(),
                 stream: layout.stream(g),
                 from: p + 1,
                 to: first - 1,
-                sagas: Vec::new(),
+                sagas: r
+                    .checkpoints_of(t)?
+                    .into_iter()
+                    .map(|(s, cp)| (s, cp.seq))
+                    .collect(),
                 in_snapshot: at.is_some(),
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The gaps in words, at most 20 tenants named.
@@ -495,9 +505,56 @@ mod store {
         Ok(out)
     }
 
+    /// Whose published messages [`published_since_snapshot`] looks for.
+    pub enum Whose<'a> {
+        /// One tenant's: read with a subject filter per stream.
+        Tenant(&'a str),
+        /// A shard's tenants: one unfiltered read per stream, kept in the client (a filter
+        /// per tenant costs the server per message, NOTES.md), plus the dead letters of
+        /// invalid subjects (they name no tenant; their ids are unique to the event).
+        Tenants(&'a std::collections::BTreeSet<String>),
+    }
+
+    /// The `Nats-Msg-Id`s of the commands (`streams.0`) and dead letters (`streams.1`) of
+    /// `whose` stored since [`BEFORE_SNAPSHOT`] before a snapshot taken at `taken_at_ms`:
+    /// what the volume lost after that snapshot had published.
+    pub async fn published_since_snapshot(
+        js: &jetstream::Context,
+        streams: (&str, &str),
+        taken_at_ms: u64,
+        whose: Whose<'_>,
+    ) -> Result<Vec<String>, String> {
+        let since = taken_at_ms.saturating_sub(BEFORE_SNAPSHOT.as_millis() as u64);
+        let mut ids = Vec::new();
+        for (stream, root) in [(streams.0, "cmd"), (streams.1, "dlq")] {
+            let filter = match whose {
+                Whose::Tenant(t) => Some(format!("{root}.{t}.>")),
+                Whose::Tenants(_) => None,
+            };
+            published_since(js, stream, since, filter, |subject, id| {
+                let keep = match whose {
+                    Whose::Tenant(_) => true,
+                    Whose::Tenants(set) => {
+                        subject == crate::names::DLQ_INVALID_SUBJECT
+                            || subject
+                                .strip_prefix(root)
+                                .and_then(|s| s.strip_prefix('.'))
+                                .and_then(|s| s.split('.').next())
+                                .is_some_and(|t| set.contains(t))
+                    }
+                };
+                if keep {
+                    ids.push(id.to_string());
+                }
+            })
+            .await?;
+        }
+        Ok(ids)
+    }
+
     /// Calls `f(subject, msg id)` for every message of `stream` (of `filter` only, if given)
     /// stored since `since_ms`.
-    pub async fn published_since(
+    async fn published_since(
         js: &jetstream::Context,
         stream: &str,
         since_ms: u64,

@@ -1585,7 +1585,7 @@ impl Engine {
             return;
         }
         self.guard_check = now + Duration::from_secs(1);
-        // Read each time: a tenant restored from a snapshot (`runnerctl restore --tenant`)
+        // Read each time: a tenant restored from a snapshot (`runnerctl move --from-snapshot`)
         // adds to it while the runner runs.
         let guard = match self.vol.read(|r| r.restore_guard()) {
             Ok(Some(g)) => g,

@@ -18,7 +18,7 @@ mod release;
 mod replay;
 mod setup;
 mod shards;
-mod snapshots;
+pub(crate) mod snapshots;
 mod status;
 mod target;
 mod watch;

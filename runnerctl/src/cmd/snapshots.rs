@@ -67,16 +67,33 @@ pub async fn take(
     Ok(())
 }
 
-async fn store(
+/// The snapshot bucket (a missing one is exit 5).
+pub(crate) async fn store(
     nats: &Nats,
     bucket: &str,
 ) -> Result<async_nats::jetstream::object_store::ObjectStore, CliError> {
-    snapshots::open_store(&nats.js, bucket)
-        .await
-        .map_err(|e| match e {
+    Ok(snapshots::open_store(&nats.js, bucket).await?)
+}
+
+impl From<snapshots::StoreError> for CliError {
+    fn from(e: snapshots::StoreError) -> Self {
+        match e {
             snapshots::StoreError::NotFound(_) => CliError::not_found(e.to_string()),
             snapshots::StoreError::Other(..) => CliError::new(Kind::Unreachable, e.to_string()),
-        })
+        }
+    }
+}
+
+/// A snapshot that is not there is exit 5; one refused (corrupt, truncated, not a
+/// snapshot) exit 9, like a volume that cannot be read.
+impl From<snapshots::DownloadError> for CliError {
+    fn from(e: snapshots::DownloadError) -> Self {
+        match e {
+            snapshots::DownloadError::NotFound { .. } => CliError::not_found(e.to_string()),
+            snapshots::DownloadError::Refused(..) => CliError::new(Kind::Unreadable, e.to_string()),
+            snapshots::DownloadError::Failed(_) => CliError::failure(e.to_string()),
+        }
+    }
 }
 
 pub async fn list(args: SnapshotsArgs, nats_args: &NatsArgs, format: Format) -> anyhow::Result<()> {
@@ -147,11 +164,7 @@ async fn describe(
 ) -> anyhow::Result<()> {
     let d = snapshots::describe(store, shard, id)
         .await
-        .map_err(|e| match e {
-            snapshots::DownloadError::NotFound { .. } => CliError::not_found(e.to_string()),
-            snapshots::DownloadError::Refused(..) => CliError::new(Kind::Unreadable, e.to_string()),
-            snapshots::DownloadError::Failed(_) => CliError::failure(e.to_string()),
-        })?;
+        .map_err(CliError::from)?;
     match format {
         Format::Json => output::json(&d),
         Format::Table => {
@@ -291,11 +304,7 @@ pub async fn restore(
     ));
     let got = snapshots::download(&store, shard.as_str(), &chosen.id, &part).await;
     bar.finish_and_clear();
-    let summary = got.map_err(|e| match e {
-        snapshots::DownloadError::NotFound { .. } => CliError::not_found(e.to_string()),
-        snapshots::DownloadError::Refused(..) => CliError::new(Kind::Unreadable, e.to_string()),
-        snapshots::DownloadError::Failed(_) => CliError::failure(e.to_string()),
-    })?;
+    let summary = got.map_err(CliError::from)?;
     std::fs::rename(&part, args.to.join(DATA_FILE))
         .map_err(|e| CliError::failure(format!("cannot write {}: {e}", args.to.display())))?;
     let foreign = |why: String| {
@@ -308,17 +317,11 @@ pub async fn restore(
     // this shard (else exit 9, naming what it is).
     let vol = Volume::open_for_write(&args.to, &WriteOptions::new(shard.as_str()))
         .map_err(|e| foreign(format!("its data is not {shard}'s volume: {e}")))?;
-    let (inside, positions, layout, sagas) = vol.read(|r| {
-        let positions = tenant_positions(r)?;
-        let mut sagas = std::collections::BTreeMap::new();
-        for t in positions.keys() {
-            sagas.insert(t.clone(), r.checkpoints_of(t)?);
-        }
+    let (inside, positions, layout) = vol.read(|r| {
         Ok::<_, shared::edge_storage::StorageError>((
             r.snapshot_meta()?,
-            positions,
+            tenant_positions(r)?,
             volume_layout(r)?,
-            sagas,
         ))
     })?;
     let inside = inside.ok_or_else(|| foreign("its data holds no snapshot description".into()))?;
@@ -335,17 +338,13 @@ pub async fn restore(
     let ends = snapshots::stream_ends(&nats.js, &layout)
         .await
         .map_err(|e| CliError::new(Kind::Unreachable, e))?;
-    let mut lost = snapshots::gaps(
-        &layout,
-        positions.iter().map(|(t, p)| (t.as_str(), Some(*p))),
-        &ends,
-    );
-    for l in &mut lost {
-        l.sagas = sagas
-            .get(&l.tenant)
-            .map(|v| v.iter().map(|(s, cp)| (s.clone(), cp.seq)).collect())
-            .unwrap_or_default();
-    }
+    let lost = vol.read(|r| {
+        snapshots::gaps(
+            r,
+            positions.iter().map(|(t, p)| (t.as_str(), Some(*p))),
+            &ends,
+        )
+    })?;
     if !lost.is_empty() && !args.accept_loss {
         return Err(CliError::refused(format!(
             "nothing restored: the event stream no longer holds events since snapshot {} that its tenants need: {}. A shard restored from it would go on without them. Pick a newer snapshot if there is one (`runnerctl snapshots {shard}`), or pass --accept-loss to restore it anyway",

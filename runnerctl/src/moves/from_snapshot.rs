@@ -149,12 +149,7 @@ pub async fn run(
 
     // 2. snapshot
     ctx.step(2, &format!("take {t}'s state from a snapshot of {from}"));
-    let store = snapshots::open_store(&ctx.nats.js, &nats_args.snapshot_bucket)
-        .await
-        .map_err(|e| match e {
-            snapshots::StoreError::NotFound(_) => CliError::not_found(e.to_string()),
-            snapshots::StoreError::Other(..) => CliError::new(Kind::Unreachable, e.to_string()),
-        })?;
+    let store = crate::cmd::snapshots::store(&ctx.nats, &nats_args.snapshot_bucket).await?;
     let all = snapshots::list(&store, Some(&from))
         .await
         .map_err(CliError::failure)?;
@@ -204,9 +199,7 @@ pub async fn run(
         .tempdir()
         .map_err(|e| CliError::failure(format!("cannot make a scratch directory: {e}")))?;
     let dir = scratch.path();
-    snapshots::download(&store, &from, &summary.id, &dir.join(DATA_FILE))
-        .await
-        .map_err(|e| CliError::new(Kind::Unreadable, e.to_string()))?;
+    snapshots::download(&store, &from, &summary.id, &dir.join(DATA_FILE)).await?;
     let vol = Volume::open_for_write(dir, &WriteOptions::new(&from)).map_err(|e| {
         CliError::new(
             Kind::Unreadable,
@@ -229,14 +222,7 @@ pub async fn run(
     let ends = snapshots::stream_ends(&ctx.nats.js, &layout)
         .await
         .map_err(|e| CliError::new(Kind::Unreachable, e))?;
-    let mut lost = snapshots::gaps(&layout, [(t, Some(position))], &ends);
-    for l in &mut lost {
-        l.sagas = vol
-            .read(|r| r.checkpoints_of(t))?
-            .into_iter()
-            .map(|(s, cp)| (s, cp.seq))
-            .collect();
-    }
+    let lost = vol.read(|r| snapshots::gaps(r, [(t, Some(position))], &ends))?;
     if !lost.is_empty() && !req.accept_loss {
         return Err(CliError::refused(format!(
             "nothing changed: the event stream no longer holds events of {t} since snapshot {} of {from}: {}. Pass --accept-loss to go on without them",
@@ -245,26 +231,19 @@ pub async fn run(
         )));
     }
     // Its outbox entries the lost shard published: the target must not publish them again.
-    let since = summary
-        .taken_at_ms
-        .saturating_sub(snapshots::BEFORE_SNAPSHOT.as_millis() as u64);
-    let mut published = BTreeSet::new();
-    for (stream, root) in [
-        (shared::names::DEFAULT_COMMAND_STREAM, "cmd"),
-        (shared::names::DEFAULT_DLQ_STREAM, "dlq"),
-    ] {
-        snapshots::published_since(
-            &ctx.nats.js,
-            stream,
-            since,
-            Some(format!("{root}.{t}.>")),
-            |_, id| {
-                published.insert(id.to_string());
-            },
-        )
-        .await
-        .map_err(|e| CliError::new(Kind::Unreachable, e))?;
-    }
+    let published: BTreeSet<String> = snapshots::published_since_snapshot(
+        &ctx.nats.js,
+        (
+            shared::names::DEFAULT_COMMAND_STREAM,
+            shared::names::DEFAULT_DLQ_STREAM,
+        ),
+        summary.taken_at_ms,
+        snapshots::Whose::Tenant(t),
+    )
+    .await
+    .map_err(|e| CliError::new(Kind::Unreachable, e))?
+    .into_iter()
+    .collect();
     let outbox_dropped = vol.write(|w| {
         let mut gone = Vec::new();
         w.scan(TableId::Outbox, &[], None, |k, v| {
