@@ -375,7 +375,8 @@ PLAIN = {
     "runner_outbox_publish_errors_total", "runner_storage_errors_total", "runner_reader_recreates_total",
     "runner_unplaced_events", "runner_invalid_subjects_total", "runner_snapshots_total",
     "runner_snapshot_last_timestamp_seconds", "runner_snapshot_bytes", "runner_restore_guard",
-    "runner_restore_suppressed_total", "up",
+    "runner_restore_suppressed_total", "runner_volume_file_bytes", "runner_volume_used_bytes",
+    "runner_volume_max_bytes", "runner_volume_disk_available_bytes", "up",
 }
 HIST = {"runner_apply_latency_seconds", "runner_batch_seconds", "runner_commit_seconds", "runner_timer_delay_seconds",
         "runner_snapshot_copy_seconds", "runner_snapshot_upload_seconds"}

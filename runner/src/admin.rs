@@ -584,15 +584,25 @@ async fn readyz(State(st): State<Arc<AdminState>>) -> Response {
 
 async fn metrics(State(st): State<Arc<AdminState>>) -> Response {
     let vol = st.vol.clone();
-    if let Ok(Ok((outbox, timers))) = tokio::task::spawn_blocking(move || {
-        vol.read(|r| {
+    if let Ok(Ok((outbox, timers, space, disk))) = tokio::task::spawn_blocking(move || {
+        let (outbox, timers) = vol.read(|r| {
             Ok::<_, StorageError>((r.entries(TableId::Outbox)?, r.entries(TableId::Schedules)?))
-        })
+        })?;
+        let disk = crate::status::disk_available(vol.dir());
+        Ok::<_, StorageError>((outbox, timers, vol.space()?, disk))
     })
     .await
     {
-        st.metrics.outbox_depth.set(outbox as i64);
-        st.metrics.timers_pending.set(timers as i64);
+        let m = &st.metrics;
+        m.outbox_depth.set(outbox as i64);
+        m.timers_pending.set(timers as i64);
+        let bytes = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        m.volume_file_bytes.set(bytes(space.file_bytes));
+        m.volume_used_bytes.set(bytes(space.used_bytes));
+        m.volume_max_bytes.set(bytes(space.max_bytes));
+        if let Some(d) = disk {
+            m.volume_disk_available_bytes.set(bytes(d));
+        }
     }
     let vol = st.vol.clone();
     if let Ok(Ok(first)) =

@@ -111,6 +111,13 @@ pub struct Metrics {
     pub last_commit: Gauge<f64, std::sync::atomic::AtomicU64>,
     pub outbox_depth: Gauge,
     pub timers_pending: Gauge,
+    /// The volume's data file, the pages of it holding data (freed pages, reused before the
+    /// file grows, not counted), its upper bound (`RUNNER_VOLUME_MAX_MB`) and the space left
+    /// to unprivileged writers on the filesystem holding it; measured at each scrape.
+    pub volume_file_bytes: Gauge,
+    pub volume_used_bytes: Gauge,
+    pub volume_max_bytes: Gauge,
+    pub volume_disk_available_bytes: Gauge,
     pub nats_connected: Gauge,
     pub reader_recreates: Counter,
     /// Events delivered to this runner by its readers (its tenants' or not): its read share.
@@ -180,6 +187,10 @@ impl Metrics {
             last_commit: Gauge::default(),
             outbox_depth: Gauge::default(),
             timers_pending: Gauge::default(),
+            volume_file_bytes: Gauge::default(),
+            volume_used_bytes: Gauge::default(),
+            volume_max_bytes: Gauge::default(),
+            volume_disk_available_bytes: Gauge::default(),
             nats_connected: Gauge::default(),
             reader_recreates: Counter::default(),
             events_read: Counter::default(),
@@ -356,6 +367,26 @@ impl Metrics {
             "timers_pending",
             "Timers waiting to fire",
             m.timers_pending.clone(),
+        );
+        registry.register(
+            "volume_file_bytes",
+            "Size of the volume's data file",
+            m.volume_file_bytes.clone(),
+        );
+        registry.register(
+            "volume_used_bytes",
+            "Pages of the volume's data file holding data (freed pages, reused before the file grows, not counted)",
+            m.volume_used_bytes.clone(),
+        );
+        registry.register(
+            "volume_max_bytes",
+            "Upper bound of the volume's data file (RUNNER_VOLUME_MAX_MB); commits fail beyond it",
+            m.volume_max_bytes.clone(),
+        );
+        registry.register(
+            "volume_disk_available_bytes",
+            "Space left on the filesystem holding the volume",
+            m.volume_disk_available_bytes.clone(),
         );
         registry.register(
             "nats_connected",

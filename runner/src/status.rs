@@ -30,6 +30,7 @@ struct VolSnapshot {
     timers: u64,
     file_bytes: u64,
     used_bytes: u64,
+    max_bytes: u64,
 }
 
 /// What the event streams say; what NATS did not answer is unknown (absent).
@@ -120,6 +121,8 @@ pub async fn build(st: &AdminState, lag: bool) -> Result<StatusResponse, ApiErro
             path: st.vol.dir().display().to_string(),
             file_bytes: snap.file_bytes,
             used_bytes: snap.used_bytes,
+            max_bytes: snap.max_bytes,
+            disk_available_bytes: crate::status::disk_available(st.vol.dir()),
         },
         problems,
         drain: st.shared.drain.lock().expect("lock").clone(),
@@ -173,6 +176,7 @@ async fn volume_snapshot(st: &AdminState, view: &EngineView) -> Result<VolSnapsh
                 timers: r.entries(TableId::Schedules)?,
                 file_bytes: space.file_bytes,
                 used_bytes: space.used_bytes,
+                max_bytes: space.max_bytes,
             })
         })
     })
@@ -401,4 +405,11 @@ async fn cordon(st: &AdminState) -> Option<shared::placement::CordonRecord> {
         .await
         .ok()
         .flatten()
+}
+
+/// Space left to unprivileged writers on the filesystem holding `dir`; `None` when it
+/// cannot be read (the status and metrics then leave it out rather than show 0).
+pub fn disk_available(dir: &std::path::Path) -> Option<u64> {
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    (s.blocks_available() as u64).checked_mul(s.fragment_size() as u64)
 }

@@ -526,7 +526,14 @@ pub struct SagaStatus {
 pub struct VolumeStatus {
     pub path: String,
     pub file_bytes: u64,
+    /// Pages holding data (freed pages, reused before the file grows, not counted).
     pub used_bytes: u64,
+    /// The data file's upper bound (`RUNNER_VOLUME_MAX_MB`); commits fail beyond it.
+    #[serde(default)]
+    pub max_bytes: u64,
+    /// Space left on the filesystem holding the volume (unknown: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_available_bytes: Option<u64>,
 }
 
 /// `GET /readyz` (also `GET /healthz`): whether the runner takes work, and if not, why.

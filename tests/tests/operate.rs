@@ -172,7 +172,10 @@ async fn metrics_carry_lag_state_build_and_dead_letter_reasons_and_cap_tenant_la
 {
     let nats = NatsServer::start().map_err(anyhow::Error::msg)?;
     let tmp = tempfile::tempdir()?;
-    let small = Runner::start(RunnerSpec::new(&nats, &tmp.path().join("a"), &["t1"])).await?;
+    let small = Runner::start(
+        RunnerSpec::new(&nats, &tmp.path().join("a"), &["t1"]).env("RUNNER_VOLUME_MAX_MB", "1024"),
+    )
+    .await?;
     let mut capped = RunnerSpec::new(&nats, &tmp.path().join("b"), &["c1", "c2", "c3"])
         .env("RUNNER_METRICS_MAX_TENANTS", "2");
     capped.shard = "shard-b".into();
@@ -247,6 +250,30 @@ async fn metrics_carry_lag_state_build_and_dead_letter_reasons_and_cap_tenant_la
     ensure!(
         text.contains("runner_timer_delay_seconds_bucket"),
         "timer delay histogram:\n{text}"
+    );
+    // The volume's space, for the alerts on it: data within the file, the bound as set, and
+    // the disk's free space; the same figures in the status.
+    let used = value(&text, "runner_volume_used_bytes").unwrap_or(0.0);
+    let file = value(&text, "runner_volume_file_bytes").unwrap_or(0.0);
+    ensure!(
+        used > 0.0 && used <= file,
+        "volume data {used} within its file {file}:\n{text}"
+    );
+    ensure!(
+        value(&text, "runner_volume_max_bytes") == Some(1024.0 * 1024.0 * 1024.0),
+        "volume bound from RUNNER_VOLUME_MAX_MB:\n{text}"
+    );
+    ensure!(
+        value(&text, "runner_volume_disk_available_bytes").is_some_and(|d| d > 0.0),
+        "free disk beside the volume:\n{text}"
+    );
+    let vol = small.status().await?.volume;
+    ensure!(
+        vol.max_bytes == 1 << 30
+            && vol.disk_available_bytes.is_some_and(|d| d > 0)
+            && vol.used_bytes > 0
+            && vol.used_bytes <= vol.file_bytes,
+        "volume in the status: {vol:?}"
     );
     let ms: Vec<&str> = text
         .lines()

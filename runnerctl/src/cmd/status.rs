@@ -112,13 +112,12 @@ pub fn render(s: &StatusResponse) -> String {
             .unwrap_or_default()
     );
     out += &format!(
-        "outbox {}  timers {}  invalid subjects {}  volume {} ({} file, {} used)\n",
+        "outbox {}  timers {}  invalid subjects {}  volume {} ({})\n",
         s.outbox_depth,
         s.timers_pending,
         s.invalid_subjects,
         s.volume.path,
-        output::bytes(s.volume.file_bytes),
-        output::bytes(s.volume.used_bytes)
+        volume_space(&s.volume)
     );
     out += &match &s.snapshot {
         Some(sn) => format!(
@@ -181,4 +180,50 @@ pub fn render(s: &StatusResponse) -> String {
         }
     }
     out
+}
+
+/// `16.0 MiB file, 320.0 KiB used of 256.0 GiB, 40.1 GiB free on disk`: what an operator
+/// needs to see the volume filling; the bound and the disk are left out when the runner
+/// did not report them (older runners).
+fn volume_space(v: &shared::wire::VolumeStatus) -> String {
+    let mut s = format!(
+        "{} file, {} used",
+        output::bytes(v.file_bytes),
+        output::bytes(v.used_bytes)
+    );
+    if v.max_bytes > 0 {
+        s += &format!(" of {}", output::bytes(v.max_bytes));
+    }
+    if let Some(free) = v.disk_available_bytes {
+        s += &format!(", {} free on disk", output::bytes(free));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volume_space;
+    use shared::wire::VolumeStatus;
+
+    #[test]
+    fn the_volume_line_shows_bound_and_disk_when_the_runner_reports_them() {
+        let mut v = VolumeStatus {
+            path: "/v".into(),
+            file_bytes: 16 << 20,
+            used_bytes: 320 << 10,
+            max_bytes: 256 << 30,
+            disk_available_bytes: Some(40 << 30),
+        };
+        assert_eq!(
+            volume_space(&v),
+            "16.0 MiB file, 320.0 KiB used of 256.0 GiB, 40.0 GiB free on disk"
+        );
+        // A runner from before these fields (or one that cannot read its disk).
+        v.max_bytes = 0;
+        v.disk_available_bytes = None;
+        assert_eq!(volume_space(&v), "16.0 MiB file, 320.0 KiB used");
+        let old: VolumeStatus =
+            serde_json::from_str(r#"{"path": "/v", "file_bytes": 1, "used_bytes": 1}"#).unwrap();
+        assert_eq!((old.max_bytes, old.disk_available_bytes), (0, None));
+    }
 }

@@ -500,9 +500,16 @@ impl Volume {
             .stat()
             .map_err(|e| map_mdbx(&self.dir, "cannot read volume info", e))?;
         let page = stat.page_size() as u64;
+        // Pages freed by earlier transactions are reused before the file grows: they are
+        // room, not use (after tenants move away, say).
+        let free =
+            self.db
+                .freelist()
+                .map_err(|e| map_mdbx(&self.dir, "cannot read volume info", e))? as u64;
+        let allocated = info.last_pgno() as u64 + 1;
         Ok(VolumeSpace {
             file_bytes: info.geometry().current_size(),
-            used_bytes: (info.last_pgno() as u64 + 1) * page,
+            used_bytes: allocated.saturating_sub(free) * page,
             max_bytes: info.geometry().max_size(),
             page_size: page,
         })
@@ -572,6 +579,8 @@ impl Volume {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VolumeSpace {
     pub file_bytes: u64,
+    /// Pages holding data: those allocated in the file less those freed and waiting to be
+    /// reused.
     pub used_bytes: u64,
     pub max_bytes: u64,
     pub page_size: u64,

@@ -475,3 +475,45 @@ fn an_interrupted_migration_resumes_where_it_stopped() {
     let v = new_volume(tmp.path());
     assert_eq!(contents(&v), want);
 }
+
+/// `space()` counts the data, not the pages freed and waiting for reuse: a tenant's markers
+/// deleted (moved away, say) show as room although the file keeps its size.
+#[test]
+fn space_counts_data_not_freed_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = new_volume(tmp.path());
+    let empty = v.space().unwrap();
+    let rec = DedupeRecord {
+        seq: 1,
+        at_ms: 1,
+        outcome: Outcome::Applied,
+        digest: 1,
+    };
+    for chunk in 0..4 {
+        v.write(|w| {
+            for i in 0..5_000 {
+                w.put_dedupe("t1", "order", &format!("event-{chunk}-{i}"), &rec)?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .unwrap();
+    }
+    let full = v.space().unwrap();
+    assert!(
+        full.used_bytes > empty.used_bytes + 20_000 * 20,
+        "20,000 markers take room: {empty:?} -> {full:?}"
+    );
+    assert!(full.used_bytes <= full.file_bytes, "{full:?}");
+    v.write(|w| w.clear_tenant("t1")).unwrap();
+    // A second commit lets MDBX account the first one's freed pages as reusable.
+    v.write(|w| w.set_meta_u64("touch", 1)).unwrap();
+    let after = v.space().unwrap();
+    assert_eq!(
+        after.file_bytes, full.file_bytes,
+        "the file does not shrink"
+    );
+    assert!(
+        after.used_bytes < full.used_bytes / 4,
+        "the deleted markers' pages count as room: {full:?} -> {after:?}"
+    );
+}

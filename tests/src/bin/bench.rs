@@ -110,6 +110,9 @@ async fn case(
             "runner_batches_total",
             "runner_batch_seconds_sum",
             "runner_batch_seconds_count",
+            "runner_commit_seconds_sum",
+            "runner_commit_seconds_count",
+            "runner_volume_used_bytes",
             "runner_storage_errors_total",
             "runner_reader_recreates_total",
         ] {
